@@ -1,0 +1,55 @@
+"""The one typed settings object of every bundlestream process.
+
+Built once at start-up (``Settings()`` reads ``BUNDLESTREAM_*`` from the environment)
+and passed down; nothing else in the project reads the environment.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+MiB = 1024**2
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BUNDLESTREAM_", extra="ignore")
+
+    # Where the local stack keeps its data, logs and pid files.
+    stack_dir: Path = Path(".stack")
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 3001
+    api_workers: int = 1
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    topic_prefix: str = ""
+    topic_partitions: int = 8
+
+    # Postgres
+    postgres_dsn: str = "postgresql://bundlestream@127.0.0.1:5433/bundlestream"
+
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6380/0"
+
+    # Object store
+    object_store: Literal["fs", "s3"] = "fs"
+    object_store_dir: Path = Path(".stack/objects")
+    s3_endpoint: str = "http://127.0.0.1:4568"
+    s3_bucket: str = "bundlestream"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "S3RVER"
+    s3_secret_key: str = "S3RVER"
+
+    # Arweave
+    gateway_url: str = "http://127.0.0.1:1984"
+    arlocal_mine_interval_s: float = 5.0
+
+    # Limits (upstream defaults)
+    max_data_item_size: int = 10 * GiB
+    max_bundle_size: int = 2 * GiB
+    max_items_per_bundle: int = 10_000
