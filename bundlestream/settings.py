@@ -53,3 +53,24 @@ class Settings(BaseSettings):
     max_data_item_size: int = 10 * GiB
     max_bundle_size: int = 2 * GiB
     max_items_per_bundle: int = 10_000
+
+    # Upload API (issue 4)
+    inline_item_max_bytes: int = 64 * 1024  # items up to this travel inside the event
+    deadline_height_margin: int = 200  # receipt deadlineHeight = cached height + margin
+    block_height_refresh_s: float = 30.0  # background refresh of the cached height
+    data_caches: list[str] = ["arweave.net"]
+    fast_finality_indexes: list[str] = ["arweave.net"]
+    free_upload_limit_bytes: int = 505 * 1024
+    allow_listed_addresses: list[str] = []
+    blocklisted_addresses: list[str] = []
+    max_inflight_requests: int = 512  # per process; beyond it 503 + Retry-After
+    max_inflight_bytes: int = 512 * MiB  # declared Content-Length in flight, per process
+    rate_limit_requests: int = 1000  # per client IP per window (Redis); 0 disables
+    rate_limit_window_s: int = 1
+    retry_after_s: int = 1
+    fresh_receipt_ttl_s: int = 7 * 24 * 3600  # Redis view of fresh receipts/status
+    inflight_marker_ttl_s: int = 600
+    multipart_chunk_min_bytes: int = 5 * MiB
+    multipart_chunk_max_bytes: int = 500 * MiB
+    multipart_default_chunk_bytes: int = 25_000_000
+    multipart_ttl_s: int = 24 * 3600
