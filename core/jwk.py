@@ -61,8 +61,9 @@ def _private_key_from_jwk(jwk: Mapping[str, str]) -> rsa.RSAPrivateKey:
         raise InvalidKeyError(f"not an RSA private JWK: {exc}") from exc
 
 
-def _pss_for_signing() -> padding.PSS:
-    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
+def _pss_for_signing(salt_length: int | None) -> padding.PSS:
+    salt = padding.PSS.MAX_LENGTH if salt_length is None else salt_length
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=salt)
 
 
 def _pss_for_verifying() -> padding.PSS:
@@ -99,9 +100,14 @@ class ArweaveKey:
         """The modulus length in bits."""
         return self._private_key.key_size
 
-    def sign(self, message: bytes) -> bytes:
-        """RSA-PSS SHA-256 signature of ``message``, as arweave-js ``crypto.sign``."""
-        return self._private_key.sign(message, _pss_for_signing(), hashes.SHA256())
+    def sign(self, message: bytes, *, salt_length: int | None = None) -> bytes:
+        """RSA-PSS SHA-256 signature of ``message``, as arweave-js ``crypto.sign``.
+
+        The salt is as long as the key allows unless ``salt_length`` is given (Turbo
+        receipts are signed with ``salt_length=0``, which makes them deterministic).
+        """
+        pss = _pss_for_signing(salt_length)
+        return self._private_key.sign(message, pss, hashes.SHA256())
 
 
 def arweave_key_from_jwk(jwk: Mapping[str, str]) -> ArweaveKey:
