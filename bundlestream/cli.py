@@ -4,12 +4,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from bundlestream.stack import commands as stack_commands
+
 Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bundlestream")
-    parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    stack_commands.register(subparsers)
     return parser
 
 

@@ -18,6 +18,13 @@ class Settings(BaseSettings):
 
     # Where the local stack keeps its data, logs and pid files.
     stack_dir: Path = Path(".stack")
+    # Downloads reused across stacks and clones (Kafka jars); outside the tracked tree.
+    cache_dir: Path = Path.home() / ".cache" / "bundlestream"
+    stack_start_timeout_s: float = 180.0
+    # Heap of the local Kafka broker: small, the box has 2 cores and other services.
+    kafka_heap: str = "512m"
+    # When the stack is started as root, Postgres runs as this (created) system user.
+    postgres_os_user: str = "bundlestream"
 
     # HTTP API
     api_host: str = "127.0.0.1"

@@ -1,0 +1,168 @@
+"""A single-node Apache Kafka broker in KRaft mode, from Maven Central jars.
+
+The jars are resolved by Maven from ``stack/kafka/pom.xml`` into a cache outside the
+tracked tree, reused by every later run and every clone. The broker keeps event topics
+forever (``log.retention.ms=-1``): the log is the source of truth, not a buffer.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import signal
+import tempfile
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from bundlestream.settings import Settings
+from bundlestream.stack.process import ServiceError, ServiceProcess, run_checked
+from bundlestream.stack.service import STACK_FILES, port_open, split_host_port
+
+POM = STACK_FILES / "kafka" / "pom.xml"
+LOG4J_CONFIG = STACK_FILES / "kafka" / "log4j2.properties"
+
+
+class KafkaBroker:
+    """The local broker: combined controller and broker, node id 1, loopback only."""
+
+    name = "kafka"
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.stack_dir / "kafka"
+
+    @property
+    def process(self) -> ServiceProcess:
+        return ServiceProcess(self.name, self.settings.stack_dir)
+
+    @property
+    def jar_dir(self) -> Path:
+        return self.settings.cache_dir / f"kafka-{kafka_version()}"
+
+    def install(self) -> None:
+        """Copy the broker's jars from Maven Central into the cache, once."""
+        if (self.jar_dir / ".complete").exists():
+            return
+        if shutil.which("mvn") is None:
+            raise ServiceError("mvn is missing: apt-get install -y maven (or run make install)")
+        self.jar_dir.parent.mkdir(parents=True, exist_ok=True)
+        # Resolve into a scratch directory and rename, so a concurrent or interrupted
+        # install never leaves a half-filled jar directory that looks finished.
+        scratch = Path(tempfile.mkdtemp(dir=self.jar_dir.parent, prefix=".kafka-"))
+        run_checked(
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={scratch}",
+            ]
+        )
+        (scratch / ".complete").touch()
+        if self.jar_dir.exists() and not (self.jar_dir / ".complete").exists():
+            shutil.rmtree(self.jar_dir)  # left by an older, unfinished layout
+        try:
+            scratch.rename(self.jar_dir)
+        except OSError:
+            shutil.rmtree(scratch)  # another install won the race
+        if not (self.jar_dir / ".complete").exists():
+            raise ServiceError(f"Kafka jars missing in {self.jar_dir}")
+
+    def start(self) -> None:
+        config = self.home / "server.properties"
+        self.home.mkdir(parents=True, exist_ok=True)
+        config.write_text(server_properties(self.settings, self.home / "data"))
+        if not (self.home / "data" / "meta.properties").exists():
+            run_checked(
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--ignore-formatted",
+                    "-t",
+                    new_cluster_id(),
+                    "-c",
+                    str(config),
+                )
+            )
+        self.process.spawn(self._java("kafka.Kafka", str(config)))
+
+    def is_ready(self) -> bool:
+        if not port_open(*split_host_port(self.settings.kafka_bootstrap)):
+            return False  # spares librdkafka's connection-refused log lines
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        try:
+            metadata = admin.list_topics(timeout=2)
+        except Exception:  # any failure means "not ready yet"
+            return False
+        return len(metadata.brokers) > 0
+
+    def _java(self, main_class: str, *args: str) -> list[str]:
+        heap = self.settings.kafka_heap
+        return [
+            "java",
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "-cp",
+            f"{self.jar_dir}/*",
+            main_class,
+            *args,
+        ]
+
+
+def kafka_version() -> str:
+    """The broker version pinned in the pom (names the jar cache directory)."""
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
+    if match is None:
+        raise ServiceError(f"no <kafka.version> in {POM}")
+    return match.group(1)
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def server_properties(settings: Settings, data_dir: Path) -> str:
+    """The broker configuration: one node, loopback listeners, retention forever."""
+    host, port = split_host_port(settings.kafka_bootstrap)
+    controller = f"{host}:{settings.kafka_controller_port}"
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{controller}",
+            f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{controller}",
+            f"advertised.listeners=PLAINTEXT://{host}:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={data_dir.resolve()}",
+            f"num.partitions={settings.topic_partitions}",
+            # Event topics are the source of truth: never delete by age or size.
+            "log.retention.ms=-1",
+            "log.retention.bytes=-1",
+            # Tests may rely on it; bundlestream itself creates its topics explicitly.
+            "auto.create.topics.enable=true",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=10",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "num.network.threads=2",
+            "num.io.threads=4",
+            "",
+        ]
+    )
