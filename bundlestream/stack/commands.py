@@ -8,13 +8,20 @@ from collections.abc import Sequence
 
 from bundlestream.settings import Settings
 from bundlestream.stack.kafka import KafkaBroker
+from bundlestream.stack.postgres import PostgresCluster
 from bundlestream.stack.process import ServiceError, wait_until
+from bundlestream.stack.redis import RedisServer
 from bundlestream.stack.service import Service
 
 
 def stack_services(settings: Settings) -> list[Service]:
-    """Every service of the local stack, in start order."""
-    return [KafkaBroker(settings)]
+    """Every service of the local stack, in start order.
+
+    The stack directory is made absolute first, so pid files and data directories mean
+    the same thing to child processes and to a later ``down`` run from elsewhere.
+    """
+    settings = settings.model_copy(update={"stack_dir": settings.stack_dir.resolve()})
+    return [KafkaBroker(settings), PostgresCluster(settings), RedisServer(settings)]
 
 
 def up(services: Sequence[Service], timeout_s: float) -> list[str]:
@@ -28,6 +35,7 @@ def up(services: Sequence[Service], timeout_s: float) -> list[str]:
     started = [service for service in services if _start_if_stopped(service)]
     for service in services:
         _await_ready(service, timeout_s)
+        service.after_ready()
     return [service.name for service in started]
 
 

@@ -103,6 +103,9 @@ class KafkaBroker:
             return False
         return len(metadata.brokers) > 0
 
+    def after_ready(self) -> None:
+        """Nothing to create: topics are created by ``bundlestream topics create``."""
+
     def _java(self, main_class: str, *args: str) -> list[str]:
         heap = self.settings.kafka_heap
         return [

@@ -18,7 +18,8 @@ class Service(Protocol):
 
     ``install`` is idempotent and skips work already done; ``start`` spawns the process
     (after any one-time initialisation of its data directory) without waiting;
-    ``is_ready`` answers whether it serves requests now.
+    ``is_ready`` answers whether it serves requests now; ``after_ready`` creates what the
+    application expects inside it (a database, a bucket) and is idempotent.
     """
 
     name: str
@@ -32,6 +33,8 @@ class Service(Protocol):
     def start(self) -> None: ...
 
     def is_ready(self) -> bool: ...
+
+    def after_ready(self) -> None: ...
 
 
 def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
