@@ -11,24 +11,9 @@ from core.ans104.errors import (
     DataItemTooLarge,
     InvalidSignature,
 )
-from core.ans104.parser import DataItemParser
+from core.ans104.parser import DEFAULT_MAX_ITEM_SIZE, DataItemParser, parse_data_item
 from core.ans104.signature_types import SignatureType
 from core.ans104.tags import Tag
-
-DEFAULT_MAX_ITEM_SIZE = 10 * 1024**3  # upstream default: 10 GiB
-
-
-def parse_data_item(
-    data: bytes | bytearray | memoryview,
-    *,
-    max_item_size: int = DEFAULT_MAX_ITEM_SIZE,
-    verify: bool = True,
-) -> DataItem:
-    """Parse (and by default verify) a data item held in memory; raises Ans104Error subclasses."""
-    parser = DataItemParser(max_item_size, verify=verify)
-    parser.feed(data)
-    return parser.finish()
-
 
 __all__ = [
     "DEFAULT_MAX_ITEM_SIZE",

@@ -35,6 +35,8 @@ from core.deephash import BlobHasher
 
 PayloadSink = Callable[[memoryview], None]
 
+DEFAULT_MAX_ITEM_SIZE = 10 * 1024**3  # upstream default: 10 GiB
+
 _SIGNATURE_TYPE_BYTES = 2
 _PRESENCE_BYTES = 1
 _OPTIONAL_FIELD_BYTES = 32  # ANS-104: target and anchor are 32 raw bytes when present
@@ -211,3 +213,15 @@ class DataItemParser:
     def _signature_verifies(self, header: DataItemHeader) -> bool:
         message = signature_data(self._prefix_digests, self._payload_hash.digest())
         return verify_signature(header.signature_type, header.owner, header.signature, message)
+
+
+def parse_data_item(
+    data: bytes | bytearray | memoryview,
+    *,
+    max_item_size: int = DEFAULT_MAX_ITEM_SIZE,
+    verify: bool = True,
+) -> DataItem:
+    """Parse (and by default verify) a data item held in memory; raises Ans104Error subclasses."""
+    parser = DataItemParser(max_item_size, verify=verify)
+    parser.feed(data)
+    return parser.finish()
