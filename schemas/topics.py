@@ -1,0 +1,144 @@
+"""The topic catalogue: every Kafka topic, what it carries, who writes and reads it.
+
+One topic is the output of one stage; it carries several events only when they are the
+alternative outcomes of one decision (dedup accepts or rejects). Each event lives on
+exactly one topic, so ``topic_of`` needs no choice. Per-stage topics make consumer lag a
+per-stage number. Every topic is an event topic: the log is the source of truth, so
+nothing is ever deleted by age or size (``retention.ms=-1``).
+
+Names are relative: deployments (and tests) put ``Settings.topic_prefix`` in front with
+``full_name``; this module does not read settings.
+"""
+
+from dataclasses import dataclass
+
+# Records of bundle topics list up to max_items_per_bundle entries (10,000 by default,
+# ~150 bytes each): above Kafka's 1 MB default message limit.
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One catalogue entry. ``key`` names the event field whose value is the Kafka key."""
+
+    name: str
+    key: str
+    events: tuple[str, ...]
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    description: str
+
+    def full_name(self, prefix: str) -> str:
+        """The broker-side name under a deployment's topic prefix."""
+        return f"{prefix}{self.name}"
+
+
+DATA_ITEMS_RECEIVED = Topic(
+    name="data-items.received",
+    key="owner_address",
+    events=("DataItemReceived",),
+    producers=("api (upload routes)",),
+    consumers=("streams: dedup", "projections: item status", "streams: prepare (inline items)"),
+    description="Every verified upload, durable before its receipt; duplicates included.",
+)
+DATA_ITEMS_DEDUPLICATED = Topic(
+    name="data-items.deduplicated",
+    key="owner_address",
+    events=("DataItemAccepted", "DataItemDuplicateRejected"),
+    producers=("streams: dedup",),
+    consumers=("streams: plan", "projections: item status", "ledger (refunds, later)"),
+    description="Dedup's verdict on each received item: first sighting or duplicate.",
+)
+DATA_ITEMS_REPACKED = Topic(
+    name="data-items.repacked",
+    key="owner_address",
+    events=("DataItemsRepacked", "DataItemFailed"),
+    producers=("streams: repack",),
+    consumers=("streams: plan", "projections: item status"),
+    description="Items of dropped bundles, back to their owner's planner, or failed for good.",
+)
+BUNDLES_PLANNED = Topic(
+    name="bundles.planned",
+    key="plan_id",
+    events=("BundlePlanned",),
+    producers=("streams: plan",),
+    consumers=("streams: prepare", "streams: repack", "projections: bundles"),
+    description="Bundles cut by the per-partition planners.",
+)
+BUNDLES_PREPARED = Topic(
+    name="bundles.prepared",
+    key="plan_id",
+    events=("BundlePrepared",),
+    producers=("streams: prepare",),
+    consumers=("streams: post", "projections: bundles"),
+    description="Bundles assembled in the object store with a signed transaction.",
+)
+BUNDLES_OFFSETS = Topic(
+    name="bundles.offsets",
+    key="plan_id",
+    events=("OffsetsRecorded",),
+    producers=("streams: prepare",),
+    consumers=("projections: offsets",),
+    description="Where every item (nested ones too) lies in its bundle.",
+)
+BUNDLES_POSTED = Topic(
+    name="bundles.posted",
+    key="plan_id",
+    events=("BundlePosted",),
+    producers=("streams: post",),
+    consumers=("streams: seed", "projections: bundles"),
+    description="Bundle transactions the gateway accepted.",
+)
+BUNDLES_SEEDED = Topic(
+    name="bundles.seeded",
+    key="plan_id",
+    events=("BundleSeeded",),
+    producers=("streams: seed",),
+    consumers=("streams: verify", "projections: bundles"),
+    description="Bundles whose chunks were all uploaded.",
+)
+BUNDLES_SETTLED = Topic(
+    name="bundles.settled",
+    key="plan_id",
+    events=("BundleConfirmed", "BundleDropped"),
+    producers=("streams: verify", "any bundle stage that gives a plan up"),
+    consumers=("streams: repack", "streams: cleanup", "projections: bundles"),
+    description="The end of a bundle: permanent, or dropped (its items get repacked).",
+)
+
+CATALOGUE: tuple[Topic, ...] = (
+    DATA_ITEMS_RECEIVED,
+    DATA_ITEMS_DEDUPLICATED,
+    DATA_ITEMS_REPACKED,
+    BUNDLES_PLANNED,
+    BUNDLES_PREPARED,
+    BUNDLES_OFFSETS,
+    BUNDLES_POSTED,
+    BUNDLES_SEEDED,
+    BUNDLES_SETTLED,
+)
+
+_TOPIC_OF_EVENT = {event: topic for topic in CATALOGUE for event in topic.events}
+
+
+def topic_of(event_name: str) -> Topic:
+    """The one topic an event is written to; KeyError for a name not in the catalogue."""
+    return _TOPIC_OF_EVENT[event_name]
+
+
+def topic_config(
+    replication_factor: int, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> dict[str, str]:
+    """Broker-side config of an event topic.
+
+    Retention is forever: the broker default (168 h) would delete the source of truth.
+    min.insync.replicas 2 (capped by the replication factor) makes acks=all mean "on two
+    brokers" in production and stay satisfiable on a single local broker.
+    """
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": "-1",
+        "retention.bytes": "-1",
+        "min.insync.replicas": str(min(2, replication_factor)),
+        "max.message.bytes": str(max_message_bytes),
+    }
