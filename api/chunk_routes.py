@@ -1,0 +1,102 @@
+"""Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from adapters.multipart_sessions import Session
+from api.chunked import Finalizing
+from api.context import ApiContext
+from api.responses import respond
+from api.upload_routes import content_length, paid_by
+
+
+def not_found(upload_id: str) -> Response:
+    return PlainTextResponse(f"Multi-part upload with ID {upload_id} not found!", status_code=404)
+
+
+async def session_of(request: Request) -> Session | Response:
+    api: ApiContext = request.state.api
+    upload_id = request.path_params["upload_id"]
+    session = await api.chunked.sessions.get(upload_id)
+    return not_found(upload_id) if session is None else session
+
+
+async def create_upload(request: Request) -> Response:
+    api: ApiContext = request.state.api
+    raw = request.query_params.get("chunkSize")
+    chunk_size = int(raw) if raw is not None and raw.isdigit() else None
+    created = await api.chunked.create(request.path_params["token"], chunk_size)
+    if created is None:
+        bounds = api.chunked.bounds
+        body = {"error": "Invalid chunk size", "min": bounds.min, "max": bounds.max}
+        return JSONResponse(body, status_code=400)
+    return JSONResponse(created)
+
+
+async def get_upload(request: Request) -> Response:
+    session = await session_of(request)
+    if isinstance(session, Response):
+        return session
+    return JSONResponse(await request.state.api.chunked.describe(session))
+
+
+async def get_status(request: Request) -> Response:
+    session = await session_of(request)
+    if isinstance(session, Response):
+        return session
+    return JSONResponse(await request.state.api.chunked.status(session))
+
+
+async def post_chunk(request: Request) -> Response:
+    api: ApiContext = request.state.api
+    session, offset, size = (
+        await session_of(request),
+        request.path_params["offset"],
+        content_length(request),
+    )
+    if isinstance(session, Response):
+        return session
+    if not size or size > api.chunked.bounds.max or session.status != "ASSEMBLING":
+        return PlainTextResponse("Invalid chunk.", status_code=400)
+    try:
+        await api.chunked.put_chunk(session, offset, request.stream())
+    except ClientDisconnect:
+        return Response(status_code=499)
+    return Response(status_code=200)
+
+
+async def finalize(request: Request, wait: bool) -> Response:
+    api: ApiContext = request.state.api
+    session = await session_of(request)
+    if isinstance(session, Response):
+        return session
+    outcome = await api.chunked.finalize(session, paid_by(request), wait=wait)
+    if isinstance(outcome, Finalizing):
+        return Response(status_code=202)
+    return respond(outcome, api.retry_after_s)
+
+
+async def finalize_now(request: Request) -> Response:
+    return await finalize(request, wait=True)
+
+
+async def finalize_later(request: Request) -> Response:
+    return await finalize(request, wait=False)
+
+
+def routes() -> list[Route]:
+    """Order matters: literal segments (-1, status, finalize) before the offset route."""
+    table = [
+        ("/chunks/{token}/-1/-1", create_upload, "GET"),
+        ("/chunks/{token}/{upload_id}/-1", get_upload, "GET"),
+        ("/chunks/{token}/{upload_id}/status", get_status, "GET"),
+        ("/chunks/{token}/{upload_id}/-1", finalize_now, "POST"),
+        ("/chunks/{token}/{upload_id}/finalize", finalize_later, "POST"),
+        ("/chunks/{token}/{upload_id}/{offset:int}", post_chunk, "POST"),
+    ]
+    return [
+        Route(prefix + p, handler, methods=[method])
+        for prefix in ("", "/v1")
+        for p, handler, method in table
+    ]

@@ -1,0 +1,302 @@
+"""The upload path: one signed data item in, a receipt out.
+
+Order is the contract (ARCHITECTURE: "receipt only after the payload is durable and the
+event is acknowledged"): stream-parse and verify while writing the raw item once to the
+object store (or keep it for the event when small), produce DataItemReceived and await
+its acks=all delivery, and only then sign the receipt. Nothing here touches Postgres.
+Memory is bounded by the header plus the inline threshold, whatever the item size.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.fresh_receipts import FreshReceipts, ViewUnavailable
+from adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
+from api.outcomes import (
+    INVALID_ITEM,
+    PARSE_ERROR,
+    Accepted,
+    Duplicate,
+    Outcome,
+    Rejected,
+    Unavailable,
+    too_large,
+)
+from core.admission import AdmissionPolicy, Refused
+from core.ans104 import DataItem, DataItemHeader, DataItemParser
+from core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
+from schemas.events import DataItemReceived
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[DataItemReceived], Awaitable[None]]
+"""Produce DataItemReceived keyed by its owner address; return only after acks=all."""
+
+SignReceipt = Callable[..., dict[str, object]]
+"""Sign a Turbo 0.2.0 receipt (core.receipts.sign_receipt with the service key bound)."""
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge the event; raised by ``Publish`` implementations."""
+
+
+@dataclass(frozen=True)
+class UploadPath:
+    """Everything the upload path needs, opened in the app lifespan and passed down."""
+
+    store: ObjectStore
+    publish: Publish
+    fresh: FreshReceipts
+    height: Callable[[], int | None]
+    sign: SignReceipt
+    admission: AdmissionPolicy
+    now_ms: Callable[[], int]
+    max_item_size: int
+    inline_max: int
+    deadline_margin: int
+    data_caches: tuple[str, ...]
+    fast_finality_indexes: tuple[str, ...]
+
+
+def raw_key(item_id: str) -> str:
+    """Object-store key of a raw data item."""
+    return f"raw/{item_id}"
+
+
+class _Abort(Exception):
+    """Ends an upload early with an outcome; nothing of the item is kept."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+async def ingest(
+    path: UploadPath,
+    body: AsyncIterator[bytes],
+    declared_size: int | None = None,
+    paid_by: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Take one data item from ``body`` to a receipt, or say why not."""
+    upload = _Upload(path, declared_size, paid_by)
+    try:
+        async for chunk in body:
+            await upload.feed(chunk)
+            if progress is not None:
+                progress(upload.received)
+        return await upload.finish()
+    except _Abort as stop:
+        await upload.discard()
+        return stop.outcome
+    except BaseException:
+        await upload.discard()
+        raise
+
+
+class _Upload:
+    """State of one upload in flight: the parser, the staged bytes, the open writer."""
+
+    def __init__(self, path: UploadPath, declared_size: int | None, paid_by: tuple[str, ...]):
+        self.path = path
+        self.declared_size = declared_size
+        self.paid_by = paid_by
+        self.parser = DataItemParser(path.max_item_size)
+        self.staged = bytearray()
+        self.writer: ObjectWriter | None = None
+        self.header: DataItemHeader | None = None
+        self.claimed: str | None = None
+        self.committed = False
+        self.received = 0
+        self.winc = 0
+
+    async def feed(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        try:
+            self.parser.feed(chunk)
+        except DataItemTooLarge as exc:
+            raise _Abort(too_large(exc.max_item_size)) from exc
+        except DataItemParseError as exc:
+            raise _Abort(Rejected(400, PARSE_ERROR)) from exc
+        except InvalidSignature as exc:
+            raise _Abort(Rejected(400, INVALID_ITEM)) from exc
+        if self.writer is not None:
+            await self._write(self.writer, chunk)
+            return
+        self.staged += chunk
+        if self.header is None and self.parser.header is not None:
+            await self._on_header(self.parser.header)
+        if self.header is not None and len(self.staged) > self.path.inline_max:
+            await self._open_writer(self.header.id)
+
+    async def _on_header(self, header: DataItemHeader) -> None:
+        """Refuse what the header alone decides, and claim the id against duplicates."""
+        self.header = header
+        early = self._admission_by_header(header)
+        if early is not None:
+            raise _Abort(Rejected(early.status, early.message))
+        try:
+            claimed = await self.path.fresh.claim(header.id)
+        except ViewUnavailable as exc:
+            raise _Abort(
+                Unavailable("Upload Service is Unavailable. Cache is unreachable")
+            ) from exc
+        if not claimed:
+            raise _Abort(Duplicate(header.id))
+        # Deliberately not "does raw/<id> exist": an object can outlive a crash between
+        # its commit and the event, and answering 202 then would lose the item for good.
+        self.claimed = header.id
+
+    def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
+        """Blocklist always; balance too when Content-Length already tells the size."""
+        admission = self.path.admission
+        if self.declared_size is None:
+            return admission.refuses_early(header.owner_address, header.native_address)
+        decision = admission.decide(header.owner_address, header.native_address, self.declared_size)
+        return decision if isinstance(decision, Refused) else None
+
+    async def _open_writer(self, item_id: str) -> None:
+        try:
+            self.writer = await self.path.store.writer(raw_key(item_id))
+        except ObjectStoreError as exc:
+            raise _Abort(unreachable("Object Store", item_id)) from exc
+        await self._write(self.writer, bytes(self.staged))
+        self.staged = bytearray()
+
+    async def _write(self, writer: ObjectWriter, chunk: bytes) -> None:
+        try:
+            await writer.write(chunk)
+        except ObjectStoreError as exc:
+            raise _Abort(unreachable("Object Store", self.claimed or "")) from exc
+
+    async def finish(self) -> Outcome:
+        item = self._complete()
+        self._admit(item)
+        await self._make_durable(item)
+        receipt = await self._record(item)
+        await self._remember(item, receipt)
+        return Accepted(receipt)
+
+    def _complete(self) -> DataItem:
+        try:
+            return self.parser.finish()
+        except InvalidSignature as exc:
+            raise _Abort(Rejected(400, INVALID_ITEM)) from exc
+        except DataItemTooLarge as exc:
+            raise _Abort(too_large(exc.max_item_size)) from exc
+        except DataItemParseError as exc:
+            raise _Abort(Rejected(400, PARSE_ERROR)) from exc
+
+    def _admit(self, item: DataItem) -> None:
+        header = item.header
+        decision = self.path.admission.decide(
+            header.owner_address, header.native_address, item.size
+        )
+        if isinstance(decision, Refused):
+            raise _Abort(Rejected(decision.status, decision.message))
+        self.winc = decision.winc
+
+    async def _make_durable(self, item: DataItem) -> None:
+        if self.writer is None:
+            return
+        try:
+            await self.writer.commit()
+        except ObjectStoreError as exc:
+            raise _Abort(unreachable("Object Store", item.id)) from exc
+        self.committed = True
+
+    async def _record(self, item: DataItem) -> dict[str, Any]:
+        """Publish the event, then sign: never a receipt without an acknowledged event."""
+        height = self.path.height()
+        if height is None:
+            raise _Abort(unreachable("Arweave gateway", item.id))
+        timestamp = self.path.now_ms()
+        deadline = height + self.path.deadline_margin
+        try:
+            await self.path.publish(self._event(item, timestamp, deadline))
+        except PublishFailed as exc:
+            raise _Abort(unreachable("Event log", item.id)) from exc
+        receipt = await asyncio.to_thread(
+            self.path.sign,
+            id=item.id,
+            deadline_height=deadline,
+            timestamp=timestamp,
+            winc=str(self.winc),
+            data_caches=list(self.path.data_caches),
+            fast_finality_indexes=list(self.path.fast_finality_indexes),
+            owner=item.header.owner_address,
+        )
+        return dict(receipt)
+
+    def _event(self, item: DataItem, timestamp: int, deadline: int) -> DataItemReceived:
+        header = item.header
+        inline = self.writer is None
+        return DataItemReceived(
+            data_item_id=item.id,
+            owner_address=header.owner_address,
+            signature_type=header.signature_type,
+            raw_size=item.size,
+            payload_start=header.payload_start,
+            payload_size=item.payload_size,
+            content_type=header.tag("Content-Type"),
+            object_key=None if inline else raw_key(item.id),
+            inline_item=bytes(self.staged) if inline else None,
+            received_at=datetime_from_ms(timestamp),
+            deadline_height=deadline,
+            winc=str(self.winc),
+            paid_by=self.paid_by,
+        )
+
+    async def _remember(self, item: DataItem, receipt: dict[str, Any]) -> None:
+        """Make status answer at once. The event is already acknowledged, so a Redis
+        failure here must not turn into an error: the receipt is true."""
+        record = fresh_status(item, receipt)
+        try:
+            await self.path.fresh.remember(item.id, record)
+        except ViewUnavailable as exc:
+            log.warning("fresh receipt view not written for %s: %s", item.id, exc)
+        self.claimed = None
+
+    async def discard(self) -> None:
+        """Leave nothing behind: abort the writer (or delete an object whose event failed)."""
+        if self.writer is not None and not self.committed:
+            await _quietly(self.writer.abort())
+        elif self.writer is not None:
+            await _quietly(self.path.store.delete(raw_key(self.claimed or "")))
+        if self.claimed is not None:
+            await self.path.fresh.release(self.claimed)
+
+
+def fresh_status(item: DataItem, receipt: dict[str, Any]) -> dict[str, Any]:
+    """What GET /tx/{id}/status and /offsets can say before the projections know the item."""
+    return {
+        "receipt": receipt,
+        "owner": item.header.owner_address,
+        "rawContentLength": item.size,
+        "payloadDataStart": item.header.payload_start,
+        "payloadContentType": item.header.tag("Content-Type") or "application/octet-stream",
+        "winc": receipt.get("winc", "0"),
+    }
+
+
+def datetime_from_ms(timestamp_ms: int) -> datetime:
+    """Exact conversion (a float division could shift the millisecond)."""
+    seconds, millis = divmod(timestamp_ms, 1000)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=millis * 1000)
+
+
+def unreachable(what: str, item_id: str) -> Unavailable:
+    return Unavailable(
+        f"Data Item: {item_id}. Upload Service is Unavailable. {what} is unreachable"
+    )
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    try:
+        await asyncio.shield(step)
+    except Exception as exc:  # cleanup must not mask the outcome being reported
+        log.warning("cleanup step failed: %s", exc)

@@ -1,0 +1,63 @@
+"""Prometheus metrics of one API process, on a registry of its own (no global state)."""
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    gc_collector,
+    generate_latest,
+    platform_collector,
+    process_collector,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class ApiMetrics:
+    """Counters the upload path and the load shedder update."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        process_collector.ProcessCollector(registry=self.registry)
+        platform_collector.PlatformCollector(registry=self.registry)
+        gc_collector.GCCollector(registry=self.registry)
+        self.uploads = Counter(
+            "bundlestream_uploads",
+            "Data item uploads by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.upload_bytes = Counter(
+            "bundlestream_upload_bytes", "Bytes of accepted data items", registry=self.registry
+        )
+        self.upload_seconds = Histogram(
+            "bundlestream_upload_seconds",
+            "Upload request duration",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "bundlestream_shed_requests",
+            "Requests refused by load shedding",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.inflight_requests = Gauge(
+            "bundlestream_inflight_requests", "Requests in flight", registry=self.registry
+        )
+        self.inflight_bytes = Gauge(
+            "bundlestream_inflight_bytes",
+            "Declared request bytes in flight",
+            registry=self.registry,
+        )
+
+    def count(self, outcome: object) -> None:
+        """Count one upload by the name of its outcome (Accepted, Duplicate, ...)."""
+        self.uploads.labels(type(outcome).__name__).inc()
+
+    async def endpoint(self, request: Request) -> Response:
+        """GET /metrics in the Prometheus text format."""
+        return Response(
+            generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )

@@ -1,0 +1,53 @@
+"""What an upload can come to, in upstream's words; routes turn these into responses."""
+
+from dataclasses import dataclass
+from typing import Any
+
+PARSE_ERROR = "Data item parsing error!"
+INVALID_ITEM = "Invalid Data Item!"
+INVALID_CONTENT_TYPE = "Invalid Content Type"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Payload durable, event acknowledged, receipt signed."""
+
+    receipt: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The item was already uploaded (a fast check; exact dedup is the stream's job)."""
+
+    item_id: str
+
+    @property
+    def message(self) -> str:
+        return f"Data item with ID {self.item_id} has already been uploaded to this service!"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The client's fault (4xx): nothing of the item is kept."""
+
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A dependency is down or we are shedding load: 503, try again later."""
+
+    message: str
+
+
+Outcome = Accepted | Duplicate | Rejected | Unavailable
+
+
+def too_large(max_item_size: int) -> Rejected:
+    """Upstream's answer (400, not 413) for an item over the size limit."""
+    return Rejected(
+        400,
+        f"Data item is too large, this service only accepts data items up to "
+        f"{max_item_size} bytes!",
+    )

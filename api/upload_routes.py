@@ -1,0 +1,56 @@
+"""POST /tx and /tx/{token}: one raw signed data item in, a receipt out."""
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.context import ApiContext
+from api.ingest import ingest
+from api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
+from api.responses import respond
+
+OCTET_STREAM = "application/octet-stream"
+
+
+def content_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def paid_by(request: Request) -> tuple[str, ...]:
+    """Every x-paid-by header, comma separated lists flattened, in order."""
+    values = request.headers.getlist("x-paid-by")
+    return tuple(a.strip() for v in values for a in v.split(",") if a.strip())
+
+
+def refuse_before_body(request: Request, max_item_size: int) -> Outcome | None:
+    """What the headers alone decide (upstream's checks, in upstream's order)."""
+    size = content_length(request)
+    if size is not None and size > max_item_size:
+        return too_large(max_item_size)
+    content_type = request.headers.get("content-type")
+    if content_type is not None and content_type != OCTET_STREAM:
+        return Rejected(400, INVALID_CONTENT_TYPE)
+    return None
+
+
+async def post_data_item(request: Request) -> Response:
+    api: ApiContext = request.state.api
+    outcome = refuse_before_body(request, api.upload.max_item_size)
+    if outcome is None:
+        size, payers = content_length(request), paid_by(request)
+        try:
+            outcome = await ingest(api.upload, request.stream(), size, payers)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is listening; the item was discarded
+    api.metrics.count(outcome)
+    return respond(outcome, api.retry_after_s)
+
+
+def routes() -> list[Route]:
+    """The upload routes, at the root and under /v1 as upstream serves them."""
+    return [
+        Route(prefix + p, post_data_item, methods=["POST"])
+        for prefix in ("", "/v1")
+        for p in ("/tx", "/tx/{token}")
+    ]
