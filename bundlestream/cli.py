@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bundlestream import inspect as inspect_commands
+from bundlestream import inspection
 from bundlestream.stack import commands as stack_commands
 
 Command = Callable[[argparse.Namespace], int]
@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bundlestream")
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_commands.register(subparsers)
-    inspect_commands.register(subparsers)
+    inspection.register(subparsers)
     return parser
 
 
