@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 9093
     topic_prefix: str = ""
     topic_partitions: int = 8
+    topic_replication_factor: int = 1  # production: 3 (min.insync.replicas follows, max 2)
+    # A send without acks=all acknowledgement within this fails (API answers 503).
+    kafka_delivery_timeout_s: float = 10.0
+    # Bundle events list up to max_items_per_bundle items: above Kafka's 1 MB default.
+    kafka_max_message_bytes: int = 16 * MiB
+    # Faust: consumer group / app id, and its web server (off: N workers on one host).
+    streams_app_id: str = "bundlestream"
+    streams_web_enabled: bool = False
+    streams_web_port: int = 6066
 
     # Postgres
     postgres_dsn: str = "postgresql://bundlestream@127.0.0.1:5433/bundlestream"
@@ -51,6 +60,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key: str = "S3RVER"
     s3_secret_key: str = "S3RVER"
+    # Multipart part size: S3 needs >= 5 MiB (but the last); a writer holds about one part.
+    s3_part_size: int = 8 * MiB
 
     # Arweave
     gateway_url: str = "http://127.0.0.1:1984"
