@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bundlestream import inspection
+from bundlestream import inspection, topics_command
 from bundlestream.stack import commands as stack_commands
 
 Command = Callable[[argparse.Namespace], int]
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_commands.register(subparsers)
     inspection.register(subparsers)
+    topics_command.register(subparsers)
     return parser
 
 
