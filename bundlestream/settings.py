@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Arweave
     gateway_url: str = "http://127.0.0.1:1984"
     arlocal_mine_interval_s: float = 5.0
+    # The service's Arweave key that signs receipts: loaded from this JWK file, or
+    # generated (RSA, this many bits; Arweave wallets are 4096) and written 0600.
+    receipt_key_path: Path = Path(".stack/receipt-key.json")
+    receipt_key_size: int = 4096
 
     # Limits (upstream defaults)
     max_data_item_size: int = 10 * GiB
