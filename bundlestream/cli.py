@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bundlestream import inspection, topics_command
+from bundlestream import inspection, topics_command, worker_command
 from bundlestream.stack import commands as stack_commands
 
 Command = Callable[[argparse.Namespace], int]
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack_commands.register(subparsers)
     inspection.register(subparsers)
     topics_command.register(subparsers)
+    worker_command.register(subparsers)
     return parser
 
 

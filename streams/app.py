@@ -1,0 +1,45 @@
+"""The Faust application every bundlestream worker runs."""
+
+import faust
+
+from bundlestream.settings import Settings
+from schemas.topics import Topic
+from streams.avro_codec import CODEC_NAME, register_avro_codec
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app on the settings' broker whose values are bundlestream events.
+
+    Keys are strings (owner address or plan id). Faust's producer hashes them with the
+    Java client's murmur2, like the confluent-kafka producers (``murmur2_random``), and
+    waits for acks=all (Faust's default). Tables live in memory and are rebuilt from
+    their changelog topics at start; nothing is shared between worker processes.
+    """
+    register_avro_codec()
+    streams_dir = settings.stack_dir / "streams"
+    # Faust creates its data directory but not the parents.
+    streams_dir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        settings.streams_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer=CODEC_NAME,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        producer_max_request_size=settings.kafka_max_message_bytes,
+        store="memory://",
+        datadir=str(streams_dir / settings.streams_app_id),
+        web_enabled=settings.streams_web_enabled,
+        web_port=settings.streams_web_port,
+    )
+
+
+def event_topic(app: faust.App, settings: Settings, topic: Topic) -> faust.TopicT:
+    """The Faust channel of one catalogue topic under the settings' prefix."""
+    return app.topic(
+        topic.full_name(settings.topic_prefix),
+        key_type=str,
+        value_serializer=CODEC_NAME,
+        partitions=settings.topic_partitions,
+    )
