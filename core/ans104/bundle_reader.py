@@ -20,7 +20,7 @@ from core.ans104.bundle_header import (
 )
 from core.ans104.chunk_stream import BytesLike, ChunkStream
 from core.ans104.data_item import DataItem, DataItemHeader
-from core.ans104.errors import Ans104Error, BundleError
+from core.ans104.errors import Ans104Error, BundleError, DataItemParseError, InvalidSignature
 from core.ans104.parser import DataItemParser
 
 DEFAULT_MAX_ITEMS = 100_000
@@ -126,7 +126,7 @@ class _BundleWalk:
         pieces = stream.spans(entry.size)
         try:
             header, early_payload = _header_of(parser, pieces)
-        except Ans104Error as error:
+        except _ITEM_ERRORS as error:
             _consume(pieces)
             yield BundledItem(entry, placement, None, error)
             return
@@ -135,6 +135,7 @@ class _BundleWalk:
         if is_nested_bundle(header) and placement.depth < self._options.max_depth:
             payload = chain([early_payload], _feeding(pieces, parser))
             nested_error = self._read_nested(header, payload, placement, nested)
+            _raise_if_truncated(stream, nested_error)
         yield self._finished(entry, placement, parser, pieces, nested_error)
         yield from nested
 
@@ -167,10 +168,21 @@ class _BundleWalk:
         try:
             _consume(_feeding(pieces, parser))
             item = parser.finish()
-        except Ans104Error as error:
+        except _ITEM_ERRORS as error:
             _consume(pieces)
             return BundledItem(entry, placement, None, error, nested_error)
         return BundledItem(entry, placement, item, _id_error(entry, item), nested_error)
+
+
+# What one item can get wrong; a BundleError from the stream itself ends the whole read.
+_ITEM_ERRORS = (DataItemParseError, InvalidSignature)
+
+
+def _raise_if_truncated(stream: ChunkStream, nested_error: BundleError | None) -> None:
+    """A nested read that failed because the enclosing bytes ran out is the outer bundle's
+    error, not the nested bundle's."""
+    if nested_error is not None and stream.truncated:
+        raise nested_error
 
 
 def _header_of(

@@ -10,18 +10,21 @@ BytesLike = bytes | bytearray | memoryview
 class ChunkStream:
     """Reads an iterable of chunks in order; ``position`` counts the bytes consumed.
 
-    Running out of chunks before a read is satisfied raises BundleError("bundle-truncated").
+    Running out of chunks before a read is satisfied raises BundleError("bundle-truncated")
+    and sets ``truncated``.
     """
 
     def __init__(self, chunks: Iterable[BytesLike]) -> None:
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
         self.position = 0
+        self.truncated = False
 
     def _next_piece(self, limit: int) -> memoryview:
         while not self._pending.nbytes:
             chunk = next(self._chunks, None)
             if chunk is None:
+                self.truncated = True
                 raise BundleError("bundle-truncated", f"bundle ends after {self.position} bytes")
             self._pending = memoryview(chunk).cast("B")
         piece, self._pending = self._pending[:limit], self._pending[limit:]
