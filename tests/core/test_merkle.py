@@ -25,7 +25,7 @@ from core.merkle import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
-# Produced by tests/node/merkle_vectors.js with arweave 1.15.7 (generateTransactionChunks).
+# Produced by tests/node/merkle_vectors.cjs with arweave 1.15.7 (generateTransactionChunks).
 VECTORS = Path(__file__).parent / "vectors" / "arweave_js_merkle.jsonl"
 
 

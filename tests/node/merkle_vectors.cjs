@@ -1,3 +1,5 @@
+// Prints arweave-js merkle vectors (data_root, chunks, proofs) for tests/core/vectors/.
+// Usage: NODE_PATH=$PWD/stack/node/node_modules node tests/node/merkle_vectors.cjs > tests/core/vectors/arweave_js_merkle.jsonl
 const m = require('arweave/node/lib/merkle');
 (async () => {
   const K = 1024;

@@ -1,0 +1,116 @@
+"""arweave-js 1.15.7 (stack/node/node_modules) checks our receipts and transactions, and we
+check a transaction arweave-js signs. Fails, never skips, when the node packages are missing.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from core.arweave_tx import (
+    BUNDLE_TAGS,
+    Tag,
+    Transaction,
+    sign_transaction,
+    transaction_from_json,
+    transaction_to_json,
+    verify_transaction,
+)
+from core.encoding import b64url_encode
+from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
+from core.merkle import merkle_tree
+from core.receipts import sign_receipt
+
+pytestmark = pytest.mark.node
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_MODULES = REPO / "stack" / "node" / "node_modules"
+SCRIPT = REPO / "tests" / "node" / "arweave_interop.cjs"
+FIXTURES = REPO.parent / "shared" / "fixtures" / "ans104"
+
+
+def ask_arweave_js(request: Mapping[str, object]) -> dict[str, object]:
+    if not (NODE_MODULES / "arweave" / "package.json").exists():
+        pytest.fail(f"arweave is not installed under {NODE_MODULES}: run npm ci in stack/node")
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH")
+    completed = subprocess.run(
+        [node, str(SCRIPT)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env={"NODE_PATH": str(NODE_MODULES), "PATH": str(Path(node).parent)},
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    answer: dict[str, object] = json.loads(completed.stdout)
+    return answer
+
+
+@cache
+def wallet() -> ArweaveKey:
+    return arweave_key_from_jwk(jwk_from_private_key(rsa.generate_private_key(65537, 4096)))
+
+
+def a_receipt(key: ArweaveKey, timestamp: int) -> dict[str, object]:
+    return sign_receipt(
+        key,
+        id="QpmY8mZmFEC8RxNsgbxSV6e36OF6quIYaPRKzvUco0o",
+        deadline_height=1_310_200,
+        timestamp=timestamp,
+        winc="0",
+        data_caches=["arweave.net"],
+        fast_finality_indexes=["arweave.net"],
+        owner="J40R1BgFSI1_7p25QW49T7P46BePJJnlDrsFGY1YWbM",
+    )
+
+
+def test_arweave_js_verifies_our_receipts() -> None:
+    good = a_receipt(wallet(), 1_700_590_909_589)
+    forged = {**good, "timestamp": 1_700_590_909_590}
+    assert ask_arweave_js({"receipts": [good, forged]})["receipts"] == [True, False]
+
+
+def test_arweave_js_verifies_our_transactions() -> None:
+    data = bytes(range(256)) * 2000
+    tree = merkle_tree(data)
+    unsigned = Transaction(
+        owner=b"",
+        last_tx=hashlib.sha384(b"anchor").digest(),
+        reward=2_379_774_852,
+        data_size=tree.data_size,
+        data_root=tree.data_root,
+        tags=(*BUNDLE_TAGS, Tag.text("App-Name", "bundlestream")),
+    )
+    signed = sign_transaction(unsigned, wallet())
+    tampered = replace(signed, reward=signed.reward + 1)
+    stub = json.loads((FIXTURES / "bundleTxStub").read_text())
+    request = {"transactions": [transaction_to_json(tx) for tx in (signed, tampered)] + [stub]}
+    assert ask_arweave_js(request)["transactions"] == [True, False, True]
+
+
+def test_we_verify_a_transaction_arweave_js_signed() -> None:
+    data = bytes(range(256)) * 1500
+    sign = {
+        "jwk": wallet().jwk,
+        "data": b64url_encode(data),
+        "last_tx": b64url_encode(hashlib.sha384(b"anchor").digest()),
+        "reward": "1000",
+        "tags": [["Bundle-Format", "binary"], ["Bundle-Version", "2.0.0"]],
+    }
+    signed = ask_arweave_js({"sign": sign})["signed"]
+    assert isinstance(signed, dict)
+    tx = transaction_from_json(signed)
+    assert verify_transaction(tx)
+    assert tx.id == signed["id"]
+    assert tx.data_root == merkle_tree(data).data_root
+    assert tx.tags == BUNDLE_TAGS
