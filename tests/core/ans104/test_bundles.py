@@ -23,7 +23,7 @@ NESTED_TAGS = [Tag(b"Bundle-Format", b"binary"), Tag(b"Bundle-Version", b"2.0.0"
 
 
 def offsets(items: list[BundledItem]) -> list[tuple[object, ...]]:
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for bundled in items:
         assert bundled.valid and bundled.item is not None, bundled.error
         place = bundled.placement
@@ -85,10 +85,11 @@ def test_our_header_equals_the_bundle_header_vector(fixtures: Path) -> None:
 
 def test_writer_streams_header_then_the_sources_chunks_unchanged(fixtures: Path) -> None:
     items = [(fixtures / name).read_bytes() for name in ("stubSolanaDataItem", "bdiDataItem")]
-    sources = [
-        BundleItemSource(item_source_from_bytes(item).entry, lambda item=item: pieces_of(item, 100))
-        for item in items
-    ]
+
+    def source(item: bytes) -> BundleItemSource:
+        return BundleItemSource(item_source_from_bytes(item).entry, lambda: pieces_of(item, 100))
+
+    sources = [source(item) for item in items]
     chunks = list(write_bundle(sources))
     assert len(chunks[0]) == 32 + 2 * 64
     assert max(len(chunk) for chunk in chunks[1:]) == 100
