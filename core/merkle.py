@@ -188,6 +188,28 @@ class DataRootBuilder:
         return MerkleTree(self._leaves)
 
 
+def chunk_hashes(tree: MerkleTree) -> bytes:
+    """The tree in 32 bytes per chunk (SHA-256 of each chunk, in order), for storing.
+
+    With the data size it is all :func:`tree_from_chunk_hashes` needs to rebuild the
+    tree, so a later stage can produce proofs without hashing the data again.
+    """
+    return b"".join(leaf.data_hash for leaf in tree.leaves)
+
+
+def tree_from_chunk_hashes(data_size: int, hashes: bytes) -> MerkleTree:
+    """Rebuild a tree from :func:`chunk_hashes`; ``ValueError`` if the count is wrong."""
+    spans = chunk_spans(data_size)
+    if len(hashes) != HASH_SIZE * len(spans):
+        raise ValueError(f"{len(spans)} chunks need {HASH_SIZE * len(spans)} hash bytes")
+    return MerkleTree(
+        [
+            Leaf(hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE], span.end)
+            for i, span in enumerate(spans)
+        ]
+    )
+
+
 def merkle_tree(data: BytesLike) -> MerkleTree:
     """The merkle tree of data held in memory."""
     view = memoryview(data).cast("B")

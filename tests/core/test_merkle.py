@@ -17,9 +17,11 @@ from core.merkle import (
     ChunkSpan,
     DataRootBuilder,
     ValidatedChunk,
+    chunk_hashes,
     chunk_spans,
     chunk_upload,
     merkle_tree,
+    tree_from_chunk_hashes,
     uploaded_chunk_spans,
     validate_path,
 )
@@ -142,6 +144,18 @@ def test_proofs_do_not_validate_elsewhere() -> None:
     assert validate_path(tree.data_root, MAX_CHUNK_SIZE, len(data), path[:-1]) is None
     other_root = merkle_tree(data[:-1]).data_root
     assert validate_path(other_root, MAX_CHUNK_SIZE, len(data), path) is None
+
+
+def test_tree_survives_storage_as_chunk_hashes() -> None:
+    data = random_data()[: 3 * MAX_CHUNK_SIZE]  # an exact multiple: the empty chunk counts
+    tree = merkle_tree(data)
+    stored = chunk_hashes(tree)
+    assert len(stored) == 32 * 4
+    rebuilt = tree_from_chunk_hashes(len(data), stored)
+    assert rebuilt.data_root == tree.data_root
+    assert [rebuilt.data_path(i) for i in range(3)] == [tree.data_path(i) for i in range(3)]
+    with pytest.raises(ValueError):
+        tree_from_chunk_hashes(len(data) - 1, stored)
 
 
 def test_stream_size_is_enforced() -> None:
