@@ -33,16 +33,3 @@ def header_digests(
 def signature_data(prefix_digests: list[bytes], payload_digest: bytes) -> bytes:
     """The 48-byte deep hash that is signed, from the header digests and the payload's."""
     return deep_hash_list_of_digests([*prefix_digests, payload_digest])
-
-
-def signature_data_of(
-    signature_type: int,
-    owner: bytes,
-    target: bytes | None,
-    anchor: bytes | None,
-    raw_tags: bytes,
-    payload: bytes,
-) -> bytes:
-    """The signed message of a data item held in memory (for signing and tests)."""
-    digests = header_digests(signature_type, owner, target, anchor, raw_tags)
-    return signature_data(digests, blob_digest(payload))

@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from core.ans104.ethereum import address_of_public_key, typed_data_digest
 from core.ans104.serialization import raw_tags_of, serialize_header
-from core.ans104.signature_data import signature_data_of
+from core.ans104.signature_data import header_digests, signature_data
 from core.ans104.signature_types import SignatureType
 from core.ans104.signed_message import aptos_message, ethereum_message_hash, solana_message
 from core.ans104.tags import Tag
+from core.deephash import blob_digest
 from core.jwk import ArweaveKey
 
 _ETHEREUM_V_OFFSET = 27  # Ethereum signatures carry the recovery id as v = 27 + id
@@ -140,6 +141,25 @@ class MultiAptosSigner:
         return bytes(slots + bitmap)
 
 
+def sign_data_item_header(
+    signer: DataItemSigner,
+    payload_digest: bytes,
+    *,
+    tags: Sequence[Tag] = (),
+    target: bytes | None = None,
+    anchor: bytes | None = None,
+) -> bytes:
+    """The header bytes of a signed item whose payload is streamed separately.
+
+    ``payload_digest`` is the payload's blob deep hash (``core.deephash.BlobHasher``);
+    the item is these bytes followed by the payload.
+    """
+    signature_type, owner = signer.signature_type, signer.owner
+    digests = header_digests(signature_type, owner, target, anchor, raw_tags_of(tags))
+    signature = signer.sign(signature_data(digests, payload_digest))
+    return serialize_header(signature_type, signature, owner, target, anchor, tags)
+
+
 def sign_data_item(
     signer: DataItemSigner,
     payload: bytes,
@@ -149,7 +169,7 @@ def sign_data_item(
     anchor: bytes | None = None,
 ) -> bytes:
     """The bytes of a data item carrying ``payload``, signed by ``signer``."""
-    signature_type, owner = signer.signature_type, signer.owner
-    message = signature_data_of(signature_type, owner, target, anchor, raw_tags_of(tags), payload)
-    signature = signer.sign(message)
-    return serialize_header(signature_type, signature, owner, target, anchor, tags) + payload
+    header = sign_data_item_header(
+        signer, blob_digest(payload), tags=tags, target=target, anchor=anchor
+    )
+    return header + payload

@@ -11,7 +11,8 @@ from coincurve.ecdsa import cdata_to_der, deserialize_compact
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 
 from core.ans104.ethereum import address_of_public_key, parse_hex_address, typed_data_digest
 from core.ans104.signature_types import SignatureType
@@ -38,10 +39,14 @@ def verify_arweave(owner: bytes, signature: bytes, message: bytes) -> bool:
 
 
 def verify_ed25519(owner: bytes, signature: bytes, message: bytes) -> bool:
-    """Plain Ed25519 (RFC 8032) of ``message`` under the 32-byte public key ``owner``."""
+    """Plain Ed25519 (RFC 8032) of ``message`` under the 32-byte public key ``owner``.
+
+    libsodium (PyNaCl) verifies about twice as fast as OpenSSL here; it takes the
+    signature and message as one "signed message".
+    """
     try:
-        Ed25519PublicKey.from_public_bytes(owner).verify(signature, message)
-    except (ValueError, CryptoInvalidSignature):
+        crypto_sign_open(signature + message, owner)
+    except (CryptoError, ValueError, TypeError):
         return False
     return True
 
