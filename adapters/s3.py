@@ -72,6 +72,11 @@ class S3Writer:
         self._parts: list[dict[str, Any]] = []
         self._size = 0
 
+    @property
+    def upload_id(self) -> str | None:
+        """The open multipart upload, if a part has been sent (for diagnostics and tests)."""
+        return self._upload_id
+
     async def write(self, chunk: bytes) -> None:
         self._buffer += chunk
         self._size += len(chunk)
@@ -190,15 +195,13 @@ class S3ObjectStore:
 
     async def _open_range(self, key: str, start: int, end: int | None) -> Any:
         """The streaming body of ``[start, end)``; None when ``start`` is past the end."""
-        last = "" if end is None else str(end - 1)
+        request: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
+        # A whole-object read sends no Range: a range on an empty object is unsatisfiable.
+        if start > 0 or end is not None:
+            last = "" if end is None else str(end - 1)
+            request["Range"] = f"bytes={start}-{last}"
         try:
-            got = await _call(
-                "GetObject",
-                self._client.get_object,
-                Bucket=self._bucket,
-                Key=key,
-                Range=f"bytes={start}-{last}",
-            )
+            got = await _call("GetObject", self._client.get_object, **request)
         except ObjectStoreError as exc:
             code = _error_code(exc)
             if code in ("NoSuchKey", "404"):

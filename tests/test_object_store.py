@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from adapters.filesystem import FilesystemObjectStore
 from adapters.object_store import (
@@ -19,7 +20,7 @@ from adapters.object_store import (
     ObjectStoreError,
     open_object_store,
 )
-from adapters.s3 import MIN_PART_SIZE
+from adapters.s3 import MIN_PART_SIZE, S3Writer
 from bundlestream.settings import MiB, Settings
 
 
@@ -35,8 +36,6 @@ def s3_client(settings: Settings) -> Any:
 
 
 def empty_bucket(client: Any, bucket: str) -> None:
-    for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-        client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
     for listed in client.list_objects_v2(Bucket=bucket).get("Contents", []):
         client.delete_object(Bucket=bucket, Key=listed["Key"])
 
@@ -152,12 +151,16 @@ async def test_keys_that_could_escape_are_refused(store: ObjectStore, key: str) 
 async def test_s3_abort_cancels_the_multipart_upload(s3_settings: Settings) -> None:
     store = open_object_store(s3_settings)
     writer = await store.writer("aborted")
-    await writer.write(os.urandom(MIN_PART_SIZE + 1))
-    uploads = s3_client(s3_settings).list_multipart_uploads(Bucket=s3_settings.s3_bucket)
-    assert len(uploads.get("Uploads", [])) == 1
+    assert isinstance(writer, S3Writer)
+    await writer.write(os.urandom(MIN_PART_SIZE + 1))  # one part uploaded, upload open
+    upload_id = writer.upload_id
+    assert upload_id is not None
     await writer.abort()
-    uploads = s3_client(s3_settings).list_multipart_uploads(Bucket=s3_settings.s3_bucket)
-    assert uploads.get("Uploads", []) == []
+    with pytest.raises(ClientError) as raised:
+        s3_client(s3_settings).abort_multipart_upload(
+            Bucket=s3_settings.s3_bucket, Key="aborted", UploadId=upload_id
+        )
+    assert raised.value.response["Error"]["Code"] == "NoSuchUpload"
 
 
 async def test_s3_driver_errors_become_object_store_errors(s3_settings: Settings) -> None:

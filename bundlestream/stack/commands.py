@@ -7,10 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from bundlestream.settings import Settings
+from bundlestream.stack.arlocal import Arlocal
 from bundlestream.stack.kafka import KafkaBroker
+from bundlestream.stack.miner import Miner, run_miner
 from bundlestream.stack.postgres import PostgresCluster
 from bundlestream.stack.process import ServiceError, wait_until
 from bundlestream.stack.redis import RedisServer
+from bundlestream.stack.s3rver import S3rver
 from bundlestream.stack.service import Service
 
 
@@ -21,7 +24,16 @@ def stack_services(settings: Settings) -> list[Service]:
     the same thing to child processes and to a later ``down`` run from elsewhere.
     """
     settings = settings.model_copy(update={"stack_dir": settings.stack_dir.resolve()})
-    return [KafkaBroker(settings), PostgresCluster(settings), RedisServer(settings)]
+    services: list[Service] = [
+        KafkaBroker(settings),
+        PostgresCluster(settings),
+        RedisServer(settings),
+        S3rver(settings),
+        Arlocal(settings),
+    ]
+    if settings.arlocal_mine_interval_s > 0:
+        services.append(Miner(settings))  # local mode: nothing else mines arlocal's blocks
+    return services
 
 
 def up(services: Sequence[Service], timeout_s: float) -> list[str]:
@@ -112,3 +124,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status_parser = actions.add_parser("status", help="exit 0 when every service is ready")
     status_parser.add_argument("--quiet", action="store_true")
     status_parser.set_defaults(run=run_status)
+    actions.add_parser("miner", help="mine an arlocal block every few seconds").set_defaults(
+        run=run_miner
+    )

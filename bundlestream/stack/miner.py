@@ -1,0 +1,82 @@
+"""The local miner: asks arlocal to mine a block every ``arlocal_mine_interval_s`` seconds.
+
+arlocal only mines on request (GET /mine); without this, posted bundles would never
+gain confirmations and nothing would reach permanence in local mode. Runs as its own
+detached process, ``bundlestream stack miner``, started and stopped with the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+import httpx
+
+from bundlestream.settings import Settings
+from bundlestream.stack.process import ServiceProcess
+
+
+class Miner:
+    """The miner process as a stack service; ready as soon as it runs."""
+
+    name = "miner"
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def process(self) -> ServiceProcess:
+        return ServiceProcess(self.name, self.settings.stack_dir)
+
+    def install(self) -> None:
+        """Nothing to install: the miner is part of this package."""
+
+    def start(self) -> None:
+        self.process.spawn(
+            [sys.executable, "-u", "-m", "bundlestream.cli", "stack", "miner"],
+            env={
+                "BUNDLESTREAM_GATEWAY_URL": self.settings.gateway_url,
+                "BUNDLESTREAM_ARLOCAL_MINE_INTERVAL_S": str(self.settings.arlocal_mine_interval_s),
+            },
+        )
+
+    def is_ready(self) -> bool:
+        return self.process.pid() is not None
+
+    def after_ready(self) -> None:
+        """Nothing to create."""
+
+
+def mine_once(client: httpx.Client, gateway_url: str) -> bool:
+    """Ask the gateway for one block; False (and a log line) when it does not answer."""
+    try:
+        response = client.get(f"{gateway_url}/mine")
+    except httpx.HTTPError as exc:
+        print(f"mine failed: {exc!r}", file=sys.stderr)
+        return False
+    return response.status_code == 200
+
+
+def mine_until(stop: threading.Event, gateway_url: str, interval_s: float) -> None:
+    """Mine every ``interval_s`` seconds until ``stop`` is set."""
+    with httpx.Client(timeout=10) as client:
+        while not stop.wait(interval_s):
+            mine_once(client, gateway_url)
+
+
+def run_miner(args: argparse.Namespace) -> int:
+    settings = Settings()
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    print(f"mining {settings.gateway_url} every {settings.arlocal_mine_interval_s}s", flush=True)
+    mine_until(stop, settings.gateway_url, settings.arlocal_mine_interval_s)
+    return 0
