@@ -1,5 +1,6 @@
 // Makes data items of every ANS-104 signature type with arbundles (the reference
-// implementation) and writes them plus a manifest of what arbundles says about each.
+// implementation) and writes them plus a manifest of what arbundles says about each,
+// and one bundle of all of them (arbundles.bundle, its ids in bundle.json).
 // Usage: node arbundles_make_items.cjs OUT_DIR   (NODE_PATH must reach arbundles)
 "use strict";
 const crypto = require("crypto");
@@ -73,12 +74,15 @@ async function main() {
   const outDir = process.argv[2];
   fs.mkdirSync(outDir, { recursive: true });
   const manifest = [];
-  for (const [type, signer] of Object.entries(signers())) {
+  const items = [];
+  const allSigners = signers();
+  for (const [type, signer] of Object.entries(allSigners)) {
     for (const [variant, options] of Object.entries(VARIANTS)) {
       const opts = options();
       const payload = crypto.randomBytes(variant === "bare" ? 0 : 1000);
       const item = ab.createData(payload, signer, opts);
       await item.sign(signer);
+      items.push(item);
       const file = `type${type}-${variant}.bin`;
       fs.writeFileSync(path.join(outDir, file), item.getRaw());
       manifest.push({
@@ -95,6 +99,10 @@ async function main() {
     }
   }
   fs.writeFileSync(path.join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2));
+  // Every item above in one bundle, as arbundles writes bundles.
+  const bundle = await ab.bundleAndSignData(items, allSigners[1]);
+  fs.writeFileSync(path.join(outDir, "arbundles.bundle"), bundle.getRaw());
+  fs.writeFileSync(path.join(outDir, "bundle.json"), JSON.stringify({ ids: bundle.getIds() }));
 }
 
 main().catch((error) => {

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.ans104 import Tag, parse_data_item
+from core.ans104.bundle_reader import read_bundle
 from core.ans104.bundle_writer import bundle_bytes
 from core.ans104.signing import (
     ArweaveSigner,
@@ -84,7 +85,7 @@ def optional_b64url(value: bytes | None) -> str | None:
     return None if value is None else b64url_encode(value)
 
 
-def test_items_of_every_type_made_by_arbundles_verify_here(
+def test_items_and_bundles_of_every_type_made_by_arbundles_verify_here(
     node_env: dict[str, str], tmp_path: Path
 ) -> None:
     run_node(node_env, "arbundles_make_items.cjs", str(tmp_path))
@@ -102,6 +103,10 @@ def test_items_of_every_type_made_by_arbundles_verify_here(
         tags = [{"name": t.name.decode(), "value": t.value.decode()} for t in header.tags]
         assert tags == entry["tags"]
         assert item.payload_size == entry["payloadSize"]
+    bundle_ids = json.loads((tmp_path / "bundle.json").read_text())["ids"]
+    read = list(read_bundle([(tmp_path / "arbundles.bundle").read_bytes()]))
+    assert [item.entry.id for item in read] == bundle_ids == [e["id"] for e in manifest]
+    assert all(item.valid for item in read)
 
 
 def test_items_of_every_type_made_here_verify_in_arbundles(
