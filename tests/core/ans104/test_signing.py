@@ -81,3 +81,23 @@ def test_ed25519_and_ethereum_items_round_trip(
 ) -> None:
     item = parse_data_item(sign_data_item(signers[signature_type], payload, tags=tags))
     assert (item.header.tags, item.payload_size) == (tuple(tags), len(payload))
+
+
+@pytest.mark.parametrize(
+    ("signature_type", "bad_owner"),
+    [
+        (3, b"\x04" + b"\x01" * 64),  # not a point on secp256k1
+        (7, b"0x" + b"zz" * 20),  # not a hex address
+        (7, b"0x" + b"00" * 20),  # a valid address that did not sign
+        (1, b"\x00" * 512),  # a zero modulus
+        (2, b"\x00" * 32),  # a small-order Ed25519 point
+    ],
+)
+def test_an_unusable_owner_is_an_invalid_signature(
+    signers: dict[int, DataItemSigner], signature_type: int, bad_owner: bytes
+) -> None:
+    data = bytearray(sign_data_item(signers[signature_type], b"hello"))
+    start = 2 + {1: 512, 2: 64, 3: 65, 7: 65}[signature_type]
+    data[start : start + len(bad_owner)] = bad_owner
+    with pytest.raises(InvalidSignature):
+        parse_data_item(bytes(data))
