@@ -4,6 +4,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from api import server as api_server
 from bundlestream import inspection, topics_command, worker_command
 from bundlestream.stack import commands as stack_commands
 
@@ -14,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bundlestream")
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_commands.register(subparsers)
+    api_server.register(subparsers)
     inspection.register(subparsers)
     topics_command.register(subparsers)
     worker_command.register(subparsers)

@@ -1,0 +1,42 @@
+"""The HTTP application: ``create_app(settings)`` builds it, its lifespan opens resources.
+
+Resources (the object store now; producers and caches as the API grows) are opened in
+the lifespan and kept on ``app.state``, never at import time, so a test or a worker
+process builds as many independent apps as it wants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from adapters.object_store import open_object_store
+from bundlestream.settings import Settings
+
+
+async def health(request: Request) -> PlainTextResponse:
+    """Liveness: 200 while the process serves requests (upstream answers ``OK`` too)."""
+    return PlainTextResponse("OK")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The API with its routes; ``/health`` answers under ``/`` and ``/v1`` as upstream's."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.object_store = open_object_store(settings)
+        yield
+
+    routes = [Route("/health", health), Route("/v1/health", health)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The uvicorn factory: settings read from BUNDLESTREAM_* in each worker process."""
+    return create_app(Settings())

@@ -1,0 +1,63 @@
+"""The API app answers /health, in process and as the real ``bundlestream api`` server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from adapters.filesystem import FilesystemObjectStore
+from api.app import create_app
+from bundlestream.settings import Settings
+
+
+async def test_health_under_both_prefixes(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings.model_copy(update={"object_store_dir": tmp_path}))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
+    ):
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/v1/health")).text == "OK"
+        assert isinstance(app.state.object_store, FilesystemObjectStore)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_bundlestream_api_serves_health(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BUNDLESTREAM_API_PORT": str(port),
+        "BUNDLESTREAM_OBJECT_STORE_DIR": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bundlestream.cli", "api"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        status = None
+        for _ in range(120):  # bounded: about 30 s for the process to come up
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        assert status == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
