@@ -11,15 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from core.ans104 import Ans104Error, DataItemHeader, DataItemParser, Tag
-from core.ans104.bundle_reader import BundledItem, read_bundle
+from core.ans104.bundle_reader import (
+    BundledItem,
+    is_nested_bundle,
+    read_bundle,
+    read_nested_bundle,
+)
 from core.encoding import b64url_encode
 
 _READ_SIZE = 1024 * 1024
 JsonObject = dict[str, Any]
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
+def _file_chunks(path: Path, start: int = 0) -> Iterator[bytes]:
     with path.open("rb") as file:
+        file.seek(start)
         while chunk := file.read(_READ_SIZE):
             yield chunk
 
@@ -70,7 +76,20 @@ def inspect_item(path: Path) -> JsonObject:
     header = parser.header
     fields = header_json(header) if header else {}
     payload = {"payloadSize": parser.received - header.payload_start} if header else {}
-    return {**fields, **payload, **_error_json(error)}
+    nested = _nested_json(path, header) if header and error is None else {}
+    return {**fields, **payload, **_error_json(error), **nested}
+
+
+def _nested_json(path: Path, header: DataItemHeader) -> JsonObject:
+    """For an item whose payload is a bundle: its items, offsets counted within the item."""
+    if not is_nested_bundle(header):
+        return {}
+    payload = _file_chunks(path, header.payload_start)
+    try:
+        items = [bundled_item_json(item) for item in read_nested_bundle(header, payload)]
+    except Ans104Error as error:
+        return {"nestedBundleError": str(error)}
+    return {"nestedItems": items}
 
 
 def bundled_item_json(bundled: BundledItem) -> JsonObject:

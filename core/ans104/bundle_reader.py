@@ -90,6 +90,19 @@ def read_bundle(
     return _BundleWalk(options).items(ChunkStream(chunks), None, 0)
 
 
+def read_nested_bundle(
+    header: DataItemHeader, payload: Iterable[BytesLike], options: ReadOptions = ReadOptions()
+) -> Iterator[BundledItem]:
+    """Yield the items of the bundle in a data item's payload (streamed in ``payload``).
+
+    Offsets are within the data item (the item is the root): ``offset`` counts from the
+    item's first byte and ``offset_in_parent_payload`` from its payload's first byte.
+    Raises BundleError if the payload is not a well-formed bundle.
+    """
+    parent = BundledItem(BundleEntry(0, header.raw_id), ItemPlacement(0), _provisional(header))
+    return _BundleWalk(options).items(ChunkStream(payload), parent, header.payload_start)
+
+
 def _feeding(pieces: Iterable[memoryview], parser: DataItemParser) -> Iterator[memoryview]:
     """Pass pieces through, feeding each to ``parser`` first (nested payload tee)."""
     for piece in pieces:

@@ -89,3 +89,15 @@ def test_bundle_inspect_of_a_truncated_bundle(capsys: pytest.CaptureFixture[str]
     status, report = run(capsys, "bundle", "inspect", str(FIXTURES / "bundleHeaderStub"))
     assert status == 1
     assert (report["valid"], report["rule"]) == (False, "bundle-truncated")
+
+
+def test_item_inspect_of_a_bundled_data_item_lists_its_nested_items(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, report = run(capsys, "item", "inspect", str(FIXTURES / "bdiDataItem"))
+    assert status == 0
+    assert report["id"] == "EWMpMP0DvN6sgn5ZtJ3emd47eMF8fsfpXGS5him5vJQ"
+    [nested] = report["nestedItems"]
+    assert nested["id"] == "e11DV0VmlAZtRFphzlphDBcP6XP4oHVyHuZFeQP9KF0"
+    assert (nested["offset"], nested["offsetInParentPayload"], nested["size"]) == (1222, 96, 6205)
+    assert nested["parentId"] == report["id"] and nested["valid"]

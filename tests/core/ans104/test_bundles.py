@@ -7,7 +7,7 @@ import pytest
 
 from core.ans104 import BundleError, parse_data_item
 from core.ans104.bundle_header import BundleEntry, encode_bundle_header
-from core.ans104.bundle_reader import BundledItem, ReadOptions, read_bundle
+from core.ans104.bundle_reader import BundledItem, ReadOptions, read_bundle, read_nested_bundle
 from core.ans104.bundle_writer import (
     BundleItemSource,
     bundle_bytes,
@@ -167,3 +167,17 @@ def test_item_count_limit(signers: dict[int, DataItemSigner]) -> None:
     with pytest.raises(BundleError) as caught:
         list(read_bundle([bundle_bytes([item, item])], ReadOptions(max_items=1)))
     assert caught.value.rule == "bundle-item-count"
+
+
+def test_read_nested_bundle_counts_offsets_within_the_item(fixtures: Path) -> None:
+    data = (fixtures / "bdiDataItemWithTwoNestedItems").read_bytes()
+    header = parse_data_item(data).header
+    payload = pieces_of(data[header.payload_start :], 1000)
+    rows = [
+        (item.entry.id, item.placement.offset, item.placement.offset_in_parent_payload)
+        for item in read_nested_bundle(header, payload)
+    ]
+    assert rows == [
+        ("FMI1l58Kimu1LxYfKy4ge2jPQJf9axQIGIPpjrILiXc", 1126 + 160, 160),
+        ("WF2h3SgQxxKZRdqOBbLCMkz2yLIl2DPJLgaWfhxFmng", 1126 + 6365, 6365),
+    ]
