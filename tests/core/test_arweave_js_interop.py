@@ -4,6 +4,7 @@ check a transaction arweave-js signs. Fails, never skips, when the node packages
 
 import hashlib
 import json
+import random
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from core.arweave_tx import (
 )
 from core.encoding import b64url_encode
 from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
-from core.merkle import merkle_tree
+from core.merkle import MAX_CHUNK_SIZE, chunk_upload, merkle_tree, uploaded_chunk_spans
 from core.receipts import sign_receipt
 
 pytestmark = pytest.mark.node
@@ -96,6 +97,17 @@ def test_arweave_js_verifies_our_transactions() -> None:
     stub = json.loads((FIXTURES / "bundleTxStub").read_text())
     request = {"transactions": [transaction_to_json(tx) for tx in (signed, tampered)] + [stub]}
     assert ask_arweave_js(request)["transactions"] == [True, False, True]
+
+
+def test_arweave_js_validates_our_chunk_proofs() -> None:
+    data = random.Random(3).randbytes(5 * MAX_CHUNK_SIZE + 1000)  # last two chunks halved
+    tree = merkle_tree(data)
+    spans = uploaded_chunk_spans(len(data))
+    bodies = [chunk_upload(tree, i, data[s.start : s.end]).to_json() for i, s in enumerate(spans)]
+    wrong_chunk = {**bodies[1], "chunk": bodies[2]["chunk"]}
+    wrong_offset = {**bodies[1], "offset": bodies[3]["offset"]}
+    answer = ask_arweave_js({"chunks": [*bodies, wrong_chunk, wrong_offset]})
+    assert answer["chunks"] == [True] * len(spans) + [False, False]
 
 
 def test_we_verify_a_transaction_arweave_js_signed() -> None:
