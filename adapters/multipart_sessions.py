@@ -83,7 +83,7 @@ class MultipartSessions:
 
     async def update(self, upload_id: str, **fields: str | int) -> None:
         """Set status, failedReason, validated, dataItemId ... on an existing session."""
-        mapping: dict[FieldT, EncodableT] = dict(fields)
+        mapping: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
         await self._run(self._redis.hset(self._key(upload_id), mapping=mapping))
 
     async def finalized(self, upload_id: str, receipt: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from adapters.object_store import open_object_store
+from api.upload_api import UploadApi
 from bundlestream.settings import Settings
 
 
@@ -27,14 +29,17 @@ async def health(request: Request) -> PlainTextResponse:
 def create_app(settings: Settings) -> Starlette:
     """The API with its routes; ``/health`` answers under ``/`` and ``/v1`` as upstream's."""
 
+    upload = UploadApi(settings)
+
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         app.state.settings = settings
         app.state.object_store = open_object_store(settings)
-        yield
+        async with upload.lifespan() as state:  # upload routes: request.state.api
+            yield state
 
-    routes = [Route("/health", health), Route("/v1/health", health)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [Route("/health", health), Route("/v1/health", health), *upload.routes()]
+    return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)
 
 
 def app_from_environment() -> Starlette:

@@ -17,7 +17,9 @@ from api.responses import too_many_requests, unavailable
 
 log = logging.getLogger(__name__)
 
-UNMETERED = frozenset({"/health", "/metrics", "/openapi.json", "/info", "/v1/info", "/"})
+UNMETERED = frozenset(
+    {"/health", "/v1/health", "/metrics", "/openapi.json", "/info", "/v1/info", "/"}
+)
 
 
 def declared_size(scope: Scope) -> int:

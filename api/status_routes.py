@@ -65,7 +65,7 @@ async def get_offsets(request: Request) -> Response:
 
 async def get_info(request: Request) -> Response:
     api: ApiContext = request.state.api
-    return JSONResponse(api.info)
+    return JSONResponse({**api.info, "blockHeight": api.upload.height()})
 
 
 def routes() -> list[Route]:

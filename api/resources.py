@@ -1,0 +1,145 @@
+"""The upload API's resources, opened once in the app lifespan and passed down.
+
+Redis, the Kafka producer, the object store, the gateway client and the receipt key
+live here for the life of the process; routes reach them through ``request.state.api``.
+Nothing is created at import time.
+"""
+
+import asyncio
+import contextlib
+import functools
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+
+from adapters.block_height import BlockHeight
+from adapters.fresh_receipts import FreshReceipts
+from adapters.kafka_producer import BrokerUnavailable, EventProducer
+from adapters.multipart_sessions import MultipartSessions
+from adapters.object_store import ObjectStore, open_object_store
+from adapters.rate_limiter import RateLimiter
+from adapters.receipt_key import load_or_create_receipt_key
+from api.chunked import ChunkBounds, ChunkedUploads
+from api.context import ApiContext
+from api.ingest import Publish, PublishFailed, UploadPath
+from api.metrics import ApiMetrics
+from bundlestream.settings import Settings
+from core.admission import AdmissionPolicy, NoCredit
+from core.jwk import ArweaveKey
+from core.receipts import RECEIPT_VERSION, sign_receipt
+from schemas.codec import encode
+from schemas.events import DataItemReceived
+from schemas.topics import DATA_ITEMS_RECEIVED
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def publisher(producer: EventProducer, topic: str) -> Publish:
+    """DataItemReceived to its topic, keyed by owner address; waits for acks=all."""
+
+    async def publish(event: DataItemReceived) -> None:
+        try:
+            await producer.send(topic, event.owner_address, encode(event))
+        except BrokerUnavailable as exc:
+            raise PublishFailed(str(exc)) from exc
+
+    return publish
+
+
+def admission_of(settings: Settings) -> AdmissionPolicy:
+    return AdmissionPolicy(
+        blocklist=frozenset(settings.blocklisted_addresses),
+        allow_list=frozenset(settings.allow_listed_addresses),
+        free_upload_limit_bytes=settings.free_upload_limit_bytes,
+        balance=NoCredit(),
+    )
+
+
+def upload_path(
+    settings: Settings,
+    store: ObjectStore,
+    producer: EventProducer,
+    redis: Redis,
+    height: BlockHeight,
+    key: ArweaveKey,
+) -> UploadPath:
+    fresh = FreshReceipts(
+        redis, settings.topic_prefix, settings.fresh_receipt_ttl_s, settings.inflight_marker_ttl_s
+    )
+    return UploadPath(
+        store=store,
+        publish=publisher(producer, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)),
+        fresh=fresh,
+        height=height.current,
+        sign=functools.partial(sign_receipt, key),
+        admission=admission_of(settings),
+        now_ms=now_ms,
+        max_item_size=settings.max_data_item_size,
+        inline_max=settings.inline_item_max_bytes,
+        deadline_margin=settings.deadline_height_margin,
+        data_caches=tuple(settings.data_caches),
+        fast_finality_indexes=tuple(settings.fast_finality_indexes),
+    )
+
+
+def chunked_uploads(settings: Settings, redis: Redis, path: UploadPath) -> ChunkedUploads:
+    return ChunkedUploads(
+        sessions=MultipartSessions(redis, settings.topic_prefix, settings.multipart_ttl_s),
+        store=path.store,
+        upload=path,
+        bounds=ChunkBounds(
+            min=settings.multipart_chunk_min_bytes,
+            max=settings.multipart_chunk_max_bytes,
+            default=settings.multipart_default_chunk_bytes,
+        ),
+        now_ms=now_ms,
+        new_id=lambda: str(uuid.uuid4()),
+    )
+
+
+def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
+    """GET /info: upstream's fields, then our limits."""
+    return {
+        "version": RECEIPT_VERSION,
+        "addresses": {"arweave": key.address},
+        "gateway": settings.gateway_url,
+        "freeUploadLimitBytes": settings.free_upload_limit_bytes,
+        "maxDataItemSizeBytes": settings.max_data_item_size,
+        "maxBundleSizeBytes": settings.max_bundle_size,
+        "maxItemsPerBundle": settings.max_items_per_bundle,
+        "multipartChunkMinBytes": settings.multipart_chunk_min_bytes,
+        "multipartChunkMaxBytes": settings.multipart_chunk_max_bytes,
+    }
+
+
+@contextlib.asynccontextmanager
+async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[dict[str, Any]]:
+    """Open everything the upload API needs; yields the lifespan state entries."""
+    key = await asyncio.to_thread(
+        load_or_create_receipt_key, settings.receipt_key_path, settings.receipt_key_size
+    )
+    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    http = httpx.AsyncClient()
+    producer = EventProducer(settings)
+    height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
+    refresher = asyncio.create_task(height.run())
+    path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
+    chunked = chunked_uploads(settings, redis, path)
+    limiter = RateLimiter(
+        redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
+    )
+    context = ApiContext(path, chunked, metrics, info_of(settings, key), settings.retry_after_s)
+    try:
+        yield {"api": context, "rate_limiter": limiter}
+    finally:
+        refresher.cancel()
+        await chunked.close()
+        await producer.close()
+        await http.aclose()
+        await redis.aclose()

@@ -1,0 +1,51 @@
+"""The upload API as one piece ``create_app`` mounts: routes, middleware, lifespan."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from api import chunk_routes, openapi, status_routes, upload_routes
+from api.metrics import ApiMetrics
+from api.resources import upload_api
+from api.shedding import LoadShedder, RateLimit
+from bundlestream.settings import Settings
+
+
+@dataclass
+class UploadApi:
+    """Built once per app; ``lifespan`` opens the resources the routes use."""
+
+    settings: Settings
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *upload_routes.routes(),
+            *status_routes.routes(),
+            *chunk_routes.routes(),
+            Route("/openapi.json", openapi.endpoint, methods=["GET"]),
+            Route("/metrics", self.metrics.endpoint, methods=["GET"]),
+        ]
+
+    def middleware(self) -> list[Middleware]:
+        """Outermost first: shed by process load before spending a Redis call on rate."""
+        s = self.settings
+        return [
+            Middleware(
+                LoadShedder,
+                max_requests=s.max_inflight_requests,
+                max_bytes=s.max_inflight_bytes,
+                retry_after_s=s.retry_after_s,
+                metrics=self.metrics,
+            ),
+            Middleware(RateLimit, retry_after_s=s.retry_after_s, metrics=self.metrics),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[dict[str, Any]]:
+        async with upload_api(self.settings, self.metrics) as state:
+            yield state

@@ -1,0 +1,55 @@
+"""Fixtures of the upload API tests (helpers live in upload_harness.py).
+
+Each test gets its own topic prefix (so its own topics and Redis namespace) and its own
+object store directory. A missing service makes the test fail, never skip.
+"""
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from upload_harness import RunningApi, serve
+
+from bundlestream.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def receipt_key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One service key for the session: generating RSA keys is slow."""
+    return tmp_path_factory.mktemp("receipt-key") / "wallet.json"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, receipt_key_path: Path) -> Settings:
+    """Stack addresses from the environment; everything else private to this test."""
+    return Settings().model_copy(
+        update={
+            "topic_prefix": f"t-{uuid.uuid4().hex[:10]}-",
+            "topic_partitions": 2,
+            "object_store": "fs",
+            "object_store_dir": tmp_path / "objects",
+            "receipt_key_path": receipt_key_path,
+            "receipt_key_size": 2048,
+            "block_height_refresh_s": 2.0,
+            "kafka_delivery_timeout_s": 5.0,
+        }
+    )
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[RunningApi]:
+    async with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def make_api(settings: Settings) -> Callable[..., Any]:
+    """``async with make_api(key=value) as api`` with settings overridden."""
+
+    def make(**update: Any) -> contextlib.AbstractAsyncContextManager[RunningApi]:
+        return serve(settings.model_copy(update=update))
+
+    return make

@@ -1,0 +1,121 @@
+"""Overload and outages are answered at once (503/429 + Retry-After), never queued, and
+an upload that does not finish leaves nothing behind."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from upload_harness import RunningApi, fixture_bytes, free_port, serve
+
+from bundlestream.settings import Settings
+
+pytestmark = pytest.mark.stack
+
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+async def open_partial_upload(api: RunningApi, declared: int, sent: bytes) -> asyncio.StreamWriter:
+    """A raw HTTP/1.1 upload that declares ``declared`` bytes and sends only ``sent``."""
+    host, port = api.url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /tx HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    )
+    writer.write(head.encode() + sent)
+    await writer.drain()
+    return writer
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_client_disconnect_mid_upload_leaves_no_partial_object(api: RunningApi) -> None:
+    raw = fixture_bytes("1ChunkStubDataItem")  # > inline size: goes to the object store
+    writer = await open_partial_upload(api, len(raw), raw[: 200 * 1024])
+    await eventually(lambda: len(api.stored_files()) == 1, "the writer opened its temp file")
+    writer.close()
+    await writer.wait_closed()
+    await eventually(lambda: api.stored_files() == [], "the partial object was aborted")
+    assert api.events() == []
+    async with api.client() as client:  # and the id is not left claimed
+        again = await client.post("/tx", content=raw, headers=OCTET)
+    assert again.status_code == 200, again.text
+
+
+async def test_too_large_by_content_length_is_refused_before_the_body(
+    make_api: Callable[..., Any],
+) -> None:
+    async with make_api(max_data_item_size=1000) as api:
+        host, port = api.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 1000000000000\r\n\r\n"
+        )
+        await writer.drain()
+        # The answer arrives although not one body byte was sent.
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+        answer = await asyncio.wait_for(reader.read(4096), 30)
+        writer.close()
+    assert status_line.startswith(b"HTTP/1.1 400")
+    assert b"Data item is too large, this service only accepts data items up to 1000" in answer
+
+
+async def test_requests_beyond_the_in_flight_bound_get_503_with_retry_after(
+    make_api: Callable[..., Any],
+) -> None:
+    async with make_api(max_inflight_requests=1, retry_after_s=3) as api:
+        raw = fixture_bytes("stub1115ByteDataItem")
+        holder = await open_partial_upload(api, len(raw), raw[:100])
+        async with api.client() as client:
+            await eventually_async(lambda: shed_once(client, raw))
+            shed = await client.post("/tx", content=raw, headers=OCTET)
+        holder.close()
+        assert shed.status_code == 503
+        assert shed.headers["retry-after"] == "3"
+
+
+async def shed_once(client: Any, raw: bytes) -> bool:
+    response = await client.post("/tx", content=raw, headers=OCTET)
+    return bool(response.status_code == 503)
+
+
+async def eventually_async(condition: Callable[[], Any]) -> None:
+    for _ in range(200):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
+async def test_per_ip_rate_limit_answers_429(make_api: Callable[..., Any]) -> None:
+    async with (
+        make_api(rate_limit_requests=3, rate_limit_window_s=60) as api,
+        api.client() as client,
+    ):
+        answers = [await client.get("/tx/" + "A" * 43 + "/status") for _ in range(5)]
+    assert [a.status_code for a in answers] == [404, 404, 404, 429, 429]
+    assert answers[-1].headers["retry-after"] == str(api.settings.retry_after_s)
+
+
+async def test_broker_down_gives_503_and_no_receipt_and_no_object(
+    settings: Settings,
+) -> None:
+    dead = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
+    async with serve(dead, create_topics_first=False) as down:
+        raw = fixture_bytes("1ChunkStubDataItem")
+        async with down.client() as client:
+            response = await client.post("/tx", content=raw, headers=OCTET)
+            retried = await client.post("/tx", content=raw, headers=OCTET)
+        assert response.status_code == 503
+        assert "Event log is unreachable" in response.text
+        assert response.headers["retry-after"] == str(dead.retry_after_s)
+        assert retried.status_code == 503  # not 202: the failed attempt left no claim
+        assert down.stored_files() == []
