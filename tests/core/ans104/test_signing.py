@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.ans104 import InvalidSignature, Tag, parse_data_item
+from core.ans104 import DataItemParser, InvalidSignature, Tag, parse_data_item
 from core.ans104.signing import DataItemSigner, MultiAptosSigner, sign_data_item
 from core.ans104.verification import verify_multi_aptos
 
@@ -101,3 +101,29 @@ def test_an_unusable_owner_is_an_invalid_signature(
     data[start : start + len(bad_owner)] = bad_owner
     with pytest.raises(InvalidSignature):
         parse_data_item(bytes(data))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    payload=st.binary(max_size=3000),
+    tags=st.lists(st.builds(Tag, st.binary(max_size=30), st.binary(max_size=60)), max_size=10),
+    target=st.none() | st.binary(min_size=32, max_size=32),
+    anchor=st.none() | st.binary(min_size=32, max_size=32),
+    signature_type=st.sampled_from(ALL_TYPES),
+    data=st.data(),
+)
+def test_any_chunking_gives_the_same_item(
+    signers: dict[int, DataItemSigner],
+    payload: bytes,
+    tags: list[Tag],
+    target: bytes | None,
+    anchor: bytes | None,
+    signature_type: int,
+    data: st.DataObject,
+) -> None:
+    raw = sign_data_item(signers[signature_type], payload, tags=tags, target=target, anchor=anchor)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=40)))
+    parser = DataItemParser(len(raw))
+    for start, end in zip([0, *cuts], [*cuts, len(raw)], strict=True):
+        parser.feed(raw[start:end])
+    assert parser.finish() == parse_data_item(raw)
