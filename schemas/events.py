@@ -190,6 +190,15 @@ class OffsetsRecorded:
     recorded_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannerTicked:
+    """A clock reading in the planner's input log: overdue cuts are decided from the log."""
+
+    owner_address: str
+    partition: int
+    ticked_at: datetime
+
+
 Event = (
     DataItemReceived
     | DataItemAccepted
@@ -203,6 +212,7 @@ Event = (
     | DataItemsRepacked
     | DataItemFailed
     | OffsetsRecorded
+    | PlannerTicked
 )
 
 # Event name (the Avro record name) → its class. Nested records are not events.
@@ -221,5 +231,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DataItemsRepacked,
         DataItemFailed,
         OffsetsRecorded,
+        PlannerTicked,
     )
 }

@@ -44,18 +44,23 @@ DATA_ITEMS_RECEIVED = Topic(
 DATA_ITEMS_DEDUPLICATED = Topic(
     name="data-items.deduplicated",
     key="owner_address",
-    events=("DataItemAccepted", "DataItemDuplicateRejected"),
-    producers=("streams: dedup",),
+    events=("DataItemAccepted", "DataItemDuplicateRejected", "DataItemsRepacked", "PlannerTicked"),
+    producers=("streams: dedup", "streams: repack", "streams: planner timer"),
     consumers=("streams: plan", "projections: item status", "ledger (refunds, later)"),
-    description="Dedup's verdict on each received item: first sighting or duplicate.",
+    # The planner reads this one log only, so that a replay after a crash meets the same
+    # items, repacks and clock ticks in the same order and cuts the same bundles.
+    description=(
+        "The planner's input: dedup's verdict on each received item (first sighting or "
+        "duplicate), items of dropped bundles coming back, and clock ticks."
+    ),
 )
 DATA_ITEMS_REPACKED = Topic(
     name="data-items.repacked",
     key="owner_address",
-    events=("DataItemsRepacked", "DataItemFailed"),
+    events=("DataItemFailed",),
     producers=("streams: repack",),
-    consumers=("streams: plan", "projections: item status"),
-    description="Items of dropped bundles, back to their owner's planner, or failed for good.",
+    consumers=("projections: item status",),
+    description="Items of dropped bundles that failed in too many bundles: failed for good.",
 )
 BUNDLES_PLANNED = Topic(
     name="bundles.planned",
