@@ -11,14 +11,12 @@ confluent-kafka producers and the Faust codec both call these two functions.
 """
 
 import io
-import typing
-from dataclasses import fields, is_dataclass
-from datetime import datetime
-from typing import Any, get_args, get_origin
+from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
 from schemas.events import EVENT_TYPES, Event
+from schemas.records import NaiveTimestamp, from_record, to_record
 from schemas.versions import SchemaVersion, by_fingerprint, latest
 
 MARKER = b"\xc3\x01"
@@ -35,7 +33,11 @@ class EncodeError(ValueError):
 
 def encode(event: Event) -> bytes:
     """Encode an event with the newest version of its schema."""
-    return encode_record(latest()[type(event).__name__], _to_record(event))
+    try:
+        record = to_record(event)
+    except NaiveTimestamp as exc:
+        raise EncodeError(str(exc)) from exc
+    return encode_record(latest()[type(event).__name__], record)
 
 
 def decode(data: bytes) -> Event:
@@ -56,7 +58,7 @@ def decode(data: bytes) -> Event:
         )
     if not isinstance(record, dict):
         raise DecodeError(f"{writer.file_stem}: body is not a record")
-    event: Event = _from_record(EVENT_TYPES[writer.name], record)
+    event: Event = from_record(EVENT_TYPES[writer.name], record)
     return event
 
 
@@ -79,40 +81,3 @@ def _writer_of(data: bytes) -> SchemaVersion:
     if writer is None:
         raise DecodeError(f"unknown schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()}")
     return writer
-
-
-def _to_record(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_record(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, tuple):
-        return [_to_record(item) for item in value]
-    if isinstance(value, datetime) and value.tzinfo is None:
-        # fastavro would silently read a naive datetime as UTC; refuse the ambiguity.
-        raise EncodeError(f"naive datetime {value!r}: events carry timezone-aware times")
-    return value
-
-
-def _from_record(cls: type[Any], record: dict[str, Any]) -> Any:
-    hints = _field_types(cls)
-    return cls(**{name: _from_value(hints[name], record[name]) for name in hints})
-
-
-def _from_value(hint: Any, value: Any) -> Any:
-    if get_origin(hint) is tuple:
-        item_type = get_args(hint)[0]
-        return tuple(_from_value(item_type, item) for item in value)
-    if is_dataclass(hint):
-        return _from_record(typing.cast(type[Any], hint), value)
-    return value
-
-
-def _field_types(cls: type[Any]) -> dict[str, Any]:
-    known = _FIELD_TYPES.get(cls)
-    if known is None:
-        hints = typing.get_type_hints(cls)
-        known = _FIELD_TYPES[cls] = {f.name: hints[f.name] for f in fields(cls)}
-    return known
-
-
-# Resolved field types per record class: get_type_hints is too slow for every message.
-_FIELD_TYPES: dict[type[Any], dict[str, Any]] = {}
