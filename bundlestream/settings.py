@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 3001
     api_workers: int = 1
+    # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start.
+    stack_workers: int = 1
 
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"

@@ -1,12 +1,16 @@
-"""``bundlestream stack up|down|status``: start, stop and inspect the local stack."""
+"""``bundlestream stack up|down|status|run``: start, stop and inspect the local stack."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from bundlestream.settings import Settings
+from bundlestream.stack.application import ApiServer, application_services
 from bundlestream.stack.arlocal import Arlocal
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.miner import Miner, run_miner
@@ -14,16 +18,17 @@ from bundlestream.stack.postgres import PostgresCluster
 from bundlestream.stack.process import ServiceError, wait_until
 from bundlestream.stack.redis import RedisServer
 from bundlestream.stack.s3rver import S3rver
-from bundlestream.stack.service import Service
+from bundlestream.stack.service import Service, port_open
+
+
+def stack_settings(settings: Settings) -> Settings:
+    """The settings with an absolute stack directory, so pid files and data directories
+    mean the same thing to child processes and to a later ``down`` run from elsewhere."""
+    return settings.model_copy(update={"stack_dir": settings.stack_dir.resolve()})
 
 
 def stack_services(settings: Settings) -> list[Service]:
-    """Every service of the local stack, in start order.
-
-    The stack directory is made absolute first, so pid files and data directories mean
-    the same thing to child processes and to a later ``down`` run from elsewhere.
-    """
-    settings = settings.model_copy(update={"stack_dir": settings.stack_dir.resolve()})
+    """The infrastructure of the local stack, in start order."""
     services: list[Service] = [
         KafkaBroker(settings),
         PostgresCluster(settings),
@@ -36,19 +41,25 @@ def stack_services(settings: Settings) -> list[Service]:
     return services
 
 
-def up(services: Sequence[Service], timeout_s: float) -> list[str]:
+def up(services: Sequence[Service], timeout_s: float) -> list[Service]:
     """Install and start what is not running, then wait until all are ready.
 
-    Returns the names of the services this call started. Everything is spawned first
-    and awaited afterwards, so the slow starters (the JVM) overlap.
+    Returns the services this call started. Everything is spawned first and awaited
+    afterwards, so the slow starters (the JVM) overlap. On failure, what this call
+    started is stopped again before the error propagates.
     """
-    for service in services:
-        service.install()
-    started = [service for service in services if _start_if_stopped(service)]
-    for service in services:
-        _await_ready(service, timeout_s)
-        service.after_ready()
-    return [service.name for service in started]
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.install()
+        started = [service for service in services if _start_if_stopped(service)]
+        for service in services:
+            _await_ready(service, timeout_s)
+            service.after_ready()
+    except BaseException:
+        down(started)
+        raise
+    return started
 
 
 def down(services: Sequence[Service]) -> list[str]:
@@ -64,6 +75,13 @@ def status(services: Sequence[Service]) -> dict[str, str]:
 def _start_if_stopped(service: Service) -> bool:
     if service.process.pid() is not None:
         return False
+    for host, port in service.ports():
+        # Readiness probes would happily talk to someone else's server on our port.
+        if port_open(host, port):
+            raise ServiceError(
+                f"{service.name}: {host}:{port} is already in use by a process this stack "
+                f"did not start; stop it or choose another port (BUNDLESTREAM_* settings)"
+            )
     service.start()
     return True
 
@@ -86,44 +104,93 @@ def _state(service: Service) -> str:
     return "ready" if service.is_ready() else "starting"
 
 
+def _names(services: Sequence[Service]) -> str:
+    return ", ".join(service.name for service in services) or "none"
+
+
+def start_all(settings: Settings, with_application: bool) -> list[Service]:
+    """Bring up the infrastructure, then (optionally) the API and workers on top of it."""
+    started = up(stack_services(settings), settings.stack_start_timeout_s)
+    if with_application:
+        try:
+            started += up(application_services(settings), settings.stack_start_timeout_s)
+        except BaseException:
+            down(started)
+            raise
+    return started
+
+
 def run_up(args: argparse.Namespace) -> int:
-    settings = Settings()
-    services = stack_services(settings)
+    settings = stack_settings(Settings())
     try:
-        started = up(services, settings.stack_start_timeout_s)
+        started = start_all(settings, args.app)
     except ServiceError as exc:
         print(f"stack up failed: {exc}", file=sys.stderr)
         return 1
-    print(f"stack ready in {settings.stack_dir} (started: {', '.join(started) or 'none'})")
+    print(f"stack ready in {settings.stack_dir} (started: {_names(started)})")
+    if args.app:
+        print(f"API: {ApiServer(settings).url}")
     return 0
 
 
 def run_down(args: argparse.Namespace) -> int:
-    stopped = down(stack_services(Settings()))
+    """Stop the application and the infrastructure, whatever started them."""
+    settings = stack_settings(Settings())
+    stopped = down(stack_services(settings) + application_services(settings))
     print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
     return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """Exit 0 only when every service is ready (scripts use it to decide on ``up``)."""
-    states = status(stack_services(Settings()))
+    """Exit 0 only when every infrastructure service is ready (scripts decide on ``up``)."""
+    settings = stack_settings(Settings())
+    infrastructure = status(stack_services(settings))
     if not args.quiet:
-        for name, state in states.items():
+        for name, state in {**infrastructure, **status(application_services(settings))}.items():
             print(f"{name:10} {state}")
-    return 0 if all(state == "ready" for state in states.values()) else 3
+    return 0 if all(state == "ready" for state in infrastructure.values()) else 3
+
+
+def run_foreground(args: argparse.Namespace) -> int:
+    """``make run``: start everything, print the URL, stop what we started on Ctrl-C."""
+    settings = stack_settings(Settings())
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        started = start_all(settings, with_application=True)
+    except ServiceError as exc:
+        print(f"stack up failed: {exc}", file=sys.stderr)
+        return 1
+    api = ApiServer(settings)
+    print(f"bundlestream is running: {api.url}  (logs in {settings.stack_dir}/logs; Ctrl-C stops)")
+    sys.stdout.flush()
+    while not stop.wait(1.0) and api.process.pid() is not None:
+        pass
+    print(f"stopping: {', '.join(down(started)) or 'nothing'}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``stack up|down|status`` to the ``bundlestream`` command line."""
+    """Add ``stack up|down|status|run|miner`` to the ``bundlestream`` command line."""
     stack = subparsers.add_parser("stack", help="the local stack of real services")
     actions = stack.add_subparsers(dest="stack_command", required=True)
-    actions.add_parser("up", help="install what is missing, start, wait until ready").set_defaults(
-        run=run_up
+    up_parser = actions.add_parser("up", help="install what is missing, start, wait until ready")
+    up_parser.add_argument("--app", action="store_true", help="also start the API and workers")
+    up_parser.set_defaults(run=run_up)
+    actions.add_parser("down", help="stop by pid everything the stack started").set_defaults(
+        run=run_down
     )
-    actions.add_parser("down", help="stop by pid what the stack started").set_defaults(run=run_down)
     status_parser = actions.add_parser("status", help="exit 0 when every service is ready")
     status_parser.add_argument("--quiet", action="store_true")
     status_parser.set_defaults(run=run_status)
+    actions.add_parser("run", help="up with the API and workers until Ctrl-C").set_defaults(
+        run=run_foreground
+    )
     actions.add_parser("miner", help="mine an arlocal block every few seconds").set_defaults(
         run=run_miner
     )

@@ -43,6 +43,10 @@ class KafkaBroker:
     def jar_dir(self) -> Path:
         return self.settings.cache_dir / f"kafka-{kafka_version()}"
 
+    def ports(self) -> list[tuple[str, int]]:
+        host, port = split_host_port(self.settings.kafka_bootstrap)
+        return [(host, port), (host, self.settings.kafka_controller_port)]
+
     def install(self) -> None:
         """Copy the broker's jars from Maven Central into the cache, once."""
         if (self.jar_dir / ".complete").exists():

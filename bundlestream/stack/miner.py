@@ -32,6 +32,9 @@ class Miner:
     def process(self) -> ServiceProcess:
         return ServiceProcess(self.name, self.settings.stack_dir)
 
+    def ports(self) -> list[tuple[str, int]]:
+        return []
+
     def install(self) -> None:
         """Nothing to install: the miner is part of this package."""
 

@@ -42,6 +42,9 @@ class PostgresCluster:
     def process(self) -> ServiceProcess:
         return ServiceProcess(self.name, self.settings.stack_dir)
 
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
     def install(self) -> None:
         """Check the binaries; as root, make sure the unprivileged user exists."""
         if not (bin_dir() / "initdb").exists():

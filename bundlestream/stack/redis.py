@@ -29,6 +29,9 @@ class RedisServer:
     def process(self) -> ServiceProcess:
         return ServiceProcess(self.name, self.settings.stack_dir)
 
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
     def install(self) -> None:
         """Install Debian's redis-server when it is missing (needs root)."""
         if shutil.which("redis-server") is not None:

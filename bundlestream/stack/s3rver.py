@@ -35,6 +35,9 @@ class S3rver:
     def process(self) -> ServiceProcess:
         return ServiceProcess(self.name, self.settings.stack_dir)
 
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
     def install(self) -> None:
         install_node_packages()
 
