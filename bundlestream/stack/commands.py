@@ -120,6 +120,17 @@ def start_all(settings: Settings, with_application: bool) -> list[Service]:
     return started
 
 
+def run_install(args: argparse.Namespace) -> int:
+    """Install what the stack needs (jars, node packages, redis-server) without starting it."""
+    try:
+        for service in stack_services(stack_settings(Settings())):
+            service.install()
+    except ServiceError as exc:
+        print(f"stack install failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run_up(args: argparse.Namespace) -> int:
     settings = stack_settings(Settings())
     try:
@@ -179,6 +190,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``stack up|down|status|run|miner`` to the ``bundlestream`` command line."""
     stack = subparsers.add_parser("stack", help="the local stack of real services")
     actions = stack.add_subparsers(dest="stack_command", required=True)
+    actions.add_parser("install", help="install what is missing, start nothing").set_defaults(
+        run=run_install
+    )
     up_parser = actions.add_parser("up", help="install what is missing, start, wait until ready")
     up_parser.add_argument("--app", action="store_true", help="also start the API and workers")
     up_parser.set_defaults(run=run_up)
