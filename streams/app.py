@@ -28,6 +28,10 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         producer_max_request_size=settings.kafka_max_message_bytes,
+        # Faust's defaults already, but Faust also reads unprefixed environment variables
+        # (PRODUCER_ACKS, ...): pin what durability and replay depend on.
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
         store="memory://",
         datadir=str(streams_dir / settings.streams_app_id),
         web_enabled=settings.streams_web_enabled,
