@@ -56,6 +56,9 @@ def deep_hash(data: DeepHashable) -> bytes:
     """The 48-byte deep hash of a blob (``bytes``) or a (nested) sequence of them."""
     if isinstance(data, bytes | bytearray | memoryview):
         return blob_digest(data)
+    if isinstance(data, str):
+        # A str is a sequence of str: without this it would recurse forever.
+        raise TypeError("deep_hash takes bytes, not str: encode it first")
     return deep_hash_list_of_digests([deep_hash(item) for item in data])
 
 

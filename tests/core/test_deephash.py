@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -124,3 +125,8 @@ def test_distinguishes_blob_from_list_and_nesting() -> None:
     assert deep_hash(b"ab") != deep_hash([b"ab"])
     assert deep_hash([b"a", b"b"]) != deep_hash([[b"a"], b"b"])
     assert deep_hash([b"ab", b""]) != deep_hash([b"a", b"b"])
+
+
+def test_text_must_be_encoded_first() -> None:
+    with pytest.raises(TypeError):
+        deep_hash([b"a", "b"])  # a str type-checks as a Sequence of str
