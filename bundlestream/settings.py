@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     # Postgres
     postgres_dsn: str = "postgresql://bundlestream@127.0.0.1:5433/bundlestream"
 
+    # Projections (issue 6): the live schema of the read models, the projector's batch
+    # (rows and offsets of one batch share a transaction) and its consumer group.
+    projections_schema: str = "projections"
+    projector_batch_size: int = 5000
+    projector_group_id: str = "bundlestream-projector"
+
     # Redis
     redis_url: str = "redis://127.0.0.1:6380/0"
 
@@ -98,3 +104,26 @@ class Settings(BaseSettings):
     multipart_chunk_max_bytes: int = 500 * MiB
     multipart_default_chunk_bytes: int = 25_000_000
     multipart_ttl_s: int = 24 * 3600
+
+    # Streams (issue 5)
+    # The planner cuts a lane's open bundle once its oldest item is this old.
+    plan_overdue_s: float = 5.0
+    # Every worker writes a clock tick into each partition of the planner's input this often.
+    planner_tick_s: float = 1.0
+    # The wallet that signs bundle transactions; None: the receipt key (one service key).
+    bundle_wallet_path: Path | None = None
+    required_confirmations: int = 18
+    drop_after_blocks: int = 50  # unknown this many blocks after its anchor: dropped
+    max_bundles_per_item: int = 10  # an item dropped with this many bundles has failed
+    verify_poll_s: float = 2.0
+    post_max_attempts: int = 8
+    gateway_backoff_base_s: float = 0.5
+    gateway_backoff_max_s: float = 30.0
+    # Local stacks: arlocal needs the wallet funded; the worker mints this at start.
+    gateway_is_arlocal: bool = False
+    arlocal_mint_winston: int = 10**15
+    # Optical posting of accepted items' headers to AR.IO gateways (off when empty).
+    optical_urls: list[str] = []
+    optical_max_attempts: int = 3
+    # Delete items' raw objects and the bundle object once the bundle is permanent.
+    cleanup_after_permanent: bool = True

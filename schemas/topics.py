@@ -111,6 +111,18 @@ BUNDLES_SETTLED = Topic(
     description="The end of a bundle: permanent, or dropped (its items get repacked).",
 )
 
+# Not an event topic: messages some consumer could not decode, as they were, with
+# headers saying where they came from (dlq.topic, dlq.partition, dlq.offset, dlq.error).
+# `bundlestream events redrive` puts them back on their topic once a reader can read them.
+DEAD_LETTERS = Topic(
+    name="dead-letters",
+    key="(the original message's key)",
+    events=(),
+    producers=("projections: projector",),
+    consumers=("bundlestream events redrive", "operators"),
+    description="Undecodable messages, byte for byte, with their origin in headers.",
+)
+
 CATALOGUE: tuple[Topic, ...] = (
     DATA_ITEMS_RECEIVED,
     DATA_ITEMS_DEDUPLICATED,
@@ -121,6 +133,7 @@ CATALOGUE: tuple[Topic, ...] = (
     BUNDLES_POSTED,
     BUNDLES_SEEDED,
     BUNDLES_SETTLED,
+    DEAD_LETTERS,
 )
 
 _TOPIC_OF_EVENT = {event: topic for topic in CATALOGUE for event in topic.events}

@@ -1,0 +1,31 @@
+"""Read model of item offsets: where each item (nested ones too) lies in its root bundle."""
+
+from projections.records import EventRecord
+from projections.rows import Evolve, Position, Row
+from projections.tables import ITEM_OFFSETS
+
+
+def offsets_recorded(event: EventRecord, at: Position) -> list[Row]:
+    """One row per item of the event; a bundle's offsets may span several events."""
+    f = event.fields
+    return [
+        (
+            ITEM_OFFSETS,
+            (
+                f["root_bundle_id"],
+                item["data_item_id"],
+                f["plan_id"],
+                item["start_offset_in_root_bundle"],
+                item["raw_content_length"],
+                item["payload_data_start"],
+                item["payload_content_type"],
+                item["parent_data_item_id"],
+                item["start_offset_in_parent_payload"],
+                f["recorded_at"],
+            ),
+        )
+        for item in f["items"]
+    ]
+
+
+EVOLVERS: dict[str, Evolve] = {"OffsetsRecorded": offsets_recorded}

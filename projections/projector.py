@@ -1,0 +1,203 @@
+"""The projector: a batched confluent-kafka consumer that feeds the read models.
+
+Each batch is decoded, turned into rows by the read models' evolve functions and
+written with the consumed offsets in one Postgres transaction (``postgres.write_batch``).
+The offsets in Postgres are the truth: on assignment the consumer seeks to them, and a
+redelivered message below them is skipped, so a crash at any point neither loses nor
+repeats a row. Undecodable messages go to the dead-letter topic, acknowledged before
+the batch that skips them commits.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from adapters.kafka_producer import producer_config
+from bundlestream.settings import Settings
+from projections import postgres
+from projections.projection import project
+from projections.records import EventRecord, decode_record
+from projections.rows import Position
+from schemas.codec import DecodeError
+from schemas.topics import CATALOGUE, DEAD_LETTERS
+
+log = logging.getLogger(__name__)
+
+_POLL_TIMEOUT_S = 0.5
+
+
+@dataclass
+class BatchReport:
+    """What one batch did: events projected, dead letters, and the partitions' positions."""
+
+    events: int
+    dead_letters: int
+    positions: postgres.Offsets
+
+
+def projected_topics(settings: Settings) -> list[str]:
+    """Every catalogue topic but the dead letters, under the deployment prefix."""
+    return [t.full_name(settings.topic_prefix) for t in CATALOGUE if t is not DEAD_LETTERS]
+
+
+def consumer_config(settings: Settings, group_id: str) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": group_id,
+        # Postgres holds the offsets; Kafka's copy is only for lag dashboards.
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "fetch.message.max.bytes": settings.kafka_max_message_bytes,
+        "enable.partition.eof": False,
+    }
+
+
+class Projector:
+    """Consume the event topics into the read models of ``schema``."""
+
+    def __init__(self, settings: Settings, schema: str, group_id: str) -> None:
+        self._settings = settings
+        self._schema = schema
+        self._conn = postgres.connect(settings.postgres_dsn)
+        self._expected: postgres.Offsets = {}
+        self._consumer = Consumer(consumer_config(settings, group_id), logger=log)
+        self._dead_letters: Producer | None = None
+        self._dead_letter_topic = DEAD_LETTERS.full_name(settings.topic_prefix)
+
+    def start(self, topics: list[str] | None = None) -> None:
+        """Subscribe; partitions start where Postgres says they were projected to."""
+        self._consumer.subscribe(
+            topics or projected_topics(self._settings), on_assign=self._on_assign
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
+        self._conn.close()
+        if self._dead_letters is not None:
+            self._dead_letters.flush(30)
+
+    def assignment(self) -> list[TopicPartition]:
+        return list(self._consumer.assignment())
+
+    def run(self, stop: Callable[[], bool], on_batch: Callable[[BatchReport], None]) -> None:
+        """Project batches until ``stop()`` is true."""
+        while not stop():
+            report = self.project_batch()
+            if report is not None:
+                on_batch(report)
+
+    def project_batch(self) -> BatchReport | None:
+        """Consume, project and commit one batch; None when nothing arrived."""
+        messages = self._consumer.consume(self._settings.projector_batch_size, _POLL_TIMEOUT_S)
+        fresh = [m for m in messages if self._is_new(m)]
+        if not fresh:
+            return None
+        events, dead = self._decode(fresh)
+        next_offsets = _next_offsets(fresh)
+        self._send_dead_letters(dead)
+        try:
+            postgres.write_batch(
+                self._conn,
+                self._schema,
+                project(events),
+                {tp: self._expected.get(tp, 0) for tp in next_offsets},
+                next_offsets,
+            )
+        except postgres.OffsetsMoved as moved:
+            self._rewind(next_offsets, moved.tracked)
+            return None
+        self._expected.update(next_offsets)
+        self._consumer.commit(offsets=_partitions(next_offsets), asynchronous=True)
+        return BatchReport(len(events), len(dead), dict(self._expected))
+
+    def _is_new(self, message: Message) -> bool:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", error)
+            return False
+        tp = (str(message.topic()), message.partition() or 0)
+        # Below the tracked offset: already projected (a redelivery after a restart).
+        return (message.offset() or 0) >= self._expected.get(tp, 0)
+
+    def _decode(
+        self, messages: list[Message]
+    ) -> tuple[list[tuple[EventRecord, Position]], list[tuple[Message, str]]]:
+        events, dead = [], []
+        for message in messages:
+            at = Position(str(message.topic()), message.partition() or 0, message.offset() or 0)
+            try:
+                events.append((decode_record(message.value() or b""), at))
+            except DecodeError as exc:
+                dead.append((message, str(exc)))
+        return events, dead
+
+    def _send_dead_letters(self, dead: list[tuple[Message, str]]) -> None:
+        """Produce and wait: a dead letter is in Kafka before its offset is committed."""
+        if not dead:
+            return
+        if self._dead_letters is None:
+            self._dead_letters = Producer(producer_config(self._settings), logger=log)
+        for message, error in dead:
+            log.error(
+                "dead letter %s/%s@%s: %s",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                error,
+            )
+            self._dead_letters.produce(
+                self._dead_letter_topic,
+                message.value(),
+                message.key(),
+                headers=dead_letter_headers(message, error),
+            )
+        if self._dead_letters.flush(self._settings.kafka_delivery_timeout_s) > 0:
+            raise RuntimeError("dead letters not acknowledged; not committing the batch")
+
+    def _rewind(self, batch: postgres.Offsets, tracked: postgres.Offsets) -> None:
+        """Nothing of the batch was written: read its partitions again from Postgres' view."""
+        for tp in batch:
+            self._expected[tp] = tracked.get(tp, self._expected.get(tp, 0))
+            log.info("rewinding %s[%s] to %s", tp[0], tp[1], self._expected[tp])
+            self._consumer.seek(TopicPartition(tp[0], tp[1], self._expected[tp]))
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tracked = postgres.tracked_offsets(self._conn, self._schema)
+        for partition in partitions:
+            tp = (partition.topic, partition.partition)
+            self._expected[tp] = tracked.get(tp, 0)
+            partition.offset = tracked.get(tp, OFFSET_BEGINNING)
+        consumer.assign(partitions)
+
+
+def dead_letter_headers(message: Message, error: str) -> list[tuple[str, str | bytes | None]]:
+    """Where a dead letter came from and why it could not be read."""
+    return [
+        ("dlq.topic", str(message.topic()).encode()),
+        ("dlq.partition", str(message.partition()).encode()),
+        ("dlq.offset", str(message.offset()).encode()),
+        ("dlq.error", error.encode()),
+    ]
+
+
+def _next_offsets(messages: list[Message]) -> postgres.Offsets:
+    ends: postgres.Offsets = {}
+    for message in messages:
+        tp = (str(message.topic()), message.partition() or 0)
+        ends[tp] = max(ends.get(tp, 0), (message.offset() or 0) + 1)
+    return ends
+
+
+def _partitions(offsets: postgres.Offsets) -> list[TopicPartition]:
+    return [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
