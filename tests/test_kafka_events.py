@@ -22,6 +22,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 
 from adapters.kafka_producer import BrokerUnavailable, Delivery, EventProducer
 from adapters.kafka_topics import create_topics
+from bundlestream.cli import main
 from bundlestream.settings import Settings
 from schemas.codec import decode, encode
 from schemas.events import DataItemAccepted, DataItemReceived
@@ -225,3 +226,19 @@ async def test_send_without_a_broker_raises_broker_unavailable(settings: Setting
             await producer.send("anything", owner(1), encode(received(1)))
     finally:
         await producer.close()
+
+
+def test_the_topics_create_command_creates_each_topic_once(
+    kafka_bootstrap: str,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", f"{unique_name}.")
+    assert main(["topics", "create"]) == 0
+    first = capsys.readouterr().out
+    assert main(["topics", "create"]) == 0
+    second = capsys.readouterr().out
+    for topic in CATALOGUE:
+        assert topic.full_name(f"{unique_name}.") in first
+    assert "none (all exist)" in second
