@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from api import server as api_server
 from bundlestream import inspection, topics_command, worker_command
 from bundlestream.stack import commands as stack_commands
+from projections import commands as projection_commands
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspection.register(subparsers)
     topics_command.register(subparsers)
     worker_command.register(subparsers)
+    projection_commands.register(subparsers)
     return parser
 
 

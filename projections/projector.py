@@ -86,8 +86,19 @@ class Projector:
         if self._dead_letters is not None:
             self._dead_letters.flush(30)
 
-    def assignment(self) -> list[TopicPartition]:
-        return list(self._consumer.assignment())
+    def end_offsets(self, topics: list[str] | None = None) -> postgres.Offsets:
+        """The high watermark of every partition of ``topics``: where the log ends now."""
+        ends: postgres.Offsets = {}
+        for topic in topics or projected_topics(self._settings):
+            metadata = self._consumer.list_topics(topic, timeout=30).topics[topic]
+            if metadata.error is not None:
+                raise RuntimeError(f"{topic}: {metadata.error}")
+            for partition in metadata.partitions:
+                _, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=30
+                )
+                ends[(topic, partition)] = high
+        return ends
 
     def run(self, stop: Callable[[], bool], on_batch: Callable[[BatchReport], None]) -> None:
         """Project batches until ``stop()`` is true."""

@@ -1,0 +1,113 @@
+"""``bundlestream projector`` and ``bundlestream projections migrate|rebuild|check``."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from bundlestream.settings import Settings
+from projections import postgres
+from projections.check import compare_schemas
+from projections.migrator import migrate
+from projections.projector import BatchReport, Projector
+from projections.rebuild import Progress, rebuild
+
+
+def run_projector(args: argparse.Namespace) -> int:
+    """Project the live schema until SIGINT/SIGTERM (finishing the batch in hand)."""
+    logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(message)s")
+    settings = Settings()
+    with postgres.connect(settings.postgres_dsn) as conn:
+        migrate(conn, settings.projections_schema)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
+    projector.start()
+    try:
+        projector.run(stopping.is_set, _log_batch)
+    finally:
+        projector.close()
+    return 0
+
+
+def _log_batch(report: BatchReport) -> None:
+    logging.getLogger("bundlestream.projector").info(
+        "projected %d events (%d dead letters)", report.events, report.dead_letters
+    )
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    schema = args.schema or settings.projections_schema
+    with postgres.connect(settings.postgres_dsn) as conn:
+        applied = migrate(conn, schema)
+    print(f"{schema}: applied {applied or 'nothing (up to date)'}")
+    return 0
+
+
+def print_progress(progress: Progress) -> None:
+    """One status line, rewritten in place: events, events/s, lag, ETA."""
+    eta = "?" if progress.eta_s is None else f"{progress.eta_s:.0f}s"
+    sys.stderr.write(
+        f"\r{progress.events:>10,} events  {progress.rate:>9,.0f}/s  "
+        f"lag {progress.lag:>10,}  ETA {eta:>6}"
+    )
+    sys.stderr.flush()
+
+
+def run_rebuild(args: argparse.Namespace) -> int:
+    result = rebuild(Settings(), print_progress, swap=not args.no_swap)
+    sys.stderr.write("\n")
+    done = result.progress
+    print(
+        f"replayed {done.events:,} events in {done.elapsed_s:.1f}s ({done.rate:,.0f}/s) "
+        f"into {result.fresh}"
+        + (f"; previous live schema kept as {result.retired}" if result.retired else "")
+    )
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    settings = Settings()
+    left = args.left or settings.projections_schema
+    with postgres.connect(settings.postgres_dsn) as conn:
+        missing = [s for s in (left, args.right) if not postgres.schema_exists(conn, s)]
+        if missing:
+            print(f"no such schema: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        comparisons = compare_schemas(conn, left, args.right)
+    for c in comparisons:
+        verdict = "equal" if c.equal else "DIFFERENT"
+        print(
+            f"{c.relation:<22} {c.left.rows:>10} {c.right.rows:>10}  "
+            f"{c.left.checksum:>24} {c.right.checksum:>24}  {verdict}"
+        )
+    return 0 if all(c.equal for c in comparisons) else 1
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add ``projector`` and ``projections ...`` to the ``bundlestream`` command line."""
+    projector = subparsers.add_parser("projector", help="project the event log into Postgres")
+    projector.add_argument("--loglevel", default="info")
+    projector.set_defaults(run=run_projector)
+    projections = subparsers.add_parser("projections", help="the Postgres read models")
+    actions = projections.add_subparsers(dest="projections_command", required=True)
+    migrate_cmd = actions.add_parser("migrate", help="apply pending migrations to a schema")
+    migrate_cmd.add_argument("--schema", help="default: BUNDLESTREAM_PROJECTIONS_SCHEMA")
+    migrate_cmd.set_defaults(run=run_migrate)
+    rebuild_cmd = actions.add_parser(
+        "rebuild", help="replay the log from offset 0 into a fresh schema and swap it in"
+    )
+    rebuild_cmd.add_argument("--no-swap", action="store_true", help="build, do not swap")
+    rebuild_cmd.set_defaults(run=run_rebuild)
+    check = actions.add_parser("check", help="compare two schemas table by table")
+    check.add_argument("right", help="the schema to compare with")
+    check.add_argument("--left", help="default: the live schema")
+    check.set_defaults(run=run_check)
