@@ -1,5 +1,6 @@
 """The event contract: schema files, examples, the single-object codec, the catalogue."""
 
+import ast
 import dataclasses
 import itertools
 from datetime import UTC, datetime
@@ -209,3 +210,16 @@ def test_the_topic_doc_lists_every_topic_and_event() -> None:
         assert f"`{topic.name}`" in doc
     for name in EVENT_TYPES:
         assert name in doc
+
+
+def test_the_contract_depends_on_nothing_of_ours() -> None:
+    ours = {"core", "adapters", "api", "streams", "projections", "bundlestream"}
+    for module in (ROOT / "schemas").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not roots & ours, f"{module.name} imports {roots & ours}"
