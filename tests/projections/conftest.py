@@ -1,0 +1,35 @@
+"""Each projection test owns its topics (a prefix) and its Postgres schemas (a stem)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.kafka_topics import create_topics
+from bundlestream.settings import Settings
+from projections import postgres
+
+
+@pytest.fixture
+def own(
+    settings: Settings, kafka_bootstrap: str, postgres_dsn: str, unique_name: str, tmp_path: Path
+) -> Iterator[Settings]:
+    """Settings with this test's topics (created) and live schema; schemas dropped after."""
+    stem = unique_name.replace("-", "_")
+    mine = settings.model_copy(
+        update={
+            "topic_prefix": f"{unique_name}.",
+            "projections_schema": stem,
+            "projector_group_id": unique_name,
+            "projector_batch_size": 500,
+            "stack_dir": tmp_path,
+        }
+    )
+    create_topics(mine)
+    yield mine
+    with postgres.connect(postgres_dsn) as conn:
+        schemas = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"{stem}%",)
+        ).fetchall()
+        for (schema,) in schemas:
+            postgres.drop_schema(conn, schema)
