@@ -166,3 +166,13 @@ def transaction_from_json(obj: Mapping[str, object]) -> Transaction:
         quantity=_winston(obj, "quantity"),
         signature=_bytes(obj, "signature"),
     )
+
+
+def verify_transaction_json(obj: Mapping[str, object]) -> bool:
+    """True when ``obj`` is a well-formed format-2 transaction whose ``id`` is the hash
+    of its signature and whose signature is the owner's over its fields."""
+    try:
+        tx = transaction_from_json(obj)
+    except TransactionFormatError:
+        return False
+    return obj.get("id") == tx.id and verify_transaction(tx)

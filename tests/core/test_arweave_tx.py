@@ -18,6 +18,7 @@ from core.arweave_tx import (
     transaction_from_json,
     transaction_to_json,
     verify_transaction,
+    verify_transaction_json,
 )
 from core.encoding import b64url_encode
 from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
@@ -118,3 +119,10 @@ def test_signed_by_someone_else_fails() -> None:
 def test_malformed_json_is_rejected(change: dict[str, object]) -> None:
     with pytest.raises(TransactionFormatError):
         transaction_from_json({**stub_json(), **change})
+
+
+def test_json_verification_checks_the_id_too() -> None:
+    assert verify_transaction_json(stub_json())
+    assert not verify_transaction_json({**stub_json(), "id": "A" * 43})
+    assert not verify_transaction_json({**stub_json(), "reward": "1"})
+    assert not verify_transaction_json({**stub_json(), "format": 1})
