@@ -89,7 +89,10 @@ class StreamWorker:
         run_checked(bundlestream_command("topics", "create"))
 
     def start(self) -> None:
-        self.process.spawn(bundlestream_command("worker"))
+        # The local stack's gateway is always arlocal, whose wallets must be minted.
+        self.process.spawn(
+            bundlestream_command("worker"), env={"BUNDLESTREAM_GATEWAY_IS_ARLOCAL": "true"}
+        )
 
     def is_ready(self) -> bool:
         return self.process.pid() is not None
