@@ -21,6 +21,7 @@ caller when it is uploaded).
 """
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from core.deephash import BytesLike
@@ -293,3 +294,13 @@ def chunk_upload(tree: MerkleTree, index: int, chunk: bytes) -> ChunkUpload:
     if _sha256(chunk) != leaf.data_hash:
         raise ValueError(f"chunk {index} does not match the tree")
     return ChunkUpload(tree.data_root, tree.data_size, tree.data_path(index), leaf.end - 1, chunk)
+
+
+def chunk_uploads(tree: MerkleTree, read: Callable[[ChunkSpan], bytes]) -> Iterator[ChunkUpload]:
+    """Every ``POST /chunk`` body of the data, in order, reading each chunk when needed.
+
+    ``read(span)`` returns the bytes ``[span.start, span.end)`` of the data (a ranged read
+    from the object store), so only one chunk is in memory at a time.
+    """
+    for index, span in enumerate(uploaded_chunk_spans(tree.data_size)):
+        yield chunk_upload(tree, index, read(span))

@@ -20,6 +20,7 @@ from core.merkle import (
     chunk_hashes,
     chunk_spans,
     chunk_upload,
+    chunk_uploads,
     merkle_tree,
     tree_from_chunk_hashes,
     uploaded_chunk_spans,
@@ -171,3 +172,20 @@ def test_chunk_upload_rejects_the_wrong_bytes() -> None:
     tree = merkle_tree(b"abc")
     with pytest.raises(ValueError):
         chunk_upload(tree, 0, b"abd")
+
+
+def test_chunk_uploads_read_each_chunk_once_in_order() -> None:
+    data = random_data()[: 2 * MAX_CHUNK_SIZE + 5]
+    tree = merkle_tree(data)
+    reads: list[ChunkSpan] = []
+
+    def read(span: ChunkSpan) -> bytes:
+        reads.append(span)
+        return data[span.start : span.end]
+
+    uploads = list(chunk_uploads(tree, read))
+    assert reads == uploaded_chunk_spans(len(data))
+    assert b"".join(upload.chunk for upload in uploads) == data
+    assert all(
+        validate_path(tree.data_root, u.offset, len(data), u.data_path) is not None for u in uploads
+    )
