@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from adapters.block_height import BlockHeight
 from adapters.fresh_receipts import FreshReceipts
@@ -124,7 +124,16 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     key = await asyncio.to_thread(
         load_or_create_receipt_key, settings.receipt_key_path, settings.receipt_key_size
     )
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    # A bounded pool that makes callers wait for a connection (the default pool raises
+    # "Too many connections" under load, which would turn a burst into 503s).
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=64,
+        timeout=5,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+    )
+    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     http = httpx.AsyncClient()
     producer = EventProducer(settings)
     height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
