@@ -1,7 +1,7 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters.multipart_sessions import Session
@@ -9,6 +9,8 @@ from api.chunked import Finalizing
 from api.context import ApiContext
 from api.responses import respond
 from api.upload_routes import content_length, paid_by
+
+SSE = "text/event-stream"
 
 
 def not_found(upload_id: str) -> Response:
@@ -46,6 +48,16 @@ async def get_status(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     return JSONResponse(await request.state.api.chunked.status(session))
+
+
+async def status_events(request: Request) -> Response:
+    """Server-sent events: the status (with bytes received and validated) every second
+    until the upload is finalized or failed."""
+    session = await session_of(request)
+    if isinstance(session, Response):
+        return session
+    chunked = request.state.api.chunked
+    return StreamingResponse(chunked.status_stream(session.upload_id), media_type=SSE)
 
 
 async def post_chunk(request: Request) -> Response:
@@ -91,6 +103,7 @@ def routes() -> list[Route]:
         ("/chunks/{token}/-1/-1", create_upload, "GET"),
         ("/chunks/{token}/{upload_id}/-1", get_upload, "GET"),
         ("/chunks/{token}/{upload_id}/status", get_status, "GET"),
+        ("/chunks/{token}/{upload_id}/events", status_events, "GET"),
         ("/chunks/{token}/{upload_id}/-1", finalize_now, "POST"),
         ("/chunks/{token}/{upload_id}/finalize", finalize_later, "POST"),
         ("/chunks/{token}/{upload_id}/{offset:int}", post_chunk, "POST"),

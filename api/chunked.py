@@ -7,6 +7,7 @@ Redis lock makes a second finalize wait for the first instead of making a second
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 log = logging.getLogger(__name__)
 
 FAILED = {402: "UNDERFUNDED"}
+PENDING = frozenset({"ASSEMBLING", "VALIDATING", "FINALIZING"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,15 @@ class ChunkedUploads:
         if session.failed_reason is not None:
             body["failedReason"] = session.failed_reason
         return body
+
+    async def status_stream(self, upload_id: str, every_s: float = 1.0) -> AsyncIterator[str]:
+        """Status as server-sent events until a final status (or the session expires)."""
+        while (session := await self.sessions.get(upload_id)) is not None:
+            status = await self.status(session)
+            yield f"data: {json.dumps(status)}\n\n"
+            if session.status not in PENDING:
+                return
+            await asyncio.sleep(every_s)
 
     async def put_chunk(self, session: Session, offset: int, body: AsyncIterator[bytes]) -> int:
         """Store one chunk at ``offset``; returns its size. Aborted writes leave nothing."""

@@ -28,9 +28,6 @@ class ApiMetrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.upload_bytes = Counter(
-            "bundlestream_upload_bytes", "Bytes of accepted data items", registry=self.registry
-        )
         self.upload_seconds = Histogram(
             "bundlestream_upload_seconds",
             "Upload request duration",
@@ -52,9 +49,11 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def count(self, outcome: object) -> None:
+    def count(self, outcome: object, seconds: float) -> None:
         """Count one upload by the name of its outcome (Accepted, Duplicate, ...)."""
-        self.uploads.labels(type(outcome).__name__).inc()
+        name = type(outcome).__name__
+        self.uploads.labels(name).inc()
+        self.upload_seconds.labels(name).observe(seconds)
 
     async def endpoint(self, request: Request) -> Response:
         """GET /metrics in the Prometheus text format."""

@@ -1,5 +1,7 @@
 """POST /tx and /tx/{token}: one raw signed data item in, a receipt out."""
 
+import time
+
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,6 +38,7 @@ def refuse_before_body(request: Request, max_item_size: int) -> Outcome | None:
 
 async def post_data_item(request: Request) -> Response:
     api: ApiContext = request.state.api
+    started = time.perf_counter()
     outcome = refuse_before_body(request, api.upload.max_item_size)
     if outcome is None:
         size, payers = content_length(request), paid_by(request)
@@ -43,7 +46,7 @@ async def post_data_item(request: Request) -> Response:
             outcome = await ingest(api.upload, request.stream(), size, payers)
         except ClientDisconnect:
             return Response(status_code=499)  # nobody is listening; the item was discarded
-    api.metrics.count(outcome)
+    api.metrics.count(outcome, time.perf_counter() - started)
     return respond(outcome, api.retry_after_s)
 
 

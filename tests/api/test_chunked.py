@@ -2,6 +2,7 @@
 many times it is finalized, progress in status."""
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,11 @@ async def test_sync_finalize_twice_gives_one_item_and_the_same_receipt(generous:
         first = await client.post(f"/chunks/arweave/{upload_id}/-1")
         second = await client.post(f"/chunks/arweave/{upload_id}/-1")
         status = (await client.get(f"/chunks/arweave/{upload_id}/status")).json()
+        sse = await client.get(f"/chunks/arweave/{upload_id}/events")
         [event] = api.events()
+    [data] = [line for line in sse.text.splitlines() if line.startswith("data: ")]
+    assert sse.headers["content-type"].startswith("text/event-stream")
+    assert json.loads(data.removeprefix("data: "))["status"] == "FINALIZED"
     assert listing["chunks"] == [[0, CHUNK], [CHUNK, CHUNK], [2 * CHUNK, len(raw) - 2 * CHUNK]]
     assert first.status_code == 200, first.text
     assert first.json()["id"] == item.id
@@ -82,12 +87,14 @@ async def test_async_finalize_answers_202_then_status_reaches_finalized(generous
     async with generous as api, api.client() as client:
         upload_id = await start_upload(client)
         await send_chunks_out_of_order(client, upload_id, raw)
+        progress = (await client.get(f"/chunks/arweave/{upload_id}/status")).json()
         answers = await asyncio.gather(
             client.post(f"/chunks/arweave/{upload_id}/finalize", content=b"", headers=OCTET),
             client.post(f"/chunks/arweave/{upload_id}/finalize", content=b"", headers=OCTET),
         )
         status = await poll_until_settled(client, upload_id)
         events = api.events()
+    assert (progress["status"], progress["bytesReceived"]) == ("ASSEMBLING", len(raw))
     assert sorted(a.status_code for a in answers)[0] == 202
     assert status["status"] == "FINALIZED"
     assert verify_receipt(status["receipt"])
