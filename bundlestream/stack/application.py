@@ -68,14 +68,23 @@ class ApiServer:
         """Nothing to create."""
 
 
+# Faust logs this line once the worker has joined its group and started its agents.
+WORKER_READY_LINE = b"[^Worker]: Ready"
+
+
 class StreamWorker:
-    """One ``bundlestream worker`` process; ready while it runs (Faust joins by itself)."""
+    """One ``bundlestream worker`` process.
+
+    The instance that started it calls it ready once Faust logs that it is; any other
+    instance (``stack status``) only knows whether it runs.
+    """
 
     stop_signal = signal.SIGTERM
 
     def __init__(self, settings: Settings, index: int) -> None:
         self.settings = settings
         self.name = f"worker-{index}"
+        self._log_offset: int | None = None
 
     @property
     def process(self) -> ServiceProcess:
@@ -89,13 +98,21 @@ class StreamWorker:
         run_checked(bundlestream_command("topics", "create"))
 
     def start(self) -> None:
+        log = self.process.log_file
+        self._log_offset = log.stat().st_size if log.exists() else 0
         # The local stack's gateway is always arlocal, whose wallets must be minted.
         self.process.spawn(
             bundlestream_command("worker"), env={"BUNDLESTREAM_GATEWAY_IS_ARLOCAL": "true"}
         )
 
     def is_ready(self) -> bool:
-        return self.process.pid() is not None
+        if self.process.pid() is None:
+            return False
+        if self._log_offset is None:
+            return True
+        with self.process.log_file.open("rb") as log:
+            log.seek(self._log_offset)
+            return WORKER_READY_LINE in log.read()
 
     def after_ready(self) -> None:
         """Nothing to create."""

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bundlestream.stack.detach import start_time
 
 
 class ServiceError(RuntimeError):
@@ -60,24 +63,28 @@ class ServiceProcess:
         cwd: Path | None = None,
         run_as: RunAs | None = None,
     ) -> int:
-        """Start ``argv`` in its own session, detached from our terminal; returns its pid."""
+        """Start ``argv`` in its own session, adopted by init; returns its pid.
+
+        Output goes to the log file; the pid file is written before this returns.
+        """
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.unlink(missing_ok=True)
+        identity = [] if run_as is None else [str(run_as.uid), str(run_as.gid)]
+        detach = [sys.executable, "-m", "bundlestream.stack.detach", str(self.pid_file)]
         with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                list(argv),
+            result = subprocess.run(
+                [*detach, *identity, "--", *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
                 env=_child_env(env, run_as),
-                start_new_session=True,
-                user=_uid(run_as),
-                group=_gid(run_as),
-                extra_groups=_extra_groups(run_as),
+                check=False,
             )
-        pid: int = proc.pid
-        self.pid_file.write_text(f"{pid} {_start_time(pid)}\n")
+        pid = self.pid()
+        if result.returncode != 0 or pid is None:
+            raise ServiceError(f"{self.name} did not start: {self.log_tail()}")
         return pid
 
     def stop(self, stop_signal: signal.Signals = signal.SIGTERM, timeout_s: float = 30.0) -> bool:
@@ -165,14 +172,10 @@ def _child_env(env: Mapping[str, str] | None, run_as: RunAs | None) -> dict[str,
 
 
 def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat: start time in clock ticks since boot."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return start_time(pid)
     except (FileNotFoundError, ProcessLookupError):
         return None
-    # The command name (field 2) may contain spaces; fields after it follow the last ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19]
 
 
 def _alive(pid: int) -> bool:
