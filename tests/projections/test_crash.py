@@ -1,0 +1,98 @@
+"""kill -9 of the projector in the middle of its batches loses and duplicates no row."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.event_story import produce, story
+from bundlestream.settings import Settings
+from projections import postgres
+from projections.migrator import migrate
+from projections.projector import Projector
+from projections.rebuild import remaining
+from tests.projections.test_rebuild import differences, ignore, replay_into, states
+
+pytestmark = pytest.mark.stack
+
+DEADLINE_S = 300.0
+
+
+def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "BUNDLESTREAM_POSTGRES_DSN": settings.postgres_dsn,
+        "BUNDLESTREAM_TOPIC_PREFIX": settings.topic_prefix,
+        "BUNDLESTREAM_PROJECTIONS_SCHEMA": settings.projections_schema,
+        "BUNDLESTREAM_PROJECTOR_GROUP_ID": settings.projector_group_id,
+        "BUNDLESTREAM_PROJECTOR_BATCH_SIZE": str(settings.projector_batch_size),
+    }
+    command = [sys.executable, "-m", "bundlestream.cli", "projector"]
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def projected(settings: Settings) -> postgres.Offsets:
+    with postgres.connect(settings.postgres_dsn) as conn:
+        return postgres.tracked_offsets(conn, settings.projections_schema)
+
+
+def wait_for(settings: Settings, done: Callable[[postgres.Offsets], bool]) -> postgres.Offsets:
+    deadline = time.monotonic() + DEADLINE_S
+    while not done(offsets := projected(settings)):
+        assert time.monotonic() < deadline, f"projector stuck at {offsets}"
+        time.sleep(0.05)
+    return offsets
+
+
+def log_end(settings: Settings) -> postgres.Offsets:
+    probe = Projector(settings, settings.projections_schema, f"{settings.projector_group_id}-x")
+    try:
+        return probe.end_offsets()
+    finally:
+        probe.close()
+
+
+def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
+    own: Settings, tmp_path: Path
+) -> None:
+    produce(own, story(bundles=60, items_per_bundle=100))
+    with postgres.connect(own.postgres_dsn) as conn:
+        migrate(conn, own.projections_schema)
+    end = log_end(own)
+    total = sum(end.values())
+    log = tmp_path / "projector.log"
+    kills = 0
+    for fraction in (0.2, 0.5, 0.8):  # three crashes at different points of the log
+        process = start_projector(own, log)
+        try:
+            wait_for(own, lambda offsets, f=fraction: sum(offsets.values()) >= f * total)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        kills += 1
+    assert remaining(end, projected(own)) > 0, "the projector finished before the last kill"
+    process = start_projector(own, log)
+    try:
+        wait_for(own, lambda offsets: remaining(end, offsets) == 0)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()
+    assert kills == 3
+    # Exactly the story's rows: 6,000 items, 6 bundles dropped and their first items failed.
+    assert states(own, own.projections_schema, "data_items") == {"permanent": 5994, "failed": 6}
+    assert states(own, own.projections_schema, "bundles") == {"permanent": 60, "dropped": 6}
+    with postgres.connect(own.postgres_dsn) as conn:
+        offsets = conn.execute(
+            f'SELECT count(*) FROM "{own.projections_schema}".item_offsets'
+        ).fetchone()
+    assert offsets == (6000 + 594 + 66,)  # every item, re-planned ones again, one nested each
+    replay = f"{own.projections_schema}_replay"
+    replay_into(own, replay, f"{own.projector_group_id}-replay", ignore)
+    assert differences(own, own.projections_schema, replay) == []
