@@ -1,0 +1,104 @@
+"""The Arweave gateway port on httpx: price, anchor, height, post a transaction, chunks,
+status. Transport failures and unexpected answers become our own error types; a caller
+decides whether to retry (``GatewayError.retry_after_s`` carries a 429's Retry-After).
+"""
+
+from typing import Any
+
+import httpx
+
+from core.confirmation import TxStatus
+
+
+class GatewayError(Exception):
+    """The gateway did not answer, or answered with an error status."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class ArweaveGateway:
+    """One gateway base URL; share one instance per process (it pools connections)."""
+
+    def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"{method} {path}: {exc!r}") from exc
+        if response.status_code >= 400:
+            raise GatewayError(
+                f"{method} {path}: {response.status_code} {response.text[:200]!r}",
+                response.status_code,
+                _retry_after(response),
+            )
+        return response
+
+    async def price(self, data_size: int) -> int:
+        """Winston to store ``data_size`` bytes (``GET /price/{bytes}``)."""
+        return int((await self._request("GET", f"/price/{data_size}")).text)
+
+    async def tx_anchor(self) -> str:
+        """A recent block hash to anchor a transaction (``GET /tx_anchor``)."""
+        return (await self._request("GET", "/tx_anchor")).text.strip()
+
+    async def height(self) -> int:
+        """The gateway's current block height (``GET /info``)."""
+        return int((await self._request("GET", "/info")).json()["height"])
+
+    async def block_height(self, block_hash: str) -> int | None:
+        """Height of the block ``block_hash``, or None when the gateway does not know it."""
+        try:
+            response = await self._request("GET", f"/block/hash/{block_hash}")
+            return int(response.json()["height"])
+        except (GatewayError, ValueError, KeyError, TypeError):
+            return None
+
+    async def post_tx(self, tx_json: bytes) -> None:
+        """``POST /tx``; GatewayError on any refusal (the caller checks if it is known)."""
+        headers = {"content-type": "application/json"}
+        await self._request("POST", "/tx", content=tx_json, headers=headers)
+
+    async def post_chunk(self, body: dict[str, str]) -> None:
+        """``POST /chunk`` with a chunk, its proof and its transaction's data_root."""
+        await self._request("POST", "/chunk", json=body)
+
+    async def tx_status(self, tx_id: str) -> TxStatus:
+        """``GET /tx/{id}/status``: unknown (404), pending (202 or a text body), or mined."""
+        try:
+            response = await self._request("GET", f"/tx/{tx_id}/status")
+        except GatewayError as exc:
+            if exc.status == 404:
+                return TxStatus(known=False)
+            raise
+        try:
+            body = response.json()
+        except ValueError:
+            return TxStatus(known=True)  # "Pending"
+        if not isinstance(body, dict) or "block_height" not in body:
+            return TxStatus(known=True)
+        return TxStatus(
+            known=True,
+            block_height=int(body["block_height"]),
+            block_id=str(body["block_indep_hash"]),
+            confirmations=int(body.get("number_of_confirmations", 0)),
+        )
+
+    async def mint(self, address: str, winston: int) -> None:
+        """arlocal only: credit ``address`` (``GET /mint/{address}/{amount}``)."""
+        await self._request("GET", f"/mint/{address}/{winston}")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,90 @@
+"""What every stage's agents share: settings, topics, the object store, the gateway, the key.
+
+Built once per worker process (``streams.pipeline.create_pipeline``) and passed down; no
+stage opens its own clients.
+"""
+
+import logging
+import os
+from dataclasses import dataclass
+
+import faust
+
+from adapters.arweave_gateway import ArweaveGateway
+from adapters.object_store import ObjectStore
+from bundlestream.settings import Settings
+from core.jwk import ArweaveKey
+from schemas import topics as catalogue
+from streams.app import event_topic
+
+log = logging.getLogger(__name__)
+
+# Exit status of a worker that stopped itself rather than skip a message it could not
+# handle: its offset is not committed, so the message is handled again after a restart.
+CRASH_EXIT_STATUS = 70
+
+
+@dataclass(frozen=True)
+class Topics:
+    received: faust.TopicT
+    deduplicated: faust.TopicT
+    repacked: faust.TopicT
+    planned: faust.TopicT
+    prepared: faust.TopicT
+    offsets: faust.TopicT
+    posted: faust.TopicT
+    seeded: faust.TopicT
+    settled: faust.TopicT
+
+
+def catalogue_topics(app: faust.App, settings: Settings) -> Topics:
+    """The Faust channels of the catalogue topics under the settings' prefix."""
+
+    def topic(entry: catalogue.Topic) -> faust.TopicT:
+        return event_topic(app, settings, entry)
+
+    return Topics(
+        received=topic(catalogue.DATA_ITEMS_RECEIVED),
+        deduplicated=topic(catalogue.DATA_ITEMS_DEDUPLICATED),
+        repacked=topic(catalogue.DATA_ITEMS_REPACKED),
+        planned=topic(catalogue.BUNDLES_PLANNED),
+        prepared=topic(catalogue.BUNDLES_PREPARED),
+        offsets=topic(catalogue.BUNDLES_OFFSETS),
+        posted=topic(catalogue.BUNDLES_POSTED),
+        seeded=topic(catalogue.BUNDLES_SEEDED),
+        settled=topic(catalogue.BUNDLES_SETTLED),
+    )
+
+
+@dataclass(frozen=True)
+class StageContext:
+    settings: Settings
+    topics: Topics
+    store: ObjectStore
+    gateway: ArweaveGateway
+    key: ArweaveKey
+
+    @property
+    def namespace(self) -> str:
+        """Distinguishes this deployment's plan ids from another's on a shared store."""
+        return f"{self.settings.streams_app_id}/{self.settings.topic_prefix}"
+
+    def table(self, app: faust.App, name: str) -> faust.types.TableT[str, object]:
+        """A changelogged JSON table co-partitioned with the event topics."""
+        return app.Table(
+            name,
+            default=None,
+            partitions=self.settings.topic_partitions,
+        )  # keys and values that are not Faust models travel as JSON
+
+
+def crash_worker(stage: str, exc: BaseException) -> None:
+    """Stop the process now, without committing the message in hand.
+
+    Faust acknowledges a message whose agent raised, which would skip it silently; an
+    error that is not an event of its own ends the worker instead, and the message is
+    processed again by whichever worker takes the partition over.
+    """
+    log.critical("%s: stopping the worker: %r", stage, exc, exc_info=exc)
+    logging.shutdown()
+    os._exit(CRASH_EXIT_STATUS)

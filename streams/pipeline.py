@@ -1,0 +1,70 @@
+"""The whole pipeline on one Faust app: every stage's agents, tables and timers."""
+
+import logging
+
+import faust
+
+from adapters.arweave_gateway import ArweaveGateway
+from adapters.object_store import open_object_store
+from adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.settings import Settings
+from streams import dedup, planning, posting, preparation, seeding, settlement, verification
+from streams.app import create_app
+from streams.context import StageContext, catalogue_topics
+
+log = logging.getLogger(__name__)
+
+STAGES = (dedup, planning, preparation, posting, seeding, verification, settlement)
+LAG_REPORT_S = 10.0
+
+
+def stage_context(app: faust.App, settings: Settings) -> StageContext:
+    """The shared resources of one worker process.
+
+    Bundle transactions are signed with the service's one Arweave key: the receipt key
+    (``receipt_key_path``) unless ``bundle_wallet_path`` names another wallet. One key
+    means one address to fund and to recognise in receipts and on chain.
+    """
+    key_path = settings.bundle_wallet_path or settings.receipt_key_path
+    return StageContext(
+        settings=settings,
+        topics=catalogue_topics(app, settings),
+        store=open_object_store(settings),
+        gateway=ArweaveGateway(settings.gateway_url),
+        key=load_or_create_receipt_key(key_path, settings.receipt_key_size),
+    )
+
+
+def create_pipeline(settings: Settings) -> faust.App:
+    """A Faust app with every stage registered, ready for ``faust.Worker``."""
+    app = create_app(settings)
+    ctx = stage_context(app, settings)
+    for stage in STAGES:
+        stage.register(app, ctx)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def fund_wallet() -> None:
+        if settings.gateway_is_arlocal:
+            await ctx.gateway.mint(ctx.key.address, settings.arlocal_mint_winston)
+            log.info(
+                "minted %d winston to %s on arlocal", settings.arlocal_mint_winston, ctx.key.address
+            )
+
+    @app.timer(interval=LAG_REPORT_S)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        log.info("assigned partitions and lag: %s", lag_report(app, settings.topic_prefix))
+
+    return app
+
+
+def lag_report(app: faust.App, prefix: str) -> dict[str, dict[int, int | None]]:
+    """Topic (without prefix) → partition → messages not yet read, for this worker."""
+    consumer = app.consumer
+    report: dict[str, dict[int, int | None]] = {}
+    for tp in sorted(consumer.assignment()):
+        if tp.topic.endswith("-changelog"):
+            continue
+        high, read = consumer.highwater(tp), getattr(consumer, "_read_offset", {}).get(tp)
+        lag = None if high is None else high - (read + 1 if read is not None else 0)
+        report.setdefault(tp.topic.removeprefix(prefix), {})[tp.partition] = lag
+    return report

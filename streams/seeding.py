@@ -1,0 +1,55 @@
+"""Seed: BundlePosted → POST /chunk for every chunk, in order → BundleSeeded.
+
+The merkle tree is rebuilt from the chunk hashes prepare stored (no rehash of the
+bundle); only one chunk is in memory at a time. The table ``seed-progress`` (plan id →
+next chunk) makes a redelivered or taken-over bundle resume where seeding stopped.
+"""
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from adapters.arweave_gateway import GatewayError
+from adapters.object_store import ObjectStoreError
+from core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
+from schemas.events import BundlePosted, BundleSeeded
+from streams.context import StageContext, crash_worker
+from streams.preparation import bundle_key, read_small
+from streams.retrying import with_backoff
+
+
+async def seed(ctx: StageContext, posted: BundlePosted, progress: Any) -> BundleSeeded:
+    key = bundle_key(posted.plan_id, "bundle")
+    size = await ctx.store.size(key)
+    hashes = await read_small(ctx, bundle_key(posted.plan_id, "chunks"))
+    if size is None or hashes is None:
+        raise ObjectStoreError(f"{posted.plan_id}: bundle or chunk hashes missing")
+    tree = tree_from_chunk_hashes(size, hashes)
+    spans = [span for span in chunk_spans(size) if span.size > 0]
+    for index in range(progress.get(posted.plan_id) or 0, len(spans)):
+        span = spans[index]
+        chunk = b"".join([p async for p in ctx.store.read(key, span.start, span.end)])
+        body = chunk_upload(tree, index, chunk).to_json()
+        await with_backoff(ctx, functools.partial(ctx.gateway.post_chunk, body))
+        progress[posted.plan_id] = index + 1
+    return BundleSeeded(
+        plan_id=posted.plan_id,
+        bundle_id=posted.bundle_id,
+        chunk_count=len(spans),
+        seeded_at=datetime.now(UTC),
+    )
+
+
+def register(app: faust.App, ctx: StageContext) -> None:
+    progress = ctx.table(app, "seed-progress")
+
+    @app.agent(ctx.topics.posted, name="seed")
+    async def seed_agent(stream: faust.StreamT[BundlePosted]) -> None:
+        async for posted in stream:
+            try:
+                seeded = await seed(ctx, posted, progress)
+            except (GatewayError, ObjectStoreError) as exc:
+                crash_worker("seed", exc)
+            await ctx.topics.seeded.send(key=posted.plan_id, value=seeded)

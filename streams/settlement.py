@@ -1,0 +1,58 @@
+"""After a bundle settles: repack the items of a dropped one, clean up a permanent one.
+
+Repack reads the plan that prepare stored beside the bundle and sends each owner's items
+back to that owner's planner (or fails an item that has been in too many bundles).
+Cleanup deletes the items' raw objects and the bundle object; the plan and transaction
+stay (small, and what a later audit reads).
+"""
+
+from datetime import UTC, datetime
+
+import faust
+
+from adapters.object_store import ObjectStoreError
+from core.repacking import repack
+from schemas.codec import decode
+from schemas.events import BundleConfirmed, BundleDropped, BundlePlanned, DataItemsRepacked
+from streams.context import StageContext, crash_worker
+from streams.preparation import bundle_key, read_small
+
+
+async def stored_plan(ctx: StageContext, plan_id: str) -> BundlePlanned | None:
+    data = await read_small(ctx, bundle_key(plan_id, "plan"))
+    plan = decode(data) if data is not None else None
+    return plan if isinstance(plan, BundlePlanned) else None
+
+
+async def on_dropped(ctx: StageContext, dropped: BundleDropped) -> None:
+    plan = await stored_plan(ctx, dropped.plan_id)
+    if plan is None:
+        raise ObjectStoreError(f"plan {dropped.plan_id} not stored")
+    for event in repack(plan, dropped, ctx.settings.max_bundles_per_item, datetime.now(UTC)):
+        topic = (
+            ctx.topics.deduplicated if isinstance(event, DataItemsRepacked) else ctx.topics.repacked
+        )
+        await topic.send(key=event.owner_address, value=event)
+
+
+async def on_confirmed(ctx: StageContext, confirmed: BundleConfirmed) -> None:
+    plan = await stored_plan(ctx, confirmed.plan_id)
+    if not ctx.settings.cleanup_after_permanent or plan is None:
+        return
+    for item in plan.items:
+        if item.object_key is not None:
+            await ctx.store.delete(item.object_key)
+    await ctx.store.delete(bundle_key(confirmed.plan_id, "bundle"))
+
+
+def register(app: faust.App, ctx: StageContext) -> None:
+    @app.agent(ctx.topics.settled, name="settle")
+    async def settle_agent(stream: faust.StreamT[object]) -> None:
+        async for event in stream:
+            try:
+                if isinstance(event, BundleDropped):
+                    await on_dropped(ctx, event)
+                elif isinstance(event, BundleConfirmed):
+                    await on_confirmed(ctx, event)
+            except ObjectStoreError as exc:
+                crash_worker("settle", exc)

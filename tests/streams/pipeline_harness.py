@@ -1,0 +1,224 @@
+"""A whole bundlestream on the real stack: the upload API in process, Faust workers as
+subprocesses, a miner that mines arlocal blocks, and readers of every event topic.
+
+Each run gets its own topic prefix, app id (so its own consumer group and changelogs)
+and object store directory. A missing service fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from confluent_kafka import Consumer, TopicPartition
+
+from adapters.kafka_topics import create_topics
+from api.app import create_app
+from bundlestream.settings import Settings
+from schemas.codec import decode
+from schemas.events import Event
+from schemas.topics import CATALOGUE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    prefix = f"s-{uuid.uuid4().hex[:10]}-"
+    base = Settings()
+    return base.model_copy(
+        update={
+            "topic_prefix": prefix,
+            "streams_app_id": f"bs-{prefix}",
+            "topic_partitions": 4,
+            "object_store": "fs",
+            "object_store_dir": tmp_path / "objects",
+            "stack_dir": tmp_path / "stack",
+            "receipt_key_path": tmp_path / "wallet.json",
+            "receipt_key_size": 2048,
+            "block_height_refresh_s": 2.0,
+            "kafka_delivery_timeout_s": 5.0,
+            "gateway_is_arlocal": True,
+            "plan_overdue_s": 1.0,
+            "planner_tick_s": 0.5,
+            "required_confirmations": 3,
+            "drop_after_blocks": 8,
+            "verify_poll_s": 0.3,
+            "gateway_backoff_base_s": 0.2,
+            "gateway_backoff_max_s": 2.0,
+            **overrides,
+        }
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The BUNDLESTREAM_* environment that rebuilds ``settings`` in a child process."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        key = f"BUNDLESTREAM_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        elif isinstance(value, (list, dict)):
+            env[key] = json.dumps(value)
+        else:
+            env[key] = str(value)
+    return env
+
+
+class Workers:
+    """``bundlestream worker`` processes; logs under the test's stack dir."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.procs: list[subprocess.Popen[bytes]] = []
+        # Outside the test's tmp_path, which pytest removes: logs outlive a failed run.
+        self.log_dir = Settings().stack_dir.resolve() / "worker-logs" / settings.topic_prefix
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> subprocess.Popen[bytes]:
+        with open(self.log_dir / f"worker-{len(self.procs)}.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bundlestream.cli", "worker", "--loglevel", "info"],
+                env=settings_env(self.settings),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def kill9(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@dataclass
+class EventLog:
+    """Every event of the run's topics, read from offset 0 by a private consumer."""
+
+    settings: Settings
+    events: list[tuple[str, Event]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "topic.metadata.refresh.interval.ms": 1000,
+            }
+        )
+        names = [t.full_name(self.settings.topic_prefix) for t in CATALOGUE]
+        self.consumer.subscribe(names)
+
+    def poll(self, seconds: float = 0.2) -> None:
+        for message in self.consumer.consume(1000, seconds):
+            if message.error() is None:
+                topic = message.topic().removeprefix(self.settings.topic_prefix)
+                self.events.append((topic, decode(message.value())))
+
+    def of(self, name: str) -> list[Any]:
+        return [event for _, event in self.events if type(event).__name__ == name]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def api_server(settings: Settings) -> AsyncIterator[str]:
+    """The upload API on a free port, in process; yields its URL once it serves."""
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            for _ in range(300):
+                if task.done():
+                    task.result()
+                with contextlib.suppress(httpx.TransportError):
+                    info = await client.get("/info")
+                    if info.status_code == 200 and info.json().get("blockHeight") is not None:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("API did not become ready")
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+
+
+class GatedMiner:
+    """Mines an arlocal block every ``interval_s``, but never while a posted bundle is not
+    yet seeded: arlocal unbundles a transaction only if its chunks are there when the
+    block that includes it is mined (a real gateway fetches the data later)."""
+
+    def __init__(self, gateway_url: str, log: EventLog, interval_s: float = 0.5) -> None:
+        self.gateway_url, self.log, self.interval_s = gateway_url, log, interval_s
+        self.paused = False
+
+    def waiting_for_chunks(self) -> bool:
+        # Planned, not posted yet: the event of its post could still be on its way.
+        planned = {e.plan_id for e in self.log.of("BundlePlanned")}
+        done = {e.plan_id for e in self.log.of("BundleSeeded") + self.log.of("BundleDropped")}
+        return bool(planned - done)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=30) as client:
+            while True:
+                await asyncio.sleep(self.interval_s)
+                if not self.paused and not self.waiting_for_chunks():
+                    with contextlib.suppress(httpx.HTTPError):
+                        await client.get("/mine")
+
+
+@contextlib.contextmanager
+def running_log(settings: Settings) -> Iterator[EventLog]:
+    create_topics(settings)
+    log = EventLog(settings)
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+async def wait_for(log: EventLog, predicate: Any, timeout_s: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.to_thread(log.poll, 0.2)
+        await asyncio.sleep(0)
