@@ -62,6 +62,9 @@ class UploadPath:
     fast_finality_indexes: tuple[str, ...]
 
 
+WRITE_BATCH = 1024 * 1024
+
+
 def raw_key(item_id: str) -> str:
     """Object-store key of a raw data item."""
     return f"raw/{item_id}"
@@ -124,10 +127,11 @@ class _Upload:
             raise _Abort(Rejected(400, PARSE_ERROR)) from exc
         except InvalidSignature as exc:
             raise _Abort(Rejected(400, INVALID_ITEM)) from exc
-        if self.writer is not None:
-            await self._write(self.writer, chunk)
-            return
         self.staged += chunk
+        if self.writer is not None:
+            if len(self.staged) >= WRITE_BATCH:
+                await self._flush(self.writer)
+            return
         if self.header is None and self.parser.header is not None:
             await self._on_header(self.parser.header)
         if self.header is not None and len(self.staged) > self.path.inline_max:
@@ -164,12 +168,14 @@ class _Upload:
             self.writer = await self.path.store.writer(raw_key(item_id))
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", item_id)) from exc
-        await self._write(self.writer, bytes(self.staged))
-        self.staged = bytearray()
+        await self._flush(self.writer)
 
-    async def _write(self, writer: ObjectWriter, chunk: bytes) -> None:
+    async def _flush(self, writer: ObjectWriter) -> None:
+        """Hand the staged bytes to the writer: one write per ~1 MiB, not per socket
+        read, because each write is a thread hop in the filesystem backend."""
+        data, self.staged = bytes(self.staged), bytearray()
         try:
-            await writer.write(chunk)
+            await writer.write(data)
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", self.claimed or "")) from exc
 
@@ -203,6 +209,7 @@ class _Upload:
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:
             return
+        await self._flush(self.writer)
         try:
             await self.writer.commit()
         except ObjectStoreError as exc:
