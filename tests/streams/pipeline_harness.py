@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from adapters.kafka_topics import create_topics
 from api.app import create_app
@@ -222,3 +222,31 @@ async def wait_for(log: EventLog, predicate: Any, timeout_s: float, what: str) -
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.to_thread(log.poll, 0.2)
         await asyncio.sleep(0)
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    log: EventLog
+    workers: Workers
+    miner: GatedMiner
+    api_url: str
+
+
+@contextlib.asynccontextmanager
+async def running_pipeline(
+    settings: Settings, workers: int = 1, miner_gateway: str | None = None
+) -> AsyncIterator[Pipeline]:
+    """API, ``workers`` worker processes and the gated miner on one test's topics."""
+    with running_log(settings) as log:
+        procs = Workers(settings)
+        for _ in range(workers):
+            procs.start()
+        miner = GatedMiner(miner_gateway or settings.gateway_url, log)
+        mining = asyncio.create_task(miner.run())
+        try:
+            async with api_server(settings) as url:
+                yield Pipeline(settings, log, procs, miner, url)
+        finally:
+            mining.cancel()
+            procs.stop_all()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -13,14 +13,20 @@ import coincurve
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pipeline_harness import EventLog, GatedMiner, Workers, api_server, pipeline_settings, running_log, wait_for
+from pipeline_harness import EventLog, pipeline_settings, running_pipeline, wait_for
 
 from bundlestream.settings import Settings
-from core.ans104.signing import ArweaveSigner, DataItemSigner, Ed25519Signer, EthereumSigner, sign_data_item
 from core.ans104.bundle_writer import bundle_bytes
+from core.ans104.signing import (
+    ArweaveSigner,
+    DataItemSigner,
+    Ed25519Signer,
+    EthereumSigner,
+    sign_data_item,
+)
 from core.ans104.tags import Tag
 from core.jwk import arweave_key_from_jwk, jwk_from_private_key
-
+from schemas.events import BundlePlanned
 
 
 def signers() -> list[DataItemSigner]:
@@ -38,8 +44,7 @@ def mixed_items(count: int, oversize: int) -> list[bytes]:
     keys = signers()
     sizes = [0, 1, 1000, 20_000, 70_000, 100_000]
     items = [
-        sign_data_item(keys[i % len(keys)], os.urandom(sizes[i % len(sizes)]))
-        for i in range(count)
+        sign_data_item(keys[i % len(keys)], os.urandom(sizes[i % len(sizes)])) for i in range(count)
     ]
     items.append(sign_data_item(keys[0], os.urandom(oversize)))
     items.append(nested_bundle_item(keys[1], [sign_data_item(k, os.urandom(500)) for k in keys]))
@@ -68,18 +73,39 @@ async def upload_all(url: str, items: list[bytes], concurrency: int = 16) -> lis
 
 
 def bundled_ids(log: EventLog, confirmed_only: bool = True) -> Counter[str]:
-    """How many confirmed plans list each item id."""
+    """How many distinct (confirmed) plans list each item id.
+
+    A plan decided again after a crash is the same plan (same id, same items): it is
+    counted once, as the stages downstream treat it once.
+    """
     confirmed = {e.plan_id for e in log.of("BundleConfirmed")}
     return Counter(
         item.data_item_id
-        for plan in log.of("BundlePlanned")
+        for plan in distinct_plans(log).values()
         if plan.plan_id in confirmed or not confirmed_only
         for item in plan.items
     )
 
 
-def distinct_plans(log: EventLog) -> dict[str, object]:
-    return {plan.plan_id: plan for plan in log.of("BundlePlanned")}
+def distinct_plans(log: EventLog) -> dict[str, BundlePlanned]:
+    plans: dict[str, BundlePlanned] = {}
+    for plan in log.of("BundlePlanned"):
+        assert plans.setdefault(plan.plan_id, plan) == plan, "one plan id, two contents"
+    return plans
+
+
+def assert_exactly_once(log: EventLog, ids: list[str]) -> None:
+    """Every id in exactly one confirmed bundle and in no other live plan."""
+    confirmed = bundled_ids(log)
+    assert all(confirmed[i] == 1 for i in ids), {i: confirmed[i] for i in ids if confirmed[i] != 1}
+    dropped = {e.plan_id for e in log.of("BundleDropped")}
+    live = Counter(
+        item.data_item_id
+        for plan in distinct_plans(log).values()
+        if plan.plan_id not in dropped
+        for item in plan.items
+    )
+    assert all(live[i] == 1 for i in ids), {i: live[i] for i in ids if live[i] != 1}
 
 
 def arlocal_parents(ids: list[str]) -> dict[str, tuple[str, bool]]:
@@ -120,20 +146,28 @@ def _plan_of(log: EventLog, item_id: str) -> list[tuple[str, int]]:
 async def test_uploads_end_up_in_exactly_one_mined_bundle(tmp_path: Path) -> None:
     settings = pipeline_settings(tmp_path, max_bundle_size=200_000)
     items = mixed_items(40, oversize=250_000)
-    with running_log(settings) as log:
-        workers = Workers(settings)
-        workers.start()
-        miner = asyncio.create_task(GatedMiner(settings.gateway_url, log).run())
-        try:
-            async with api_server(settings) as url:
-                ids = await upload_all(url, items)
-            assert len(ids) == len(items)
-            await wait_for(log, lambda: set(bundled_ids(log)) >= set(ids), 180, "confirmations")
-            counts = bundled_ids(log, confirmed_only=False)
-            assert all(counts[i] == 1 for i in ids), [i for i in ids if counts[i] != 1]
-            oversize = [p for p in distinct_plans(log).values() if len(p.items) == 1 and p.items[0].raw_size > 200_000]
-            assert len(oversize) == 1
-            assert_unbundled(log, ids)
-        finally:
-            miner.cancel()
-            workers.stop_all()
+    async with running_pipeline(settings) as run:
+        ids = await upload_all(run.api_url, items)
+        assert len(ids) == len(items)
+        await wait_for(run.log, lambda: set(bundled_ids(run.log)) >= set(ids), 180, "confirmations")
+        assert_exactly_once(run.log, ids)
+        plans = distinct_plans(run.log).values()
+        oversize = [p for p in plans if len(p.items) == 1 and p.items[0].raw_size > 200_000]
+        assert len(oversize) == 1
+        assert_unbundled(run.log, ids)
+        offsets = {o.data_item_id: o for e in run.log.of("OffsetsRecorded") for o in e.items}
+        nested = [o for o in offsets.values() if o.parent_data_item_id == ids[-1]]
+        assert len(nested) == 3 and all(o.start_offset_in_parent_payload for o in nested)
+
+
+async def test_the_same_item_uploaded_100_times_at_once_is_bundled_once(tmp_path: Path) -> None:
+    settings = pipeline_settings(tmp_path)
+    item = sign_data_item(signers()[1], os.urandom(2000))
+    async with running_pipeline(settings) as run:
+        ids = await upload_all(run.api_url, [item] * 100, concurrency=100)
+        assert ids and set(ids) == {ids[0]}
+        await wait_for(run.log, lambda: ids[0] in bundled_ids(run.log), 180, "confirmation")
+        assert_exactly_once(run.log, ids[:1])
+        assert_unbundled(run.log, ids[:1])
+        accepted = {e.received_offset for e in run.log.of("DataItemAccepted")}
+        assert len(accepted) == 1
