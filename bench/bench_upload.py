@@ -272,6 +272,11 @@ class PhaseResult:
     def accepted_per_s(self) -> float:
         return self.statuses[200] / self.wall if self.wall else 0.0
 
+    @property
+    def cpu_ms_per_upload(self) -> float:
+        """API CPU time per accepted upload: the ceiling per core is 1000 / this."""
+        return self.cpu * 1000 / self.accepted_per_s if self.accepted_per_s else float("nan")
+
     def pct(self, q: float) -> float:
         if not self.latencies:
             return float("nan")
@@ -283,7 +288,7 @@ class PhaseResult:
         return (
             f"| {self.rate:.0f} | {self.accepted_per_s:.0f} | {self.pct(0.5):.1f} | "
             f"{self.pct(0.95):.1f} | {self.pct(0.99):.1f} | {hist} | {self.cpu * 100:.0f} % | "
-            f"{self.peak_rss / MiB:.0f} |"
+            f"{self.peak_rss / MiB:.0f} | {self.cpu_ms_per_upload:.1f} |"
         )
 
 
@@ -379,7 +384,8 @@ async def upload_large(url: str, item: LargeItem) -> tuple[int, float]:
 # ---------------------------------------------------------------- the tests
 
 TABLE_HEAD = (
-    "| offered/s | accepted/s | p50 ms | p95 ms | p99 ms | statuses | API CPU | API RSS MiB |"
+    "| offered/s | accepted/s | p50 ms | p95 ms | p99 ms | statuses | API CPU | API RSS MiB "
+    "| API CPU ms/upload |"
 )
 
 
@@ -505,7 +511,7 @@ async def main() -> None:
         for test in args.tests.split(","):
             if test == "2":
                 print(TABLE_HEAD)
-                print("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+                print("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
                 await test2(api, items, rates)
             elif test == "1" and not args.skip_large:
                 print("Test 1:", await test1(api, int(args.large_gib * GiB), signer), flush=True)
