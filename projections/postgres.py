@@ -56,6 +56,7 @@ def write_batch(
     rows: TableRows,
     expected: Mapping[tuple[str, int], int],
     next_offsets: Offsets,
+    bulk: bool = False,
 ) -> None:
     """Insert ``rows`` and move the partitions to ``next_offsets``, in one transaction.
 
@@ -70,7 +71,10 @@ def write_batch(
         if moved:
             raise OffsetsMoved(moved)
         for table, table_rows in rows.items():
-            _insert_new(conn, schema, table.name, table_rows)
+            if bulk:
+                _copy(conn, sql.Identifier(schema, table.name), table_rows)
+            else:
+                _insert_new(conn, schema, table.name, table_rows)
         _track(conn, schema, next_offsets)
 
 
@@ -94,11 +98,77 @@ def _insert_new(conn: Conn, schema: str, table: str, rows: list[tuple[Any, ...]]
             stage, target
         )
     )
-    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(stage)) as copy:
-        for row in rows:
-            copy.write_row(row)
+    _copy(conn, stage, rows)
     conn.execute(
         sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT DO NOTHING").format(target, stage)
+    )
+
+
+def _copy(conn: Conn, table: sql.Identifier, rows: list[tuple[Any, ...]]) -> None:
+    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def begin_bulk_load(conn: Conn, schema: str) -> list[str]:
+    """Drop the keys and indexes of the fact tables of a fresh schema; their DDL to restore.
+
+    A replay into an empty schema then COPYs straight into the tables (``bulk=True``):
+    no index is maintained row by row, and each is built once, by sorting, at the end.
+    """
+    query = """
+        SELECT format('ALTER TABLE %%I.%%I ADD CONSTRAINT %%I %%s', n.nspname, t.relname,
+                      c.conname, pg_get_constraintdef(c.oid)),
+               format('ALTER TABLE %%I.%%I DROP CONSTRAINT %%I', n.nspname, t.relname, c.conname)
+        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+        JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = %s AND t.relname = ANY(%s) AND c.contype = 'p'
+        UNION ALL
+        SELECT i.indexdef, format('DROP INDEX %%I.%%I', i.schemaname, i.indexname)
+        FROM pg_indexes i LEFT JOIN pg_constraint c ON c.conname = i.indexname
+        WHERE i.schemaname = %s AND i.tablename = ANY(%s) AND c.oid IS NULL
+    """
+    names = [table.name for table in FACT_TABLES]
+    with conn.transaction():
+        ddl = conn.execute(query, (schema, names, schema, names)).fetchall()
+        for _, drop in ddl:
+            conn.execute(drop.encode())
+    return [create for create, _ in ddl]
+
+
+def finish_bulk_load(conn: Conn, schema: str, restore: list[str]) -> None:
+    """Restore the keys and indexes; a key that finds duplicates keeps the first row.
+
+    Rows were deduplicated within each batch already; a key repeated across batches
+    (a redelivered event) is rare, so the key is tried first and the table is only
+    deduplicated when it fails. COPY appends in log order, so the first row of a key in
+    physical order (ctid) is the one a live projection kept.
+    """
+    tables = {table.name: table for table in FACT_TABLES}
+    with conn.transaction():
+        for create in sorted(restore, key=lambda ddl: "INDEX" in ddl):  # keys first
+            try:
+                with conn.transaction():
+                    conn.execute(create.encode())
+            except psycopg.errors.UniqueViolation:
+                table = tables[_table_of(create)]
+                _keep_first_rows(conn, schema, table.name, table.key)
+                conn.execute(create.encode())
+
+
+def _table_of(add_constraint: str) -> str:
+    # 'ALTER TABLE schema.table ADD CONSTRAINT ...': the relation, unquoted.
+    return add_constraint.split()[2].split(".")[-1].strip('"')
+
+
+def _keep_first_rows(conn: Conn, schema: str, table: str, key: tuple[str, ...]) -> None:
+    keys = sql.SQL(", ").join(map(sql.Identifier, key))
+    conn.execute(
+        sql.SQL(
+            "DELETE FROM {t} WHERE ctid IN (SELECT ctid FROM (SELECT ctid,"
+            " row_number() OVER (PARTITION BY {k} ORDER BY ctid) AS n FROM {t}) d"
+            " WHERE n > 1)"
+        ).format(t=sql.Identifier(schema, table), k=keys)
     )
 
 

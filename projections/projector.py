@@ -65,9 +65,11 @@ def consumer_config(settings: Settings, group_id: str) -> dict[str, Any]:
 class Projector:
     """Consume the event topics into the read models of ``schema``."""
 
-    def __init__(self, settings: Settings, schema: str, group_id: str) -> None:
+    def __init__(self, settings: Settings, schema: str, group_id: str, bulk: bool = False) -> None:
+        """``bulk``: the schema is being bulk-loaded (``postgres.begin_bulk_load``)."""
         self._settings = settings
         self._schema = schema
+        self._bulk = bulk
         self._conn = postgres.connect(settings.postgres_dsn)
         self._expected: postgres.Offsets = {}
         self._consumer = Consumer(consumer_config(settings, group_id), logger=log)
@@ -123,6 +125,7 @@ class Projector:
                 project(events),
                 {tp: self._expected.get(tp, 0) for tp in next_offsets},
                 next_offsets,
+                self._bulk,
             )
         except postgres.OffsetsMoved as moved:
             self._rewind(next_offsets, moved.tracked)

@@ -48,12 +48,21 @@ def remaining(targets: postgres.Offsets, positions: postgres.Offsets) -> int:
 
 
 def replay_into(
-    settings: Settings, schema: str, group_id: str, report: Callable[[Progress], None]
+    settings: Settings,
+    schema: str,
+    group_id: str,
+    report: Callable[[Progress], None],
+    bulk: bool = False,
 ) -> Progress:
-    """Project every event up to the current end of the log into ``schema`` (migrated)."""
+    """Project every event up to the current end of the log into ``schema`` (migrated).
+
+    ``bulk`` (only into a new, empty schema): COPY without keys, deduplicate and build
+    the keys and indexes once at the end.
+    """
     with postgres.connect(settings.postgres_dsn) as conn:
         migrate(conn, schema)
-    projector = Projector(settings, schema, group_id)
+        restore = postgres.begin_bulk_load(conn, schema) if bulk else []
+    projector = Projector(settings, schema, group_id, bulk)
     try:
         targets = projector.end_offsets()
         projector.start()
@@ -65,9 +74,12 @@ def replay_into(
                 events += batch.events
                 positions = batch.positions
                 report(Progress(events, time.monotonic() - started, remaining(targets, positions)))
-        return Progress(events, time.monotonic() - started, lag)
     finally:
         projector.close()
+    if bulk:
+        with postgres.connect(settings.postgres_dsn) as conn:
+            postgres.finish_bulk_load(conn, schema, restore)
+    return Progress(events, time.monotonic() - started, lag)
 
 
 def rebuild(
@@ -79,7 +91,8 @@ def rebuild(
     fresh, retired = f"{live}_rebuild_{stamp}", f"{live}_retired_{stamp}"
     with postgres.connect(settings.postgres_dsn) as conn:
         postgres.drop_schema(conn, fresh)
-    done = replay_into(settings, fresh, f"{settings.projector_group_id}-rebuild-{stamp}", report)
+    group = f"{settings.projector_group_id}-rebuild-{stamp}"
+    done = replay_into(settings, fresh, group, report, bulk=True)
     if not swap:
         return RebuildResult(fresh, None, done)
     with postgres.connect(settings.postgres_dsn) as conn:
