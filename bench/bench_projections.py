@@ -68,7 +68,8 @@ def main() -> int:
     )
     decode_rate, evolve_rate = in_process_rates(50_000)
     print(
-        f"in process: decode {decode_rate:,.0f} events/s, decode+evolve {evolve_rate:,.0f}/s (CPU time)"
+        f"in process (CPU time): decode {decode_rate:,.0f} events/s,"
+        f" decode+evolve {evolve_rate:,.0f}/s"
     )
     schema = run.replace("-", "_")
     cpu = time.process_time()
