@@ -6,6 +6,7 @@ from typing import Any
 from api.chunked import ChunkedUploads
 from api.ingest import UploadPath
 from api.metrics import ApiMetrics
+from projections.queries import ProjectionQueries
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,5 @@ class ApiContext:
     metrics: ApiMetrics
     info: dict[str, Any]
     retry_after_s: int
+    # The read models (status and offsets once projected); None: fresh view only.
+    projections: ProjectionQueries | None = None

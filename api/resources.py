@@ -31,6 +31,7 @@ from bundlestream.settings import Settings
 from core.admission import AdmissionPolicy, NoCredit
 from core.jwk import ArweaveKey
 from core.receipts import RECEIPT_VERSION, sign_receipt
+from projections.queries import open_projection_queries
 from schemas.codec import encode
 from schemas.events import DataItemReceived
 from schemas.topics import DATA_ITEMS_RECEIVED
@@ -143,10 +144,15 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     limiter = RateLimiter(
         redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
     )
-    context = ApiContext(path, chunked, metrics, info_of(settings, key), settings.retry_after_s)
+    stack = contextlib.AsyncExitStack()
+    projections = await stack.enter_async_context(open_projection_queries(settings))
+    context = ApiContext(
+        path, chunked, metrics, info_of(settings, key), settings.retry_after_s, projections
+    )
     try:
         yield {"api": context, "rate_limiter": limiter}
     finally:
+        await stack.aclose()
         refresher.cancel()
         await chunked.close()
         await producer.close()

@@ -1,10 +1,10 @@
 """GET /tx/{id}/status, GET /tx/{id}/offsets and GET /info.
 
-Status and offsets answer from the fresh-receipt view the upload path writes before it
-returns the receipt, so there is no 404 window after an upload. The projections (a
-later issue) will add bundle ids and offsets in the root bundle; until then offsets
-answer what is known of the item itself (its size, payload start and content type) and
-omit the bundle fields.
+Status and offsets answer from the projections (``api.projected_status``) once they
+have the item, and before that from the fresh-receipt view the upload path writes
+before it returns the receipt, so there is no 404 window after an upload. Offsets
+from the fresh view are what is known of the item itself (size, payload start,
+content type), without the bundle fields.
 """
 
 from typing import Any
@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from adapters.fresh_receipts import ViewUnavailable
 from api.context import ApiContext
+from api.projected_status import projected_offsets, projected_status
 
 NOT_FOUND = "TX doesn't exist"
 
@@ -54,11 +55,19 @@ async def lookup(request: Request) -> dict[str, Any] | Response:
 
 
 async def get_status(request: Request) -> Response:
+    api: ApiContext = request.state.api
+    projected = await projected_status(api.projections, request.path_params["id"])
+    if projected is not None:
+        return JSONResponse(projected)
     record = await lookup(request)
     return record if isinstance(record, Response) else JSONResponse(status_body(record))
 
 
 async def get_offsets(request: Request) -> Response:
+    api: ApiContext = request.state.api
+    projected = await projected_offsets(api.projections, request.path_params["id"])
+    if projected is not None:
+        return JSONResponse(projected)
     record = await lookup(request)
     return record if isinstance(record, Response) else JSONResponse(item_facts(record))
 
