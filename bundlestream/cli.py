@@ -5,7 +5,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import server as api_server
-from bundlestream import inspection, topics_command, worker_command
+from bundlestream import events_command, inspection, topics_command, worker_command
 from bundlestream.stack import commands as stack_commands
 from projections import commands as projection_commands
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics_command.register(subparsers)
     worker_command.register(subparsers)
     projection_commands.register(subparsers)
+    events_command.register(subparsers)
     return parser
 
 

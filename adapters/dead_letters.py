@@ -1,0 +1,90 @@
+"""Redrive of the dead-letter topic: messages that decode now go back where they came from.
+
+A dead letter is a message some consumer could not decode (typically: written with a
+schema version that consumer did not know yet). After the readers are upgraded,
+``redrive`` consumes the dead-letter topic in its own consumer group: a message the
+current reader decodes is produced again to its original topic (from the ``dlq.topic``
+header) with its original key; one that still does not decode goes back to the end of
+the dead-letter topic, so a later redrive sees it again. Offsets are committed only
+after those writes are acknowledged.
+"""
+
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+from adapters.kafka_producer import producer_config
+from bundlestream.settings import Settings
+from schemas.codec import DecodeError, decode
+from schemas.topics import DEAD_LETTERS
+
+_IDLE_POLLS = 3
+
+
+@dataclass(frozen=True)
+class Redriven:
+    """What a redrive did."""
+
+    returned: int  # produced again to their original topics
+    kept: int  # still undecodable, appended to the dead-letter topic again
+
+
+def redrive(settings: Settings, dry_run: bool = False) -> Redriven:
+    """Drain the dead-letter topic once (what is there now); see the module doc."""
+    topic = DEAD_LETTERS.full_name(settings.topic_prefix)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"{settings.topic_prefix}dead-letters-redrive",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.message.max.bytes": settings.kafka_max_message_bytes,
+        }
+    )
+    producer = Producer(producer_config(settings))
+    returned = kept = idle = 0
+    consumed: list[Message] = []
+    try:
+        consumer.subscribe([topic])
+        while idle < _IDLE_POLLS:
+            message = consumer.poll(1.0)
+            if message is None or message.error() is not None:
+                idle += 1
+                continue
+            idle = 0
+            home = _origin(message)
+            returned, kept = (returned + 1, kept) if home else (returned, kept + 1)
+            if not dry_run and home:
+                producer.produce(home, message.value(), message.key())
+            elif not dry_run:
+                producer.produce(topic, message.value(), message.key(), headers=message.headers())
+            consumed.append(message)
+        if not dry_run and consumed:
+            if producer.flush(settings.kafka_delivery_timeout_s) > 0:
+                raise RuntimeError("redriven messages not acknowledged; offsets not committed")
+            consumer.commit(offsets=_next_positions(consumed), asynchronous=False)
+    finally:
+        consumer.close()
+    return Redriven(returned, kept)
+
+
+def _origin(message: Message) -> str | None:
+    """The original topic when the message decodes now, else None."""
+    try:
+        decode(message.value() or b"")
+    except DecodeError:
+        return None
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    origin = dict(pairs).get("dlq.topic")
+    if origin is None:
+        return None
+    return origin.decode() if isinstance(origin, bytes) else origin
+
+
+def _next_positions(messages: list[Message]) -> list[TopicPartition]:
+    ends: dict[tuple[str, int], int] = {}
+    for m in messages:
+        tp = (str(m.topic()), m.partition() or 0)
+        ends[tp] = max(ends.get(tp, 0), (m.offset() or 0) + 1)
+    return [TopicPartition(t, p, o) for (t, p), o in ends.items()]

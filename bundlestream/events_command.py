@@ -1,0 +1,124 @@
+"""``bundlestream events show|tail|redrive`` and ``bundlestream replay``.
+
+show: decode messages of one topic from a partition, offset or time, one JSON object per
+line. tail: follow every event topic (or one) from now on. redrive: put dead letters
+that decode now back on their topics. replay: move a stage's consumer group back (or
+forward) on its input topic, so the stage re-reads the log from an offset or a time.
+"""
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+from adapters.dead_letters import redrive
+from adapters.event_log import (
+    UnknownTopic,
+    end_positions,
+    full_topic_name,
+    message_json,
+    read,
+    reader,
+    start_positions,
+)
+from adapters.kafka_groups import GroupActive, reset_offsets
+from bundlestream.settings import Settings
+from schemas import topics
+
+# Each stage of the pipeline and the topic it consumes (streams/: one agent per stage).
+STAGE_INPUTS = {
+    "dedup": topics.DATA_ITEMS_RECEIVED,
+    "plan": topics.DATA_ITEMS_DEDUPLICATED,
+    "prepare": topics.BUNDLES_PLANNED,
+    "post": topics.BUNDLES_PREPARED,
+    "seed": topics.BUNDLES_POSTED,
+    "verify": topics.BUNDLES_SEEDED,
+    "settle": topics.BUNDLES_SETTLED,
+}
+
+
+def run_show(args: argparse.Namespace) -> int:
+    settings = Settings()
+    consumer = reader(settings)
+    try:
+        topic = full_topic_name(settings, args.topic)
+        positions = start_positions(consumer, topic, args.partition, args.offset, args.since)
+        for message in read(consumer, positions, args.count, follow=False):
+            print(json.dumps(message_json(message)), flush=True)
+    except UnknownTopic as exc:
+        print(f"no such topic: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        consumer.close()
+    return 0
+
+
+def run_tail(args: argparse.Namespace) -> int:
+    settings = Settings()
+    names = [args.topic] if args.topic else [t.name for t in topics.CATALOGUE]
+    consumer = reader(settings)
+    try:
+        positions = end_positions(consumer, [full_topic_name(settings, n) for n in names])
+        for message in read(consumer, positions, args.count, follow=True):
+            print(json.dumps(message_json(message)), flush=True)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        consumer.close()
+    return 0
+
+
+def run_redrive(args: argparse.Namespace) -> int:
+    result = redrive(Settings(), dry_run=args.dry_run)
+    verb = "would return" if args.dry_run else "returned"
+    print(f"{verb} {result.returned} to their topics; {result.kept} still undecodable")
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    settings = Settings()
+    topic = STAGE_INPUTS[args.stage].full_name(settings.topic_prefix)
+    group = args.group or settings.streams_app_id
+    try:
+        moved = reset_offsets(settings, group, topic, args.offset, args.since)
+    except GroupActive as exc:
+        print(f"refused (stop the workers of {group} first): {exc}", file=sys.stderr)
+        return 1
+    for tp in moved:
+        print(f"{group} {tp.topic}[{tp.partition}] -> {tp.offset}")
+    return 0
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-11-29T02:00:00+00:00")
+    return moment
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add ``events show|tail|redrive`` and ``replay`` to the command line."""
+    events = subparsers.add_parser("events", help="read the event log as JSON")
+    actions = events.add_subparsers(dest="events_command", required=True)
+    show = actions.add_parser("show", help="decode messages of a topic from a position")
+    show.add_argument("topic", help="catalogue name (bundles.planned) or full topic name")
+    show.add_argument("--partition", type=int, help="default: every partition")
+    where = show.add_mutually_exclusive_group()
+    where.add_argument("--offset", type=int, help="default: the beginning")
+    where.add_argument("--since", type=_time, help="first message at or after this time")
+    show.add_argument("--count", type=int, help="stop after this many messages")
+    show.set_defaults(run=run_show)
+    tail = actions.add_parser("tail", help="follow new events (every topic, or one)")
+    tail.add_argument("--topic")
+    tail.add_argument("--count", type=int, help="stop after this many messages")
+    tail.set_defaults(run=run_tail)
+    again = actions.add_parser("redrive", help="dead letters that decode now back to their topics")
+    again.add_argument("--dry-run", action="store_true")
+    again.set_defaults(run=run_redrive)
+    replay = subparsers.add_parser("replay", help="re-drive a stage from an offset or a time")
+    replay.add_argument("stage", choices=sorted(STAGE_INPUTS))
+    start = replay.add_mutually_exclusive_group(required=True)
+    start.add_argument("--offset", type=int, help="every partition of the input topic")
+    start.add_argument("--since", type=_time, help="the first message at or after this time")
+    replay.add_argument("--group", help="default: BUNDLESTREAM_STREAMS_APP_ID")
+    replay.set_defaults(run=run_replay)
