@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from adapters.event_log import partitions_of
 from adapters.kafka_producer import producer_config
 from bundlestream.settings import Settings
 from schemas.codec import DecodeError, decode
 from schemas.topics import DEAD_LETTERS
 
-_IDLE_POLLS = 3
+_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,20 @@ def redrive(settings: Settings, dry_run: bool = False) -> Redriven:
         }
     )
     producer = Producer(producer_config(settings))
-    returned = kept = idle = 0
+    returned = kept = 0
     consumed: list[Message] = []
     try:
-        consumer.subscribe([topic])
-        while idle < _IDLE_POLLS:
+        # Only what is there now: re-appended dead letters are for the next redrive.
+        left = _assign_up_to_end(consumer, topic)
+        while left:
             message = consumer.poll(1.0)
             if message is None or message.error() is not None:
-                idle += 1
                 continue
-            idle = 0
+            tp = (str(message.topic()), message.partition() or 0)
+            if (message.offset() or 0) >= left.get(tp, 0):
+                continue
+            if (message.offset() or 0) + 1 >= left[tp]:
+                del left[tp]
             home = _origin(message)
             returned, kept = (returned + 1, kept) if home else (returned, kept + 1)
             if not dry_run and home:
@@ -66,6 +71,21 @@ def redrive(settings: Settings, dry_run: bool = False) -> Redriven:
     finally:
         consumer.close()
     return Redriven(returned, kept)
+
+
+def _assign_up_to_end(consumer: Consumer, topic: str) -> dict[tuple[str, int], int]:
+    """Assign every partition from the group's committed offset; the ends to stop at."""
+    partitions = [TopicPartition(topic, p) for p in partitions_of(consumer, topic)]
+    starts = consumer.committed(partitions, timeout=_TIMEOUT_S)
+    left = {}
+    for start in starts:
+        _, end = consumer.get_watermark_offsets(start, timeout=_TIMEOUT_S)
+        begin = start.offset if start.offset >= 0 else 0
+        if end > begin:
+            left[(topic, start.partition)] = end
+        start.offset = begin
+    consumer.assign(starts)
+    return left
 
 
 def _origin(message: Message) -> str | None:
