@@ -31,5 +31,5 @@ def project(events: Iterable[tuple[EventRecord, Position]]) -> TableRows:
             by_key = seen.get(table)
             if by_key is None:
                 by_key = seen[table] = {}
-            by_key.setdefault(tuple(row[i] for i in table.key_indexes), row)
+            by_key.setdefault(table.key_of(row), row)
     return {table: list(by_key.values()) for table, by_key in seen.items()}

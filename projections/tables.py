@@ -4,7 +4,8 @@ Mirrors ``migrations/``; a test checks the two agree. The projector writes rows 
 tuples in this column order, so COPY needs no column mapping.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,11 +15,16 @@ class Table:
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
+    key_indexes: tuple[int, ...] = field(init=False, compare=False)
 
-    @property
-    def key_indexes(self) -> tuple[int, ...]:
-        """Positions of the key columns in a row."""
-        return tuple(self.columns.index(column) for column in self.key)
+    def __post_init__(self) -> None:
+        # Positions of the key columns in a row, worked out once (read for every row).
+        indexes = tuple(self.columns.index(column) for column in self.key)
+        object.__setattr__(self, "key_indexes", indexes)
+
+    def key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The key of a row of this table."""
+        return tuple(row[i] for i in self.key_indexes)
 
 
 def _table(name: str, columns: str, key: str) -> Table:
