@@ -29,7 +29,7 @@ from projections.tables import FACT_TABLES
 from schemas.codec import encode
 
 ITEMS_PER_BUNDLE = 100
-EVENTS_PER_BUNDLE = 228.6  # measured mean of event_story at 100 items per bundle
+EVENTS_PER_BUNDLE = 218.3  # measured mean of event_story at 100 items per bundle
 
 
 def in_process_rates(sample: int) -> tuple[float, float]:
