@@ -1,0 +1,60 @@
+"""The read models' code against their contract: examples, migrations and tables agree."""
+
+import pytest
+
+from projections import postgres
+from projections.migrator import migrate
+from projections.projection import EVOLVERS, project
+from projections.records import decode_record
+from projections.rows import Position
+from projections.tables import FACT_TABLES
+from schemas.codec import DecodeError, encode_record
+from schemas.example_payloads import example_record
+from schemas.versions import SchemaVersion, all_versions
+
+# Events no read model keeps.
+NOT_PROJECTED = {"PlannerTicked"}
+
+
+@pytest.mark.parametrize("version", all_versions(), ids=lambda v: v.file_stem)
+def test_every_released_example_decodes_and_projects(version: SchemaVersion) -> None:
+    event = decode_record(encode_record(version, example_record(version)))
+    assert event.name == version.name
+    rows = project([(event, Position("t", 3, 42))])
+    if version.name in NOT_PROJECTED:
+        assert rows == {}
+        return
+    assert rows, f"{version.file_stem} adds no row"
+    for table, table_rows in rows.items():
+        assert all(len(row) == len(table.columns) for row in table_rows), table.name
+
+
+def test_every_event_is_projected_or_deliberately_not() -> None:
+    names = {v.name for v in all_versions()}
+    assert names == set(EVOLVERS) | NOT_PROJECTED
+
+
+def test_bytes_that_are_no_event_are_a_decode_error() -> None:
+    with pytest.raises(DecodeError):
+        decode_record(b"\xc3\x01" + bytes(8) + b"body")
+
+
+@pytest.mark.stack
+def test_the_migrations_create_exactly_the_tables_the_code_writes(
+    postgres_dsn: str, unique_name: str
+) -> None:
+    schema = unique_name.replace("-", "_")
+    with postgres.connect(postgres_dsn) as conn:
+        try:
+            assert migrate(conn, schema) == [1]
+            assert migrate(conn, schema) == []  # recorded: applied once
+            columns = conn.execute(
+                "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
+                " FROM information_schema.columns WHERE table_schema = %s GROUP BY table_name",
+                (schema,),
+            ).fetchall()
+        finally:
+            postgres.drop_schema(conn, schema)
+    found = {name: tuple(cols) for name, cols in columns}
+    for table in FACT_TABLES:
+        assert found[table.name] == table.columns
