@@ -83,15 +83,12 @@ async def ingest(
     body: AsyncIterator[bytes],
     declared_size: int | None = None,
     paid_by: tuple[str, ...] = (),
-    progress: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Take one data item from ``body`` to a receipt, or say why not."""
     upload = _Upload(path, declared_size, paid_by)
     try:
         async for chunk in body:
             await upload.feed(chunk)
-            if progress is not None:
-                progress(upload.received)
         return await upload.finish()
     except _Abort as stop:
         await upload.discard()
@@ -119,23 +116,28 @@ class _Upload:
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
+        if self.writer is not None:
+            # Payload of a large item: parse and write it in ~1 MiB batches.
+            self.staged += chunk
+            if len(self.staged) >= WRITE_BATCH:
+                await self._flush(self.writer, parse=True)
+            return
+        self._parse(chunk)
+        self.staged += chunk
+        if self.header is None and self.parser.header is not None:
+            await self._on_header(self.parser.header)
+        if self.header is not None and len(self.staged) > self.path.inline_max:
+            await self._open_writer(self.header.id)
+
+    def _parse(self, data: bytes) -> None:
         try:
-            self.parser.feed(chunk)
+            self.parser.feed(data)
         except DataItemTooLarge as exc:
             raise _Abort(too_large(exc.max_item_size)) from exc
         except DataItemParseError as exc:
             raise _Abort(Rejected(400, PARSE_ERROR)) from exc
         except InvalidSignature as exc:
             raise _Abort(Rejected(400, INVALID_ITEM)) from exc
-        self.staged += chunk
-        if self.writer is not None:
-            if len(self.staged) >= WRITE_BATCH:
-                await self._flush(self.writer)
-            return
-        if self.header is None and self.parser.header is not None:
-            await self._on_header(self.parser.header)
-        if self.header is not None and len(self.staged) > self.path.inline_max:
-            await self._open_writer(self.header.id)
 
     async def _on_header(self, header: DataItemHeader) -> None:
         """Refuse what the header alone decides, and claim the id against duplicates."""
@@ -168,18 +170,26 @@ class _Upload:
             self.writer = await self.path.store.writer(raw_key(item_id))
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", item_id)) from exc
-        await self._flush(self.writer)
+        await self._flush(self.writer, parse=False)  # staged bytes are parsed already
 
-    async def _flush(self, writer: ObjectWriter) -> None:
-        """Hand the staged bytes to the writer: one write per ~1 MiB, not per socket
-        read, because each write is a thread hop in the filesystem backend."""
+    async def _flush(self, writer: ObjectWriter, *, parse: bool) -> None:
+        """Parse (in a thread) and write the staged bytes, one batch of ~1 MiB at a time.
+
+        Batching makes one thread hop per MiB rather than per socket read. Hashing a
+        batch in a worker thread (hashlib releases the GIL on large buffers) keeps the
+        event loop free for small uploads while large ones stream.
+        """
         data, self.staged = bytes(self.staged), bytearray()
+        if parse:
+            await asyncio.to_thread(self._parse, data)
         try:
             await writer.write(data)
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", self.claimed or "")) from exc
 
     async def finish(self) -> Outcome:
+        if self.writer is not None:
+            await self._flush(self.writer, parse=True)
         item = self._complete()
         self._admit(item)
         await self._make_durable(item)
@@ -209,7 +219,6 @@ class _Upload:
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:
             return
-        await self._flush(self.writer)
         try:
             await self.writer.commit()
         except ObjectStoreError as exc:
@@ -269,11 +278,15 @@ class _Upload:
         self.claimed = None
 
     async def discard(self) -> None:
-        """Leave nothing behind: abort the writer (or delete an object whose event failed)."""
+        """Leave no partial object behind: abort a writer that was not committed.
+
+        A committed object is kept even when its event failed: a produce that timed out
+        may still have reached the log ("no acknowledgement" is not "not written"), and
+        an event whose object was deleted would be an item lost. An orphan object costs
+        only space; the client's retry rewrites the same key with the same bytes.
+        """
         if self.writer is not None and not self.committed:
             await _quietly(self.writer.abort())
-        elif self.writer is not None:
-            await _quietly(self.path.store.delete(raw_key(self.claimed or "")))
         if self.claimed is not None:
             await self.path.fresh.release(self.claimed)
 

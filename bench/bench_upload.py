@@ -34,12 +34,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.kafka_topics import create_topics
 from adapters.receipt_key import generate_jwk
 from bundlestream.settings import Settings
 from core.ans104 import Tag
-from core.ans104.signing import ArweaveSigner, sign_data_item, sign_data_item_header
+from core.ans104.signing import (
+    ArweaveSigner,
+    Ed25519Signer,
+    sign_data_item,
+    sign_data_item_header,
+)
 from core.deephash import BlobHasher
 from core.jwk import arweave_key_from_jwk
 from core.receipts import sign_receipt
@@ -76,6 +82,13 @@ def signed_items(count: int, cache: Path) -> list[bytes]:
         items = [item for batch in pool.map(_make_items, jobs) for item in batch]
     cache.write_bytes(b"".join(len(item).to_bytes(4, "big") + item for item in items))
     return items
+
+
+def ed25519_items(count: int) -> Iterator[bytes]:
+    """Cheap distinct 1 KiB items (Ed25519) for Test 3's background traffic."""
+    signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    for i in range(count):
+        yield sign_data_item(signer, (b"%012d" % i) + BLOCK[: 1024 - 12])
 
 
 def _offsets(blob: bytes) -> Iterator[int]:
@@ -145,7 +158,11 @@ class ApiProcess:
     async def __aexit__(self, *exc: object) -> None:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
 
     def pids(self) -> list[int]:
         assert self.process is not None
@@ -516,7 +533,8 @@ async def main() -> None:
             elif test == "1" and not args.skip_large:
                 print("Test 1:", await test1(api, int(args.large_gib * GiB), signer), flush=True)
             elif test == "3" and not args.skip_large:
-                result = await test3(api, int(args.test3_gib * GiB), signer, items, 50.0)
+                small = ed25519_items(20000)
+                result = await test3(api, int(args.test3_gib * GiB), signer, small, 50.0)
                 print("Test 3:", result, flush=True)
         print(f"load average at the end {os.getloadavg()[0]:.1f}", flush=True)
     subprocess.run(["rm", "-rf", str(workdir)], check=False)

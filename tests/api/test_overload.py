@@ -9,6 +9,7 @@ import pytest
 from upload_harness import RunningApi, fixture_bytes, free_port, serve
 
 from bundlestream.settings import Settings
+from core.ans104 import parse_data_item
 
 pytestmark = pytest.mark.stack
 
@@ -118,4 +119,5 @@ async def test_broker_down_gives_503_and_no_receipt_and_no_object(
         assert "Event log is unreachable" in response.text
         assert response.headers["retry-after"] == str(dead.retry_after_s)
         assert retried.status_code == 503  # not 202: the failed attempt left no claim
-        assert down.stored_files() == []
+        # No partial object; the committed one stays (the event's fate is unknown).
+        assert [p.name for p in down.stored_files()] == [parse_data_item(raw).id]
