@@ -32,7 +32,7 @@ class Arlocal:
         return [(self.host, self.port)]
 
     def install(self) -> None:
-        install_node_packages()
+        install_node_packages(self.settings.cache_dir)
 
     def start(self) -> None:
         home = self.settings.stack_dir / "arlocal"

@@ -39,7 +39,7 @@ class S3rver:
         return [(self.host, self.port)]
 
     def install(self) -> None:
-        install_node_packages()
+        install_node_packages(self.settings.cache_dir)
 
     def start(self) -> None:
         home = self.settings.stack_dir / "s3rver"
