@@ -1,6 +1,7 @@
 """Dead letters, redrive, events show and replay against the real broker."""
 
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -146,3 +147,22 @@ def committed(settings: Settings, group: str, partitions: list[TopicPartition]) 
         return [tp.offset for tp in consumer.committed(partitions, timeout=30)]
     finally:
         consumer.close()
+
+
+def test_events_tail_prints_what_arrives_after_it_starts(
+    own: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    produce(own, story(bundles=1, items_per_bundle=1, drop_every=0))  # before: not shown
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
+    tail = threading.Thread(target=main, args=(["events", "tail", "--count", "1"],))
+    tail.start()
+    later = list(story(bundles=2, items_per_bundle=1, drop_every=0))[-1:]
+    deadline = time.monotonic() + DEADLINE_S
+    while tail.is_alive():  # until tail has seen one: it may start after the first send
+        assert time.monotonic() < deadline, "events tail printed nothing"
+        produce(own, later)
+        tail.join(1.0)
+    [line] = capsys.readouterr().out.splitlines()
+    shown = json.loads(line)
+    assert shown["event"] == type(later[0].event).__name__ == "BundleConfirmed"
+    assert shown["topic"] == f"{own.topic_prefix}bundles.settled"
