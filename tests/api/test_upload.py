@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from upload_harness import RunningApi, fixture_bytes
 
+from adapters.object_store import open_object_store
 from core.ans104 import parse_data_item
 from core.receipts import verify_receipt
 
@@ -182,3 +183,17 @@ async def test_info_metrics_and_openapi(api: RunningApi) -> None:
     assert info["maxDataItemSizeBytes"] == api.settings.max_data_item_size
     assert 'bundlestream_uploads_total{outcome="Accepted"} 1.0' in metrics
     assert "/v1/chunks/{token}/{uploadId}/status" in spec["paths"]
+
+
+async def test_large_item_lands_in_the_s3_object_store(make_api: Callable[..., Any]) -> None:
+    """The same path on the S3 backend (the stack's disk-backed S3 server)."""
+    raw = fixture_bytes("420KiBStubDataItem")
+    async with make_api(object_store="s3") as api:
+        async with api.client() as client:
+            response = await client.post("/tx", content=raw, headers=OCTET)
+        assert response.status_code == 200, response.text
+        [event] = api.events()
+        store = open_object_store(api.settings)
+        stored = b"".join([chunk async for chunk in store.read(f"raw/{event.data_item_id}")])
+    assert event.object_key == f"raw/{event.data_item_id}"
+    assert stored == raw
