@@ -121,3 +121,23 @@ async def test_broker_down_gives_503_and_no_receipt_and_no_object(
         assert retried.status_code == 503  # not 202: the failed attempt left no claim
         # No partial object; the committed one stays (the event's fate is unknown).
         assert [p.name for p in down.stored_files()] == [parse_data_item(raw).id]
+
+
+async def test_bodies_beyond_the_in_flight_byte_budget_get_503(
+    make_api: Callable[..., Any],
+) -> None:
+    raw = fixture_bytes("1ChunkStubDataItem")
+    async with make_api(max_inflight_bytes=len(raw) + 1000) as api:
+        holder = await open_partial_upload(api, len(raw), raw[:100])
+        async with api.client() as client:
+            await eventually_async(lambda: shed_once(client, raw))
+            small = await client.get("/tx/" + "A" * 43 + "/status")  # no body: not shed
+            holder.close()
+            await holder.wait_closed()
+            await eventually_async(lambda: accepted_once(client, raw))
+    assert small.status_code == 404
+
+
+async def accepted_once(client: Any, raw: bytes) -> bool:
+    response = await client.post("/tx", content=raw, headers=OCTET)
+    return bool(response.status_code == 200)
