@@ -130,7 +130,7 @@ class ChunkedUploads:
         try:
             outcome = await self._assemble_and_ingest(upload_id, paid_by)
             await self._settle(upload_id, outcome)
-            return outcome
+            return await self._final_answer(upload_id, outcome)
         except ViewUnavailable as exc:
             log.warning("finalize %s: cache unavailable: %s", upload_id, exc)
             return Unavailable("Upload Service is Unavailable. Cache is unreachable")
@@ -164,16 +164,33 @@ class ChunkedUploads:
                 await self.sessions.finalized(upload_id, receipt)
                 await self._drop_parts(upload_id)
             case Duplicate(item_id=item_id):
-                record = await self.upload.fresh.get(item_id)
-                if record is not None:
-                    await self.sessions.finalized(upload_id, record["receipt"])
-                await self._drop_parts(upload_id)
+                await self._settle_duplicate(upload_id, item_id)
             case Rejected(status=status):
                 reason = FAILED.get(status, "INVALID")
                 await self.sessions.update(upload_id, status=reason, failedReason=reason)
                 await self._drop_parts(upload_id)
             case Unavailable():
                 await self.sessions.update(upload_id, status="ASSEMBLING")
+
+    async def _final_answer(self, upload_id: str, outcome: Outcome) -> Outcome:
+        """A duplicate settled with the earlier upload's receipt answers that receipt."""
+        if not isinstance(outcome, Duplicate):
+            return outcome
+        session = await self.sessions.get(upload_id)
+        receipt = session.receipt if session is not None else None
+        return outcome if receipt is None else Accepted(receipt)
+
+    async def _settle_duplicate(self, upload_id: str, item_id: str, wait_s: float = 60) -> None:
+        """The item was uploaded before (or is being uploaded right now by another
+        request): finalize with that upload's receipt once it exists."""
+        for _ in range(int(wait_s * 2)):
+            record = await self.upload.fresh.get(item_id)
+            if record is not None:
+                await self.sessions.finalized(upload_id, record["receipt"])
+                await self._drop_parts(upload_id)
+                return
+            await asyncio.sleep(0.5)
+        await self.sessions.update(upload_id, status="ASSEMBLING")  # finalize may be retried
 
     async def _drop_parts(self, upload_id: str) -> None:
         for offset in await self.sessions.parts(upload_id):

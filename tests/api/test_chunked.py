@@ -131,3 +131,18 @@ async def test_chunk_size_out_of_bounds_and_unknown_upload(api: RunningApi) -> N
     assert small.status_code == 400
     assert small.json() == {"error": "Invalid chunk size", "min": 5 * MiB, "max": 500 * MiB}
     assert unknown.status_code == 404
+
+
+async def test_chunks_of_an_item_already_uploaded_finalize_to_its_first_receipt(
+    generous: Any,
+) -> None:
+    raw = signed_item(10 * MiB + 7, seed=11)
+    async with generous as api, api.client() as client:
+        direct = await client.post("/tx", content=raw, headers=OCTET)
+        upload_id = await start_upload(client)
+        await send_chunks_out_of_order(client, upload_id, raw)
+        finalized = await client.post(f"/chunks/arweave/{upload_id}/-1")
+        events = api.events()
+    assert direct.status_code == 200
+    assert (finalized.status_code, finalized.json()) == (200, direct.json())
+    assert len(events) == 1
