@@ -1,5 +1,6 @@
 """A rebuild from offset 0 gives the same tables as the live projection (real Kafka, Postgres)."""
 
+import logging
 import time
 
 import pytest
@@ -93,3 +94,33 @@ def test_check_reports_a_schema_that_lost_a_row(own: Settings) -> None:
     assert [d.split(":")[0] for d in differences(own, own.projections_schema, other)] == [
         "item_offsets"
     ]
+
+
+def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consumers(
+    own: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each batch checks the offsets in Postgres: a writer that fell behind another (or a
+    schema swapped in under it) writes nothing and seeks to them; no row is lost."""
+    caplog.set_level(logging.INFO, logger="projections.projector")
+    produce(own, story(bundles=10, items_per_bundle=30))
+    first = live_projector(own)
+    second = Projector(own, own.projections_schema, f"{own.projector_group_id}-second")
+    second.start()
+    try:
+        targets = first.end_offsets()
+        deadline = time.monotonic() + DEADLINE_S
+        tracked: postgres.Offsets = {}
+        while remaining(targets, tracked) > 0:
+            assert time.monotonic() < deadline, "projectors did not finish"
+            first.project_batch()
+            second.project_batch()
+            with postgres.connect(own.postgres_dsn) as conn:
+                tracked = postgres.tracked_offsets(conn, own.projections_schema)
+    finally:
+        first.close()
+        second.close()
+    replay = f"{own.projections_schema}_replay"
+    replay_into(own, replay, f"{own.projector_group_id}-replay", ignore)
+    assert differences(own, own.projections_schema, replay) == []
+    assert states(own, own.projections_schema, "data_items") == {"permanent": 299, "failed": 1}
+    assert any("rewinding" in r.getMessage() for r in caplog.records), "no writer fell behind"
