@@ -63,7 +63,7 @@ def print_progress(progress: Progress) -> None:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    result = rebuild(Settings(), print_progress, swap=not args.no_swap)
+    result = rebuild(Settings(), print_progress, swap=not args.no_swap, processes=args.processes)
     sys.stderr.write("\n")
     done = result.progress
     print(
@@ -106,6 +106,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "rebuild", help="replay the log from offset 0 into a fresh schema and swap it in"
     )
     rebuild_cmd.add_argument("--no-swap", action="store_true", help="build, do not swap")
+    rebuild_cmd.add_argument(
+        "--processes", type=int, default=1, help="replay topics in this many processes"
+    )
     rebuild_cmd.set_defaults(run=run_rebuild)
     check = actions.add_parser("check", help="compare two schemas table by table")
     check.add_argument("right", help="the schema to compare with")

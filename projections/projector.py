@@ -82,6 +82,12 @@ class Projector:
             topics or projected_topics(self._settings), on_assign=self._on_assign
         )
 
+    def assign(self, topics: list[str]) -> None:
+        """Read every partition of ``topics`` without joining a group (a replay): no
+        rebalance to wait for, and partitions start where Postgres says."""
+        partitions = [TopicPartition(t, p) for t, p in self.end_offsets(topics)]
+        self._on_assign(self._consumer, partitions)
+
     def close(self) -> None:
         self._consumer.close()
         self._conn.close()

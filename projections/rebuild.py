@@ -7,6 +7,7 @@ tracking rows that are not the ones it wrote and seeks to them (``postgres.write
 so it continues in the new schema from exactly where the rebuild stopped.
 """
 
+import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from bundlestream.settings import Settings
 from projections import postgres
 from projections.migrator import migrate
 from projections.projector import Projector
+
+_PROGRESS_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,40 +53,109 @@ def remaining(targets: postgres.Offsets, positions: postgres.Offsets) -> int:
 def replay_into(
     settings: Settings,
     schema: str,
-    group_id: str,
     report: Callable[[Progress], None],
     bulk: bool = False,
+    processes: int = 1,
 ) -> Progress:
     """Project every event up to the current end of the log into ``schema`` (migrated).
 
     ``bulk`` (only into a new, empty schema): COPY without keys, deduplicate and build
-    the keys and indexes once at the end.
+    the keys and indexes once at the end. ``processes`` > 1 replays topics in parallel
+    processes, one topic per process at a time: every fact table is written from one
+    topic only, so each table still has a single writer, whose COPY order is log order.
     """
     with postgres.connect(settings.postgres_dsn) as conn:
         migrate(conn, schema)
         restore = postgres.begin_bulk_load(conn, schema) if bulk else []
-    projector = Projector(settings, schema, group_id, bulk)
-    try:
-        targets = projector.end_offsets()
-        projector.start()
-        started, events = time.monotonic(), 0
-        positions: postgres.Offsets = {}
-        while (lag := remaining(targets, positions)) > 0:
-            batch = projector.project_batch()
-            if batch is not None:
-                events += batch.events
-                positions = batch.positions
-                report(Progress(events, time.monotonic() - started, remaining(targets, positions)))
-    finally:
-        projector.close()
+    targets = _log_ends(settings)
+    started = time.monotonic()
+    jobs = [(settings, schema, topic, bulk) for topic in _largest_first(targets)]
+    if processes <= 1:
+        for job in jobs:
+            _replay_topic(*job, lambda: report(_progress(settings, schema, targets, started)))
+    else:
+        _in_processes(
+            jobs, processes, lambda: report(_progress(settings, schema, targets, started))
+        )
     if bulk:
         with postgres.connect(settings.postgres_dsn) as conn:
             postgres.finish_bulk_load(conn, schema, restore)
-    return Progress(events, time.monotonic() - started, lag)
+    done = _progress(settings, schema, targets, started)
+    return Progress(done.events, time.monotonic() - started, done.lag)
+
+
+def _every(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
+    """``action``, but at most once per ``seconds`` however often it is called."""
+    last = [0.0]
+
+    def throttled() -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            action()
+
+    return throttled
+
+
+def _log_ends(settings: Settings) -> postgres.Offsets:
+    probe = Projector(settings, "", f"{settings.projector_group_id}-replay")
+    try:
+        return probe.end_offsets()
+    finally:
+        probe.close()
+
+
+def _largest_first(targets: postgres.Offsets) -> list[str]:
+    sizes: dict[str, int] = {}
+    for (topic, _), end in targets.items():
+        sizes[topic] = sizes.get(topic, 0) + end
+    return sorted(sizes, key=lambda topic: -sizes[topic])
+
+
+def _progress(
+    settings: Settings, schema: str, targets: postgres.Offsets, started: float
+) -> Progress:
+    """Progress as Postgres has it: messages projected (events and dead letters), lag."""
+    with postgres.connect(settings.postgres_dsn) as conn:
+        tracked = postgres.tracked_offsets(conn, schema)
+    lag = remaining(targets, tracked)
+    return Progress(sum(targets.values()) - lag, time.monotonic() - started, lag)
+
+
+def _replay_topic(
+    settings: Settings, schema: str, topic: str, bulk: bool, on_batch: Callable[[], None]
+) -> None:
+    """Project one topic up to where it ends now."""
+    projector = Projector(settings, schema, f"{settings.projector_group_id}-replay", bulk)
+    try:
+        targets = projector.end_offsets([topic])
+        projector.assign([topic])
+        positions: postgres.Offsets = {}
+        while remaining(targets, positions) > 0:
+            batch = projector.project_batch()
+            if batch is not None:
+                positions = batch.positions
+                on_batch()
+    finally:
+        projector.close()
+
+
+def _replay_job(job: tuple[Settings, str, str, bool]) -> None:
+    _replay_topic(*job, lambda: None)
+
+
+def _in_processes(
+    jobs: list[tuple[Settings, str, str, bool]], processes: int, tick: Callable[[], None]
+) -> None:
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        result = pool.map_async(_replay_job, jobs, chunksize=1)
+        while not result.ready():
+            result.wait(_PROGRESS_EVERY_S)
+            tick()
+        result.get()  # a child's exception, raised here
 
 
 def rebuild(
-    settings: Settings, report: Callable[[Progress], None], swap: bool = True
+    settings: Settings, report: Callable[[Progress], None], swap: bool = True, processes: int = 1
 ) -> RebuildResult:
     """Replay into ``<live>_rebuild_<stamp>``; with ``swap``, make it the live schema."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
@@ -91,8 +163,7 @@ def rebuild(
     fresh, retired = f"{live}_rebuild_{stamp}", f"{live}_retired_{stamp}"
     with postgres.connect(settings.postgres_dsn) as conn:
         postgres.drop_schema(conn, fresh)
-    group = f"{settings.projector_group_id}-rebuild-{stamp}"
-    done = replay_into(settings, fresh, group, report, bulk=True)
+    done = replay_into(settings, fresh, report, bulk=True, processes=processes)
     if not swap:
         return RebuildResult(fresh, None, done)
     with postgres.connect(settings.postgres_dsn) as conn:

@@ -94,5 +94,5 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
         ).fetchone()
     assert offsets == (6000 + 594 + 66,)  # every item, re-planned ones again, one nested each
     replay = f"{own.projections_schema}_replay"
-    replay_into(own, replay, f"{own.projector_group_id}-replay", ignore)
+    replay_into(own, replay, ignore)
     assert differences(own, own.projections_schema, replay) == []

@@ -10,6 +10,7 @@ from projections.rows import Position
 from projections.tables import FACT_TABLES
 from schemas.codec import DecodeError, encode_record
 from schemas.example_payloads import example_record
+from schemas.topics import topic_of
 from schemas.versions import SchemaVersion, all_versions
 
 # Events no read model keeps.
@@ -58,3 +59,16 @@ def test_the_migrations_create_exactly_the_tables_the_code_writes(
     found = {name: tuple(cols) for name, cols in columns}
     for table in FACT_TABLES:
         assert found[table.name] == table.columns
+
+
+def test_every_fact_table_is_written_from_one_topic_only() -> None:
+    """What a parallel bulk rebuild relies on: one topic per process, one writer per table."""
+    writers: dict[str, set[str]] = {}
+    for version in all_versions():
+        event = decode_record(encode_record(version, example_record(version)))
+        for table in project([(event, Position("t", 0, 0))]):
+            writers.setdefault(table.name, set()).add(topic_of(version.name).name)
+    assert set(writers) == {table.name for table in FACT_TABLES}
+    assert {name: len(topics) for name, topics in writers.items()} == {
+        table.name: 1 for table in FACT_TABLES
+    }

@@ -64,7 +64,7 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
     projector = live_projector(own)
     try:
         project_to_end(projector)
-        swapped = rebuild(own, ignore)
+        swapped = rebuild(own, ignore, processes=2)
         assert swapped.retired is not None
         assert differences(own, own.projections_schema, swapped.retired) == []
 
@@ -76,7 +76,7 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
     # Every event of the first 20 bundles is in the log twice, across batches: the bulk
     # load's first-row-wins deduplication must agree with the live ON CONFLICT DO NOTHING.
     replay = f"{own.projections_schema}_replay"
-    replay_into(own, replay, f"{own.projector_group_id}-replay", ignore, bulk=True)
+    replay_into(own, replay, ignore, bulk=True)
     assert differences(own, own.projections_schema, replay) == []
     # 30 bundles of 30 items; bundles 9, 19, 29 dropped, their first items failed.
     assert states(own, own.projections_schema, "data_items") == {"permanent": 897, "failed": 3}
@@ -85,9 +85,9 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
 
 def test_check_reports_a_schema_that_lost_a_row(own: Settings) -> None:
     produce(own, story(bundles=3, items_per_bundle=10))
-    replay_into(own, own.projections_schema, own.projector_group_id, ignore)
+    replay_into(own, own.projections_schema, ignore)
     other = f"{own.projections_schema}_other"
-    replay_into(own, other, f"{own.projector_group_id}-other", ignore)
+    replay_into(own, other, ignore)
     assert differences(own, own.projections_schema, other) == []
     with postgres.connect(own.postgres_dsn) as conn:
         conn.execute(f'DELETE FROM "{other}".item_offsets WHERE parent_data_item_id IS NOT NULL')
@@ -120,7 +120,7 @@ def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consume
         first.close()
         second.close()
     replay = f"{own.projections_schema}_replay"
-    replay_into(own, replay, f"{own.projector_group_id}-replay", ignore)
+    replay_into(own, replay, ignore)
     assert differences(own, own.projections_schema, replay) == []
     assert states(own, own.projections_schema, "data_items") == {"permanent": 299, "failed": 1}
     assert any("rewinding" in r.getMessage() for r in caplog.records), "no writer fell behind"
