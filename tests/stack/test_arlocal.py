@@ -12,3 +12,18 @@ def test_arlocal_mines_a_block(gateway_url: str) -> None:
         after = client.get("/info").json()["height"]
     # The stack's miner may mine too, so the height grows by at least our one block.
     assert after >= before + 1
+
+
+def test_concurrent_mines_each_add_a_block(gateway_url: str) -> None:
+    """The stack's miner and clients mine at the same time; every request must count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def mine(_: int) -> int:
+        return httpx.get(f"{gateway_url}/mine", timeout=60).status_code
+
+    before = httpx.get(f"{gateway_url}/info", timeout=10).json()["height"]
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(mine, range(4)))
+    after = httpx.get(f"{gateway_url}/info", timeout=10).json()["height"]
+    assert statuses == [200] * 4
+    assert after >= before + 4
