@@ -1,4 +1,5 @@
-"""bundlestream's own processes in the local stack: the API and the stream workers.
+"""bundlestream's own processes in the local stack: the API, the stream workers and the
+projector.
 
 ``make up`` and ``make run`` start them after the infrastructure, as detached processes
 with pid files like every other service, after creating the catalogue's topics.
@@ -118,10 +119,45 @@ class StreamWorker:
         """Nothing to create."""
 
 
+class ProjectorProcess:
+    """``bundlestream projector``: the read models that status and offsets answer from.
+
+    Ready once running: it migrates its schema and seeks to its tracked offsets itself.
+    """
+
+    name = "projector"
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def process(self) -> ServiceProcess:
+        return ServiceProcess(self.name, self.settings.stack_dir)
+
+    def ports(self) -> list[tuple[str, int]]:
+        return []
+
+    def install(self) -> None:
+        """Create the catalogue's topics first, so the projector can subscribe to them."""
+        run_checked(bundlestream_command("topics", "create"))
+
+    def start(self) -> None:
+        self.process.spawn(bundlestream_command("projector"))
+
+    def is_ready(self) -> bool:
+        return self.process.pid() is not None
+
+    def after_ready(self) -> None:
+        """Nothing to create."""
+
+
 def application_services(settings: Settings) -> list[Service]:
-    """The API and, when this build has them, the stream workers."""
+    """The API and, when this build has them, the stream workers and the projector."""
     commands = available_commands()
     services: list[Service] = [ApiServer(settings)] if "api" in commands else []
     if "worker" in commands:
         services += [StreamWorker(settings, i) for i in range(1, settings.stack_workers + 1)]
+    if "projector" in commands:
+        services.append(ProjectorProcess(settings))
     return services
