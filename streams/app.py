@@ -28,6 +28,14 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         producer_max_request_size=settings.kafka_max_message_bytes,
+        # A worker killed with -9 holds its partitions until its session expires: keep
+        # that short (Faust's default is 60 s).
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        # Standby copies of tables make every rebalance also restart standby recovery;
+        # with kill -9 and quick rebalances that left partitions paused (measured here).
+        # A taken-over partition restores its tables from the changelog instead.
+        table_standby_replicas=0,
         # Faust's defaults already, but Faust also reads unprefixed environment variables
         # (PRODUCER_ACKS, ...): pin what durability and replay depend on.
         producer_acks=-1,

@@ -14,7 +14,7 @@ from streams.context import StageContext, catalogue_topics
 
 log = logging.getLogger(__name__)
 
-STAGES = (dedup, planning, preparation, posting, seeding, verification, settlement)
+STAGES = (dedup, planning, preparation, posting, seeding)
 LAG_REPORT_S = 10.0
 
 
@@ -41,6 +41,7 @@ def create_pipeline(settings: Settings) -> faust.App:
     ctx = stage_context(app, settings)
     for stage in STAGES:
         stage.register(app, ctx)
+    settlement.register(app, ctx, watching=verification.register(app, ctx))
 
     @app.task  # type: ignore[untyped-decorator]
     async def fund_wallet() -> None:
@@ -58,13 +59,15 @@ def create_pipeline(settings: Settings) -> faust.App:
 
 
 def lag_report(app: faust.App, prefix: str) -> dict[str, dict[int, int | None]]:
-    """Topic (without prefix) → partition → messages not yet read, for this worker."""
+    """Topic (without prefix) → partition → messages past the committed offset (None
+    until this worker has committed in that partition)."""
     consumer = app.consumer
     report: dict[str, dict[int, int | None]] = {}
     for tp in sorted(consumer.assignment()):
         if tp.topic.endswith("-changelog"):
             continue
-        high, read = consumer.highwater(tp), getattr(consumer, "_read_offset", {}).get(tp)
-        lag = None if high is None else high - (read + 1 if read is not None else 0)
+        high = consumer.highwater(tp)
+        committed = getattr(consumer, "_committed_offset", {}).get(tp)
+        lag = None if high is None or committed is None else high - committed
         report.setdefault(tp.topic.removeprefix(prefix), {})[tp.partition] = lag
     return report

@@ -13,6 +13,7 @@ from adapters.arweave_gateway import GatewayError
 from core.retrying import backoff_delay
 from schemas.events import BundleDropped, BundlePosted, BundlePrepared
 from streams.context import StageContext, crash_worker
+from streams.preparation import is_permanent
 from streams.retrying import with_backoff
 
 
@@ -61,6 +62,8 @@ def register(app: faust.App, ctx: StageContext) -> None:
     @app.agent(ctx.topics.prepared, name="post")
     async def post_agent(stream: faust.StreamT[BundlePrepared]) -> None:
         async for prepared in stream:
+            if await is_permanent(ctx, prepared.plan_id):
+                continue
             try:
                 event = await post(ctx, prepared)
             except GatewayError as exc:

@@ -36,6 +36,15 @@ async def read_small(ctx: StageContext, key: str) -> bytes | None:
     return b"".join([piece async for piece in ctx.store.read(key)])
 
 
+async def is_permanent(ctx: StageContext, plan_id: str) -> bool:
+    """Whether the plan's bundle is already permanent (its copies may be cleaned up).
+
+    A plan's events can be delivered again after its bundle was confirmed (a stage that
+    crashed before committing); every stage then has nothing left to do.
+    """
+    return await ctx.store.size(bundle_key(plan_id, "permanent")) is not None
+
+
 async def _transaction(ctx: StageContext, plan_id: str, built: Assembled) -> Transaction:
     stored = await read_small(ctx, bundle_key(plan_id, "tx.json"))
     if stored is not None:
@@ -55,6 +64,8 @@ async def prepare(ctx: StageContext, plan: BundlePlanned) -> list[object]:
     """The events of preparing ``plan``: offsets then prepared, or a drop."""
     now = datetime.now(UTC)
     key = bundle_key(plan.plan_id, "bundle")
+    if await is_permanent(ctx, plan.plan_id):
+        return []
     try:
         built = await assemble(ctx.store, plan, key)
     except UnpreparablePlan as exc:

@@ -16,7 +16,7 @@ from adapters.object_store import ObjectStoreError
 from core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
 from schemas.events import BundlePosted, BundleSeeded
 from streams.context import StageContext, crash_worker
-from streams.preparation import bundle_key, read_small
+from streams.preparation import bundle_key, is_permanent, read_small
 from streams.retrying import with_backoff
 
 
@@ -48,6 +48,8 @@ def register(app: faust.App, ctx: StageContext) -> None:
     @app.agent(ctx.topics.posted, name="seed")
     async def seed_agent(stream: faust.StreamT[BundlePosted]) -> None:
         async for posted in stream:
+            if await is_permanent(ctx, posted.plan_id):
+                continue
             try:
                 seeded = await seed(ctx, posted, progress)
             except (GatewayError, ObjectStoreError) as exc:

@@ -7,6 +7,7 @@ stay (small, and what a later audit reads).
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 
@@ -15,7 +16,7 @@ from core.repacking import repack
 from schemas.codec import decode
 from schemas.events import BundleConfirmed, BundleDropped, BundlePlanned, DataItemsRepacked
 from streams.context import StageContext, crash_worker
-from streams.preparation import bundle_key, read_small
+from streams.preparation import bundle_key, is_permanent, read_small
 
 
 async def stored_plan(ctx: StageContext, plan_id: str) -> BundlePlanned | None:
@@ -25,6 +26,8 @@ async def stored_plan(ctx: StageContext, plan_id: str) -> BundlePlanned | None:
 
 
 async def on_dropped(ctx: StageContext, dropped: BundleDropped) -> None:
+    if await is_permanent(ctx, dropped.plan_id):
+        return  # a late verdict about a bundle that did become permanent
     plan = await stored_plan(ctx, dropped.plan_id)
     if plan is None:
         raise ObjectStoreError(f"plan {dropped.plan_id} not stored")
@@ -36,6 +39,7 @@ async def on_dropped(ctx: StageContext, dropped: BundleDropped) -> None:
 
 
 async def on_confirmed(ctx: StageContext, confirmed: BundleConfirmed) -> None:
+    await ctx.store.put(bundle_key(confirmed.plan_id, "permanent"), confirmed.bundle_id.encode())
     plan = await stored_plan(ctx, confirmed.plan_id)
     if not ctx.settings.cleanup_after_permanent or plan is None:
         return
@@ -45,10 +49,14 @@ async def on_confirmed(ctx: StageContext, confirmed: BundleConfirmed) -> None:
     await ctx.store.delete(bundle_key(confirmed.plan_id, "bundle"))
 
 
-def register(app: faust.App, ctx: StageContext) -> None:
+def register(app: faust.App, ctx: StageContext, watching: Any) -> None:
+    """``watching``: verify's table of watched bundles, cleared here once settled."""
+
     @app.agent(ctx.topics.settled, name="settle")
     async def settle_agent(stream: faust.StreamT[object]) -> None:
         async for event in stream:
+            if isinstance(event, BundleConfirmed | BundleDropped):
+                watching.pop(event.plan_id, None)
             try:
                 if isinstance(event, BundleDropped):
                     await on_dropped(ctx, event)

@@ -83,12 +83,14 @@ class Workers:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.started = 0
         # Outside the test's tmp_path, which pytest removes: logs outlive a failed run.
         self.log_dir = Settings().stack_dir.resolve() / "worker-logs" / settings.topic_prefix
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> subprocess.Popen[bytes]:
-        with open(self.log_dir / f"worker-{len(self.procs)}.log", "wb") as log:
+        self.started += 1
+        with open(self.log_dir / f"worker-{self.started}.log", "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "bundlestream.cli", "worker", "--loglevel", "info"],
                 env=settings_env(self.settings),
@@ -102,6 +104,19 @@ class Workers:
     def kill9(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+    def kill9_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.kill9(proc)
+
+    def revive(self) -> int:
+        """Start a replacement for every worker that exited; how many were replaced."""
+        dead = [proc for proc in self.procs if proc.poll() is not None]
+        self.procs = [proc for proc in self.procs if proc.poll() is None]
+        for _ in dead:
+            self.start()
+        return len(dead)
 
     def stop_all(self) -> None:
         for proc in self.procs:
@@ -214,12 +229,15 @@ def running_log(settings: Settings) -> Iterator[EventLog]:
         log.close()
 
 
-async def wait_for(log: EventLog, predicate: Any, timeout_s: float, what: str) -> None:
+async def wait_for(
+    log: EventLog, predicate: Any, timeout_s: float, what: str, describe: Any = None
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            detail = describe() if describe is not None else ""
+            raise AssertionError(f"timed out waiting for {what} {detail}")
         await asyncio.to_thread(log.poll, 0.2)
         await asyncio.sleep(0)
 
@@ -250,3 +268,66 @@ async def running_pipeline(
         finally:
             mining.cancel()
             procs.stop_all()
+
+
+class GatewayProxy:
+    """A small real HTTP proxy in front of arlocal that can misbehave on purpose.
+
+    ``post_delay_s`` holds every ``POST /tx`` that long before forwarding it (so a test
+    can kill a worker while it posts). With ``hide_first_bundle`` the first bundle
+    transaction posted is swallowed (answered 200, never forwarded) and its status is 404
+    forever: a bundle the gateway never confirms.
+    """
+
+    def __init__(self, upstream: str, post_delay_s: float = 0.0, hide_first_bundle: bool = False):
+        self.upstream, self.post_delay_s = upstream.rstrip("/"), post_delay_s
+        self.hide_first_bundle = hide_first_bundle
+        self.hidden: set[str] = set()
+        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.requests import Request
+        from starlette.responses import Response
+
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        path = request.url.path
+        if request.method == "POST" and path == "/tx":
+            tx_id = json.loads(body)["id"]
+            if self.hide_first_bundle and not self.hidden:
+                self.hidden.add(tx_id)
+            if tx_id in self.hidden:
+                await Response(json.dumps({"id": tx_id}), 200)(scope, receive, send)
+                return
+            await asyncio.sleep(self.post_delay_s)
+        if path.startswith("/tx/") and path.split("/")[2] in self.hidden:
+            await Response("Not Found", 404)(scope, receive, send)
+            return
+        upstream = await self.client.request(
+            request.method,
+            path,
+            params=request.query_params,
+            content=body,
+            headers={"content-type": request.headers.get("content-type", "")},
+        )
+        headers = {"content-type": upstream.headers.get("content-type", "text/plain")}
+        await Response(upstream.content, upstream.status_code, headers)(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Any ASGI app on a free port in this loop; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

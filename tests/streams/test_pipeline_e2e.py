@@ -2,145 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import sqlite3
-from collections import Counter
 from pathlib import Path
 
-import coincurve
-import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pipeline_harness import EventLog, pipeline_settings, running_pipeline, wait_for
-
-from bundlestream.settings import Settings
-from core.ans104.bundle_writer import bundle_bytes
-from core.ans104.signing import (
-    ArweaveSigner,
-    DataItemSigner,
-    Ed25519Signer,
-    EthereumSigner,
-    sign_data_item,
+from pipeline_checks import (
+    assert_exactly_once,
+    assert_unbundled,
+    bundled_ids,
+    distinct_plans,
+    mixed_items,
+    signers,
+    upload_all,
 )
-from core.ans104.tags import Tag
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from schemas.events import BundlePlanned
+from pipeline_harness import pipeline_settings, running_pipeline, wait_for
 
-
-def signers() -> list[DataItemSigner]:
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    return [
-        ArweaveSigner(arweave_key_from_jwk(jwk_from_private_key(rsa_key))),
-        Ed25519Signer(Ed25519PrivateKey.generate()),
-        EthereumSigner(coincurve.PrivateKey()),
-    ]
-
-
-def mixed_items(count: int, oversize: int) -> list[bytes]:
-    """Items of three signature types, sizes from 0 B to 100 KiB, one of ``oversize`` bytes,
-    and the nested-bundle fixture. Payloads are random: arlocal drops repeated chunks."""
-    keys = signers()
-    sizes = [0, 1, 1000, 20_000, 70_000, 100_000]
-    items = [
-        sign_data_item(keys[i % len(keys)], os.urandom(sizes[i % len(sizes)])) for i in range(count)
-    ]
-    items.append(sign_data_item(keys[0], os.urandom(oversize)))
-    items.append(nested_bundle_item(keys[1], [sign_data_item(k, os.urandom(500)) for k in keys]))
-    return items
-
-
-def nested_bundle_item(signer: DataItemSigner, inner: list[bytes]) -> bytes:
-    """A data item whose payload is an ANS-104 bundle of ``inner`` (ANS-104 nesting tags)."""
-    tags = [Tag(b"Bundle-Format", b"binary"), Tag(b"Bundle-Version", b"2.0.0")]
-    return sign_data_item(signer, bundle_bytes(inner), tags=tags)
-
-
-async def upload_all(url: str, items: list[bytes], concurrency: int = 16) -> list[str]:
-    gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-
-        async def one(item: bytes) -> str:
-            async with gate:
-                answer = await client.post(
-                    "/tx", content=item, headers={"content-type": "application/octet-stream"}
-                )
-            assert answer.status_code in (200, 202), answer.text
-            return str(answer.json()["id"]) if answer.status_code == 200 else ""
-
-        return [i for i in await asyncio.gather(*(one(item) for item in items)) if i]
-
-
-def bundled_ids(log: EventLog, confirmed_only: bool = True) -> Counter[str]:
-    """How many distinct (confirmed) plans list each item id.
-
-    A plan decided again after a crash is the same plan (same id, same items): it is
-    counted once, as the stages downstream treat it once.
-    """
-    confirmed = {e.plan_id for e in log.of("BundleConfirmed")}
-    return Counter(
-        item.data_item_id
-        for plan in distinct_plans(log).values()
-        if plan.plan_id in confirmed or not confirmed_only
-        for item in plan.items
-    )
-
-
-def distinct_plans(log: EventLog) -> dict[str, BundlePlanned]:
-    plans: dict[str, BundlePlanned] = {}
-    for plan in log.of("BundlePlanned"):
-        assert plans.setdefault(plan.plan_id, plan) == plan, "one plan id, two contents"
-    return plans
-
-
-def assert_exactly_once(log: EventLog, ids: list[str]) -> None:
-    """Every id in exactly one confirmed bundle and in no other live plan."""
-    confirmed = bundled_ids(log)
-    assert all(confirmed[i] == 1 for i in ids), {i: confirmed[i] for i in ids if confirmed[i] != 1}
-    dropped = {e.plan_id for e in log.of("BundleDropped")}
-    live = Counter(
-        item.data_item_id
-        for plan in distinct_plans(log).values()
-        if plan.plan_id not in dropped
-        for item in plan.items
-    )
-    assert all(live[i] == 1 for i in ids), {i: live[i] for i in ids if live[i] != 1}
-
-
-def arlocal_parents(ids: list[str]) -> dict[str, tuple[str, bool]]:
-    """Item id → (bundledIn, mined) as arlocal recorded them when it unbundled.
-
-    arlocal's GraphQL leaves ``bundledIn`` unresolved (always null), so this reads the
-    column from arlocal's own database, read-only.
-    """
-    database = Settings().stack_dir.resolve() / "arlocal" / "db" / "db.sqlite"
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
-        marks = ",".join("?" * len(ids))
-        rows = db.execute(
-            f"select id, bundledIn, block is not null from transactions where id in ({marks})", ids
-        ).fetchall()
-    return {row[0]: (row[1], bool(row[2])) for row in rows}
-
-
-def assert_unbundled(log: EventLog, ids: list[str]) -> None:
-    """arlocal has every item as mined, unbundled from one of the confirmed bundles."""
-    bundles = {e.bundle_id for e in log.of("BundleConfirmed")}
-    parents = arlocal_parents(ids)
-    missing = [
-        (item_id, parents.get(item_id), _plan_of(log, item_id))
-        for item_id in ids
-        if parents.get(item_id, ("", False))[0] not in bundles or not parents[item_id][1]
-    ]
-    assert not missing, missing
-
-
-def _plan_of(log: EventLog, item_id: str) -> list[tuple[str, int]]:
-    return [
-        (plan.plan_id, len(plan.items))
-        for plan in log.of("BundlePlanned")
-        if any(item.data_item_id == item_id for item in plan.items)
-    ]
+from core.ans104.signing import sign_data_item
 
 
 async def test_uploads_end_up_in_exactly_one_mined_bundle(tmp_path: Path) -> None:
