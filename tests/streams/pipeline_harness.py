@@ -285,6 +285,9 @@ class GatewayProxy:
         self.hidden: set[str] = set()
         self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
 
+    async def close(self) -> None:
+        await self.client.aclose()
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         from starlette.requests import Request
         from starlette.responses import Response
@@ -331,3 +334,5 @@ async def serving(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+        if hasattr(app, "close"):
+            await app.close()
