@@ -125,7 +125,9 @@ def begin_bulk_load(conn: Conn, schema: str) -> list[str]:
         WHERE n.nspname = %s AND t.relname = ANY(%s) AND c.contype = 'p'
         UNION ALL
         SELECT i.indexdef, format('DROP INDEX %%I.%%I', i.schemaname, i.indexname)
-        FROM pg_indexes i LEFT JOIN pg_constraint c ON c.conname = i.indexname
+        FROM pg_indexes i
+        LEFT JOIN pg_constraint c ON c.conname = i.indexname
+            AND c.connamespace = i.schemaname::regnamespace
         WHERE i.schemaname = %s AND i.tablename = ANY(%s) AND c.oid IS NULL
     """
     names = [table.name for table in FACT_TABLES]

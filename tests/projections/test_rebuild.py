@@ -12,6 +12,7 @@ from projections.check import compare_schemas
 from projections.migrator import migrate
 from projections.projector import Projector
 from projections.rebuild import Progress, rebuild, remaining, replay_into
+from projections.tables import FACT_TABLES
 
 pytestmark = pytest.mark.stack
 
@@ -53,6 +54,18 @@ def states(settings: Settings, schema: str, view: str) -> dict[str, int]:
         return {state: count for state, count in conn.execute(query).fetchall()}
 
 
+def indexes(settings: Settings, schema: str) -> list[tuple[str, str]]:
+    """(index name, definition without the schema name) of every index of ``schema``."""
+    with postgres.connect(settings.postgres_dsn) as conn:
+        rows = conn.execute(
+            "SELECT indexname, replace(indexdef, schemaname || '.', '') FROM pg_indexes"
+            " WHERE schemaname = %s ORDER BY indexname",
+            (schema,),
+        ).fetchall()
+    assert len(rows) > len(FACT_TABLES)  # keys and the secondary indexes
+    return [(name, definition) for name, definition in rows]
+
+
 def ignore(progress: Progress) -> None:
     pass
 
@@ -67,6 +80,8 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
         swapped = rebuild(own, ignore, processes=2)
         assert swapped.retired is not None
         assert differences(own, own.projections_schema, swapped.retired) == []
+        # The bulk load restored every key and index the migrations create.
+        assert indexes(own, own.projections_schema) == indexes(own, swapped.retired)
 
         # The swapped-in schema is live: the running projector goes on writing there.
         produce(own, story(bundles=30, items_per_bundle=30))  # 10 more bundles, same ids first
