@@ -30,8 +30,7 @@ def judge(
 
     The same sighting delivered again (a replay after a crash) is accepted again with the
     same content, so whoever reads the verdicts can drop the repeat by its offset.
-    ``object_key`` is where the item's bytes are (for an inline item: where the edge
-    copied them).
+    ``object_key`` is where the item's bytes are (None: inside the received event).
     """
     if first_seen is None or first_seen == at:
         return DataItemAccepted(

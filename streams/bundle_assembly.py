@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from adapters.object_store import ObjectNotFoundError, ObjectStore, ObjectWriter
+from adapters.received_items import ReceivedItemReader
 from core.ans104.bundle_header import BundleEntry, encode_bundle_header
 from core.ans104.bundle_reader import ReadOptions, read_bundle
 from core.bundle_tx import item_offsets
@@ -66,10 +67,18 @@ class _OffsetReader:
         return self._result
 
 
-async def _item_pieces(store: ObjectStore, plan: BundlePlanned) -> AsyncIterator[bytes]:
+async def _item_pieces(
+    store: ObjectStore, inline: ReceivedItemReader, plan: BundlePlanned
+) -> AsyncIterator[bytes]:
     for item in plan.items:
-        if item.object_key is None:
-            raise UnpreparablePlan(f"item {item.data_item_id} has no object")
+        if item.object_key is None:  # travelled inside its DataItemReceived
+            raw = await asyncio.to_thread(
+                inline.read, item.received_partition, item.received_offset
+            )
+            if len(raw) != item.raw_size:
+                raise UnpreparablePlan(f"item {item.data_item_id}: inline size {len(raw)}")
+            yield raw
+            continue
         seen = 0
         try:
             async for piece in store.read(item.object_key):
@@ -91,7 +100,9 @@ async def _tee(
     await reader.feed(piece)
 
 
-async def assemble(store: ObjectStore, plan: BundlePlanned, key: str) -> Assembled:
+async def assemble(
+    store: ObjectStore, inline: ReceivedItemReader, plan: BundlePlanned, key: str
+) -> Assembled:
     """Write the bundle of ``plan`` to ``key``; its size, merkle tree and offsets."""
     entries = [BundleEntry(i.raw_size, b64url_decode(i.data_item_id)) for i in plan.items]
     header = encode_bundle_header(entries)
@@ -99,7 +110,7 @@ async def assemble(store: ObjectStore, plan: BundlePlanned, key: str) -> Assembl
     builder, reader, writer = DataRootBuilder(size), _OffsetReader(), await store.writer(key)
     try:
         await _tee(header, builder, writer, reader)
-        async for piece in _item_pieces(store, plan):
+        async for piece in _item_pieces(store, inline, plan):
             await _tee(piece, builder, writer, reader)
     except BaseException:
         await writer.abort()

@@ -12,6 +12,7 @@ import faust
 
 from adapters.arweave_gateway import ArweaveGateway
 from adapters.object_store import ObjectStore
+from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
 from core.jwk import ArweaveKey
 from schemas import topics as catalogue
@@ -63,6 +64,7 @@ class StageContext:
     store: ObjectStore
     gateway: ArweaveGateway
     key: ArweaveKey
+    received: ReceivedItemReader
 
     @property
     def namespace(self) -> str:

@@ -1,26 +1,17 @@
 """Dedup: DataItemReceived → DataItemAccepted | DataItemDuplicateRejected, exactly.
 
 The table ``dedup-seen`` (id → [partition, offset] of the first sighting) lives in the
-owner's partition with its changelog; there is no time window. Inline items are copied
-to the object store here, off the upload path, so later stages read every item alike.
+owner's partition with its changelog; there is no time window. Inline items stay in
+their event: prepare reads them back from the log by that same partition and offset.
 """
 
 from datetime import UTC, datetime
 
 import faust
 
-from adapters.object_store import ObjectStoreError
 from core.dedup import Sighting, judge
 from schemas.events import DataItemReceived
-from streams.context import StageContext, crash_worker
-
-
-async def _object_key(ctx: StageContext, received: DataItemReceived) -> str | None:
-    if received.inline_item is None:
-        return received.object_key
-    key = f"raw/{received.data_item_id}"
-    await ctx.store.put(key, received.inline_item)
-    return key
+from streams.context import StageContext
 
 
 def _sighting(stored: object) -> Sighting | None:
@@ -37,11 +28,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
         async for event in stream.events():
             received, at = event.value, Sighting(event.message.partition, event.message.offset)
             first_seen = _sighting(seen.get(received.data_item_id))
-            try:
-                key = await _object_key(ctx, received) if first_seen in (None, at) else None
-            except ObjectStoreError as exc:
-                crash_worker("dedup", exc)
-            verdict = judge(received, at, first_seen, key, datetime.now(UTC))
+            verdict = judge(received, at, first_seen, received.object_key, datetime.now(UTC))
             await ctx.topics.deduplicated.send(key=received.owner_address, value=verdict)
             if first_seen is None:
                 seen[received.data_item_id] = [at.partition, at.offset]

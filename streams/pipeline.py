@@ -7,6 +7,7 @@ import faust
 from adapters.arweave_gateway import ArweaveGateway
 from adapters.object_store import open_object_store
 from adapters.receipt_key import load_or_create_receipt_key
+from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
 from streams import dedup, planning, posting, preparation, seeding, settlement, verification
 from streams.app import create_app
@@ -32,6 +33,7 @@ def stage_context(app: faust.App, settings: Settings) -> StageContext:
         store=open_object_store(settings),
         gateway=ArweaveGateway(settings.gateway_url),
         key=load_or_create_receipt_key(key_path, settings.receipt_key_size),
+        received=ReceivedItemReader(settings),
     )
 
 

@@ -14,6 +14,7 @@ import faust
 
 from adapters.arweave_gateway import GatewayError
 from adapters.object_store import ObjectStoreError
+from adapters.received_items import ReceivedItemError
 from core.arweave_tx import Transaction, transaction_from_json, transaction_to_json
 from core.bundle_tx import bundle_transaction
 from core.encoding import b64url_encode
@@ -67,7 +68,7 @@ async def prepare(ctx: StageContext, plan: BundlePlanned) -> list[object]:
     if await is_permanent(ctx, plan.plan_id):
         return []
     try:
-        built = await assemble(ctx.store, plan, key)
+        built = await assemble(ctx.store, ctx.received, plan, key)
     except UnpreparablePlan as exc:
         return [BundleDropped(plan_id=plan.plan_id, reason=str(exc), dropped_at=now)]
     await ctx.store.put(bundle_key(plan.plan_id, "plan"), encode(plan))
@@ -103,7 +104,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
         async for plan in stream:
             try:
                 events = await prepare(ctx, plan)
-            except (GatewayError, ObjectStoreError) as exc:
+            except (GatewayError, ObjectStoreError, ReceivedItemError) as exc:
                 crash_worker("prepare", exc)
             for event in events:
                 await out[type(event).__name__].send(key=plan.plan_id, value=event)
