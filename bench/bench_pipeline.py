@@ -6,7 +6,7 @@ with the BUNDLESTREAM_* environment of a stack that is up (Kafka, arlocal).
 1. Throughput, DataItemReceived → BundlePlanned: ``--items`` signed 1 KiB items (inline
    in their events, 64 owners) are written to a fresh ``data-items.received`` first;
    then 1 and then 2 ``bundlestream worker`` processes start on that backlog. The rate
-   is items / (Kafka timestamp of the last BundlePlanned that completes the set − that
+   is items / (Kafka timestamp of the last BundlePlanned that completes the set minus that
    of the first DataItemAccepted), so worker start-up is not counted. Every other stage
    runs meanwhile on the same cores, as in production.
 2. Latency at ``--rate`` uploads/s for ``--seconds``: the upload API (a subprocess) and
@@ -223,7 +223,7 @@ async def paced_uploads(url: str, items: list[bytes], rate: float) -> dict[str, 
 
         start = time.monotonic()
         await asyncio.gather(*(one(i, raw, start) for i, raw in enumerate(items)))
-    print(f"  upload statuses: {statuses}")
+    print(f"  upload statuses: {statuses}", flush=True)
     return receipts
 
 
@@ -303,11 +303,13 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    print(f"work dir {work}")
+    print(f"work dir {work}", flush=True)
     if not args.skip_throughput:
         items = signed_items(args.items)
         for workers in (1, 2):
-            print("throughput", json.dumps(throughput(work, items, workers, args.timeout)))
+            print(
+                "throughput", json.dumps(throughput(work, items, workers, args.timeout)), flush=True
+            )
     uploads = signed_items(int(args.rate * args.seconds))
     print("latency", json.dumps(latency(work, uploads, args.rate, args.timeout)))
 

@@ -12,6 +12,7 @@ The drop clock starts at the anchor's block height (an anchor older than 50 bloc
 no longer be mined); when the gateway cannot say it, at the height of the first check.
 """
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ from streams.context import StageContext
 from streams.preparation import bundle_key, read_small
 
 log = logging.getLogger(__name__)
+
+# Status requests in flight at once per worker: hundreds of bundles await confirmation.
+_CONCURRENT_CHECKS = 16
 
 
 class Watcher:
@@ -65,10 +69,19 @@ class Watcher:
             return
         try:
             height = await self.ctx.gateway.height()
-            for plan_id, watched in mine:
-                await self.check(plan_id, watched, height)
         except GatewayError as exc:
             log.warning("verify: gateway: %s", exc)
+            return
+        gate = asyncio.Semaphore(_CONCURRENT_CHECKS)
+
+        async def check(plan_id: str, watched: dict[str, Any]) -> None:
+            async with gate:
+                try:
+                    await self.check(plan_id, watched, height)
+                except GatewayError as exc:
+                    log.warning("verify %s: gateway: %s", plan_id, exc)
+
+        await asyncio.gather(*(check(plan_id, watched) for plan_id, watched in mine))
 
 
 def json_field(data: bytes | None, name: str) -> str | None:

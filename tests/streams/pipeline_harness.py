@@ -43,6 +43,8 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
             "topic_prefix": prefix,
             "streams_app_id": f"bs-{prefix}",
             "topic_partitions": 4,
+            "projections_schema": f"p_{prefix[2:-1]}",
+            "projector_group_id": f"{prefix}projector",
             "object_store": "fs",
             "object_store_dir": tmp_path / "objects",
             "stack_dir": tmp_path / "stack",
@@ -88,11 +90,11 @@ class Workers:
         self.log_dir = Settings().stack_dir.resolve() / "worker-logs" / settings.topic_prefix
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, command: str = "worker") -> subprocess.Popen[bytes]:
         self.started += 1
-        with open(self.log_dir / f"worker-{self.started}.log", "wb") as log:
+        with open(self.log_dir / f"{command}-{self.started}.log", "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bundlestream.cli", "worker", "--loglevel", "info"],
+                [sys.executable, "-m", "bundlestream.cli", command, "--loglevel", "info"],
                 env=settings_env(self.settings),
                 cwd=ROOT,
                 stdout=log,
@@ -253,13 +255,20 @@ class Pipeline:
 
 @contextlib.asynccontextmanager
 async def running_pipeline(
-    settings: Settings, workers: int = 1, miner_gateway: str | None = None
+    settings: Settings,
+    workers: int = 1,
+    miner_gateway: str | None = None,
+    projector: bool = False,
 ) -> AsyncIterator[Pipeline]:
-    """API, ``workers`` worker processes and the gated miner on one test's topics."""
+    """API, ``workers`` worker processes (and the projector: then the API's status
+    reads its tables) and the gated miner on one test's topics."""
     with running_log(settings) as log:
         procs = Workers(settings)
         for _ in range(workers):
             procs.start()
+        projecting = Workers(settings)
+        if projector:
+            projecting.start("projector")
         miner = GatedMiner(miner_gateway or settings.gateway_url, log)
         mining = asyncio.create_task(miner.run())
         try:
@@ -268,6 +277,7 @@ async def running_pipeline(
         finally:
             mining.cancel()
             procs.stop_all()
+            projecting.stop_all()
 
 
 class GatewayProxy:
