@@ -1,7 +1,8 @@
 """Rebuild throughput: one million synthetic events replayed from Kafka into a fresh schema.
 
 Run on purpose against a running stack (``bundlestream stack up`` or any BUNDLESTREAM_*
-stack): ``.venv/bin/python bench/bench_projections.py [--events 1000000] [--batch 20000]``.
+stack): ``.venv/bin/python bench/bench_projections.py [--events 1000000] [--batch 20000]
+[--reuse RUN]`` (``--reuse`` replays the topics an earlier run wrote, named in its output).
 Writes the events of bench/event_story.py (uploads to permanence, duplicates, drops,
 repacks, failures, nested offsets) under a fresh topic prefix, then times the replay
 into a fresh schema (the work of ``projections rebuild``: consume, decode, evolve, COPY,
@@ -10,6 +11,7 @@ the same events in this process, so the numbers show where the time goes.
 """
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -22,6 +24,7 @@ from adapters.kafka_topics import create_topics
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
 from projections import postgres
+from projections.copy_text import encoder_of
 from projections.projection import project
 from projections.rebuild import Progress, replay_into
 from projections.records import decode_record
@@ -33,16 +36,21 @@ ITEMS_PER_BUNDLE = 100
 EVENTS_PER_BUNDLE = 218.3  # measured mean of event_story at 100 items per bundle
 
 
-def in_process_rates(sample: int) -> tuple[float, float]:
-    """Decode-only and decode+evolve rates (events/s) of the story's events."""
+def in_process_rates(sample: int) -> tuple[float, float, float]:
+    """Decode-only, decode+evolve and decode+evolve+COPY-encode rates (events/s, CPU)."""
     encoded = [encode(k.event) for k in story(sample // 229 + 1, ITEMS_PER_BUNDLE)][:sample]
     start = time.process_time()
     decoded = [(decode_record(data), Position("t", 0, n)) for n, data in enumerate(encoded)]
     decode_s = time.process_time() - start
     start = time.process_time()
-    project(decoded)
+    rows = project(decoded)
     evolve_s = time.process_time() - start
-    return len(encoded) / decode_s, len(encoded) / (decode_s + evolve_s)
+    start = time.process_time()
+    for table, table_rows in rows.items():
+        encoder_of(table)(table_rows)
+    encode_s = time.process_time() - start
+    n = len(encoded)
+    return n / decode_s, n / (decode_s + evolve_s), n / (decode_s + evolve_s + encode_s)
 
 
 def progress_line(progress: Progress) -> None:
@@ -65,27 +73,26 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--processes", type=int, default=2, help="replay processes")
+    parser.add_argument(
+        "--reuse", metavar="RUN", help="replay the topics of an earlier run (bench-projections-…)"
+    )
     args = parser.parse_args()
-    run = f"bench-projections-{uuid.uuid4().hex[:8]}"
+    run = args.reuse or f"bench-projections-{uuid.uuid4().hex[:8]}"
     settings = Settings().model_copy(
         update={"topic_prefix": f"{run}.", "projector_batch_size": args.batch}
     )
-    create_topics(settings)
-    bundles = int(args.events / EVENTS_PER_BUNDLE) + 1
-    started = time.monotonic()
-    produced = produce(settings, story(bundles, ITEMS_PER_BUNDLE))
+    if args.reuse is None:
+        write_events(settings, args.events)
+    print(f"topics: {run}")
+    rates = in_process_rates(50_000)
     print(
-        f"produced {produced:,} events in {time.monotonic() - started:.0f}s ({bundles:,} bundles)"
+        "in process (CPU time): decode {:,.0f} events/s, decode+evolve {:,.0f}/s,"
+        " decode+evolve+COPY encoding {:,.0f}/s".format(*rates)
     )
-    decode_rate, evolve_rate = in_process_rates(50_000)
-    print(
-        f"in process (CPU time): decode {decode_rate:,.0f} events/s,"
-        f" decode+evolve {evolve_rate:,.0f}/s"
-    )
-    schema = run.replace("-", "_")
-    cpu = _cpu_seconds()
+    schema = f"{run.replace('-', '_')}_{uuid.uuid4().hex[:4]}"
+    cpu, load_before = _cpu_seconds(), os.getloadavg()[0]
     done = replay_into(settings, schema, progress_line, bulk=True, processes=args.processes)
-    cpu = _cpu_seconds() - cpu
+    cpu, load_after = _cpu_seconds() - cpu, os.getloadavg()[0]
     sys.stderr.write("\n")
     with postgres.connect(settings.postgres_dsn) as conn:
         rows = sum(postgres.summarize(conn, schema, t.name).rows for t in FACT_TABLES)
@@ -96,7 +103,18 @@ def main() -> int:
         f"(replay CPU {cpu:.1f}s: {done.events / cpu:,.0f} events per CPU second; "
         f"batch {args.batch:,}, {args.processes} processes)"
     )
+    print(f"load average (1 min) {load_before:.1f} before the replay, {load_after:.1f} after")
     return 0
+
+
+def write_events(settings: Settings, events: int) -> None:
+    create_topics(settings)
+    bundles = int(events / EVENTS_PER_BUNDLE) + 1
+    started = time.monotonic()
+    produced = produce(settings, story(bundles, ITEMS_PER_BUNDLE))
+    print(
+        f"produced {produced:,} events in {time.monotonic() - started:.0f}s ({bundles:,} bundles)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from projections.copy_text import encoder_of
 from projections.projection import TableRows
-from projections.tables import FACT_TABLES, TRACKING_TABLE
+from projections.tables import FACT_TABLES, TRACKING_TABLE, Table
 
 Conn = psycopg.Connection[TupleRow]
 # (topic, partition) → the next offset to project.
@@ -64,6 +65,10 @@ def write_batch(
     batch (0 when untracked); OffsetsMoved when the table says otherwise.
     """
     with conn.transaction():
+        if bulk:
+            # A fresh schema nobody reads yet: no need to wait for the WAL flush of each
+            # batch. Still atomic: a crash loses a batch's rows and offsets together.
+            conn.execute("SET LOCAL synchronous_commit = off")
         tracked = _lock_tracking(conn, schema, next_offsets)
         moved = {
             tp: tracked.get(tp, 0) for tp in next_offsets if tracked.get(tp, 0) != expected[tp]
@@ -72,9 +77,9 @@ def write_batch(
             raise OffsetsMoved(moved)
         for table, table_rows in rows.items():
             if bulk:
-                _copy(conn, sql.Identifier(schema, table.name), table_rows)
+                _copy(conn, sql.Identifier(schema, table.name), table, table_rows)
             else:
-                _insert_new(conn, schema, table.name, table_rows)
+                _insert_new(conn, schema, table, table_rows)
         _track(conn, schema, next_offsets)
 
 
@@ -89,25 +94,25 @@ def _lock_tracking(conn: Conn, schema: str, partitions: Iterable[tuple[str, int]
     return {(t, p): o for t, p, o in conn.execute(query, params).fetchall()}
 
 
-def _insert_new(conn: Conn, schema: str, table: str, rows: list[tuple[Any, ...]]) -> None:
+def _insert_new(conn: Conn, schema: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
     """COPY into a per-session staging table, then keep the rows whose key is new."""
-    stage = sql.Identifier(f"stage_{table}")
-    target = sql.Identifier(schema, table)
+    stage = sql.Identifier(f"stage_{table.name}")
+    target = sql.Identifier(schema, table.name)
     conn.execute(
         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
             stage, target
         )
     )
-    _copy(conn, stage, rows)
+    _copy(conn, stage, table, rows)
     conn.execute(
         sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT DO NOTHING").format(target, stage)
     )
 
 
-def _copy(conn: Conn, table: sql.Identifier, rows: list[tuple[Any, ...]]) -> None:
-    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
-        for row in rows:
-            copy.write_row(row)
+def _copy(conn: Conn, into: sql.Identifier, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """COPY ``rows`` of ``table`` into the relation ``into`` (the table or its stage)."""
+    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(into)) as copy:
+        copy.write(encoder_of(table)(rows))
 
 
 def begin_bulk_load(conn: Conn, schema: str) -> list[str]:
@@ -148,19 +153,24 @@ def finish_bulk_load(conn: Conn, schema: str, restore: list[str]) -> None:
     """
     tables = {table.name: table for table in FACT_TABLES}
     with conn.transaction():
+        # Index builds sort; the default 64 MB spills a million-row sort to disk.
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for create in sorted(restore, key=lambda ddl: "INDEX" in ddl):  # keys first
             try:
                 with conn.transaction():
                     conn.execute(create.encode())
             except psycopg.errors.UniqueViolation:
-                table = tables[_table_of(create)]
+                table = tables[table_of(create)]
                 _keep_first_rows(conn, schema, table.name, table.key)
                 conn.execute(create.encode())
 
 
-def _table_of(add_constraint: str) -> str:
-    # 'ALTER TABLE schema.table ADD CONSTRAINT ...': the relation, unquoted.
-    return add_constraint.split()[2].split(".")[-1].strip('"')
+def table_of(ddl: str) -> str:
+    """The table of a key or index definition of ``begin_bulk_load``, unquoted."""
+    # 'ALTER TABLE schema.table ADD CONSTRAINT ...' or 'CREATE INDEX i ON schema.table ...'
+    words = ddl.split()
+    relation = words[2] if words[0] == "ALTER" else words[words.index("ON") + 1]
+    return relation.split(".")[-1].strip('"')
 
 
 def _keep_first_rows(conn: Conn, schema: str, table: str, key: tuple[str, ...]) -> None:

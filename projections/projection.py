@@ -6,12 +6,17 @@ batches with ON CONFLICT DO NOTHING).
 """
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from projections import bundles, items, offsets
-from projections.records import EventRecord
+from projections.records import EventRecord, decode_record
 from projections.rows import Evolve, Position, Row
 from projections.tables import Table
+from schemas.codec import encode_record
+from schemas.example_payloads import example_record
+from schemas.topics import topic_of
+from schemas.versions import all_versions
 
 EVOLVERS: dict[str, Evolve] = {**items.EVOLVERS, **bundles.EVOLVERS, **offsets.EVOLVERS}
 
@@ -33,3 +38,14 @@ def project(events: Iterable[tuple[EventRecord, Position]]) -> TableRows:
                 by_key = seen[table] = {}
             by_key.setdefault(table.key_of(row), row)
     return {table: list(by_key.values()) for table, by_key in seen.items()}
+
+
+@cache
+def tables_by_topic() -> dict[str, frozenset[str]]:
+    """Topic (relative name) → the fact tables its events write, from every example."""
+    found: dict[str, set[str]] = {}
+    for version in all_versions():
+        event = decode_record(encode_record(version, example_record(version)))
+        tables = found.setdefault(topic_of(version.name).name, set())
+        tables.update(table.name for table in project([(event, Position("t", 0, 0))]))
+    return {topic: frozenset(tables) for topic, tables in found.items()}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from bundlestream.settings import Settings
 from projections import postgres
 from projections.migrator import migrate
-from projections.projector import Projector
+from projections.projection import tables_by_topic
+from projections.projector import Projector, collect_garbage_per_batch
 
 _PROGRESS_EVERY_S = 0.5
 
@@ -60,28 +61,53 @@ def replay_into(
     """Project every event up to the current end of the log into ``schema`` (migrated).
 
     ``bulk`` (only into a new, empty schema): COPY without keys, deduplicate and build
-    the keys and indexes once at the end. ``processes`` > 1 replays topics in parallel
-    processes, one topic per process at a time: every fact table is written from one
-    topic only, so each table still has a single writer, whose COPY order is log order.
+    the keys and indexes once: those of a table written by one topic only as soon as that
+    topic is replayed (while other topics load), the others at the end. ``processes`` > 1
+    replays topics in parallel processes, one topic per process at a time: every fact
+    table is written from one topic only, so each table still has a single writer, whose
+    COPY order is log order.
     """
     with postgres.connect(settings.postgres_dsn) as conn:
         migrate(conn, schema)
         restore = postgres.begin_bulk_load(conn, schema) if bulk else []
     targets = _log_ends(settings)
     started = time.monotonic()
-    jobs = [(settings, schema, topic, bulk) for topic in _largest_first(targets)]
+    jobs = [
+        _Job(settings, schema, topic, bulk, _keys_of(settings, topic, restore))
+        for topic in _largest_first(targets)
+    ]
+    tick = _every(_PROGRESS_EVERY_S, lambda: report(_progress(settings, schema, targets, started)))
     if processes <= 1:
         for job in jobs:
-            _replay_topic(*job, lambda: report(_progress(settings, schema, targets, started)))
+            _replay_topic(job, tick)
     else:
-        _in_processes(
-            jobs, processes, lambda: report(_progress(settings, schema, targets, started))
-        )
+        _in_processes(jobs, processes, tick)
     if bulk:
+        built = {ddl for job in jobs for ddl in job.keys}
         with postgres.connect(settings.postgres_dsn) as conn:
-            postgres.finish_bulk_load(conn, schema, restore)
+            postgres.finish_bulk_load(conn, schema, [d for d in restore if d not in built])
     done = _progress(settings, schema, targets, started)
     return Progress(done.events, time.monotonic() - started, done.lag)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Replay one topic; then build ``keys`` (the keys and indexes of its own tables)."""
+
+    settings: Settings
+    schema: str
+    topic: str
+    bulk: bool
+    keys: tuple[str, ...]
+
+
+def _keys_of(settings: Settings, topic: str, restore: list[str]) -> tuple[str, ...]:
+    """The DDL in ``restore`` of the tables that ``topic``, and no other topic, writes."""
+    writers: dict[str, list[str]] = {}
+    for relative, tables in tables_by_topic().items():
+        for table in tables:
+            writers.setdefault(table, []).append(settings.topic_prefix + relative)
+    return tuple(ddl for ddl in restore if writers.get(postgres.table_of(ddl)) == [topic])
 
 
 def _every(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
@@ -121,14 +147,14 @@ def _progress(
     return Progress(sum(targets.values()) - lag, time.monotonic() - started, lag)
 
 
-def _replay_topic(
-    settings: Settings, schema: str, topic: str, bulk: bool, on_batch: Callable[[], None]
-) -> None:
-    """Project one topic up to where it ends now."""
-    projector = Projector(settings, schema, f"{settings.projector_group_id}-replay", bulk)
+def _replay_topic(job: _Job, on_batch: Callable[[], None]) -> None:
+    """Project one topic up to where it ends now, then build its tables' keys."""
+    settings = job.settings
+    collect_garbage_per_batch()
+    projector = Projector(settings, job.schema, f"{settings.projector_group_id}-replay", job.bulk)
     try:
-        targets = projector.end_offsets([topic])
-        projector.assign([topic])
+        targets = projector.end_offsets([job.topic])
+        projector.assign([job.topic])
         positions: postgres.Offsets = {}
         while remaining(targets, positions) > 0:
             batch = projector.project_batch()
@@ -137,15 +163,16 @@ def _replay_topic(
                 on_batch()
     finally:
         projector.close()
+    if job.keys:
+        with postgres.connect(settings.postgres_dsn) as conn:
+            postgres.finish_bulk_load(conn, job.schema, list(job.keys))
 
 
-def _replay_job(job: tuple[Settings, str, str, bool]) -> None:
-    _replay_topic(*job, lambda: None)
+def _replay_job(job: _Job) -> None:
+    _replay_topic(job, lambda: None)
 
 
-def _in_processes(
-    jobs: list[tuple[Settings, str, str, bool]], processes: int, tick: Callable[[], None]
-) -> None:
+def _in_processes(jobs: list[_Job], processes: int, tick: Callable[[], None]) -> None:
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         result = pool.map_async(_replay_job, jobs, chunksize=1)
         while not result.ready():

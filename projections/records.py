@@ -4,16 +4,17 @@ The projector turns records straight into rows; building event dataclasses first
 more than the whole row pipeline (measured: bench/bench_projections.py). Same format
 and same rules as ``schemas.codec``: the writer schema comes from the fingerprint, and a
 record written with an older version is resolved into the newest (defaults filled in).
+The body is read by a reader compiled once per writer (``avro_reader``), which keeps
+timestamps as milliseconds since the epoch: the COPY encoder writes them as such.
 """
 
-import io
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from fastavro import schemaless_reader
-
+from projections.avro_reader import Read, compile_reader
 from schemas.codec import HEADER_SIZE, MARKER, DecodeError
-from schemas.versions import by_fingerprint, latest
+from schemas.versions import all_versions, by_fingerprint, latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +26,36 @@ class EventRecord:
 
 
 def decode_record(data: bytes) -> EventRecord:
-    """Decode one message value; DecodeError for anything that is not a known event."""
-    if len(data) < HEADER_SIZE or data[:2] != MARKER:
-        raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
-    writer = by_fingerprint().get(bytes(data[2:HEADER_SIZE]))
-    if writer is None:
-        raise DecodeError(f"unknown schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()}")
-    reader = latest()[writer.name]
-    body = io.BytesIO(data)
-    body.seek(HEADER_SIZE)
+    """Decode one message value; DecodeError for anything that is not a known event.
+
+    Fields as the newest version of the event has them; timestamps in epoch milliseconds.
+    """
+    decoder = _decoders().get(data[2:HEADER_SIZE]) if data[:2] == MARKER else None
+    if decoder is None:
+        raise DecodeError(_unknown(data))
+    name, read = decoder
     try:
-        # Same version: no resolution needed, and resolution is the slow path of fastavro.
-        record = schemaless_reader(body, writer.parsed, None if reader is writer else reader.parsed)
-    except Exception as exc:  # fastavro raises many types on a malformed body
-        raise DecodeError(f"{writer.file_stem}: unreadable body: {exc!r}") from exc
-    if body.tell() != len(data) or not isinstance(record, dict):
-        raise DecodeError(f"{writer.file_stem}: trailing bytes or not a record")
-    return EventRecord(writer.name, record)
+        record, end = read(data, HEADER_SIZE)
+    except Exception as exc:  # a malformed body: truncated, bad UTF-8, bad union index
+        raise DecodeError(f"{by_fingerprint()[data[2:HEADER_SIZE]].file_stem}: {exc!r}") from exc
+    if end != len(data):
+        raise DecodeError(f"{name}: {len(data) - end} trailing bytes after the body")
+    return EventRecord(name, record)
+
+
+def _unknown(data: bytes) -> str:
+    if len(data) < HEADER_SIZE or data[:2] != MARKER:
+        return "not Avro single-object encoding (missing C3 01 marker)"
+    return f"unknown schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()}"
+
+
+@cache
+def _decoders() -> dict[bytes, tuple[str, Read]]:
+    """Fingerprint → (event name, reader into the newest version), for every version."""
+    return {
+        version.fingerprint: (
+            version.name,
+            compile_reader(version.parsed, latest()[version.name].parsed),
+        )
+        for version in all_versions()
+    }

@@ -1,10 +1,13 @@
-"""The fact tables of the read models: their columns (in table order) and keys.
+"""The fact tables of the read models: their columns (in table order), types and keys.
 
 Mirrors ``migrations/``; a test checks the two agree. The projector writes rows as
-tuples in this column order, so COPY needs no column mapping.
+tuples in this column order, so COPY needs no column mapping, and encodes each value by
+its column's type (``copy_text``): a ``timestamptz`` column takes epoch milliseconds.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 
@@ -15,81 +18,93 @@ class Table:
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
+    # Postgres type of each column (``pg_type.typname``: int4, int8, _text, ...).
+    types: tuple[str, ...] = field(compare=False, default=())
     key_indexes: tuple[int, ...] = field(init=False, compare=False)
+    # The key of a row (read for every row): one value, or a tuple for a composite key.
+    key_of: Callable[[tuple[Any, ...]], Any] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Positions of the key columns in a row, worked out once (read for every row).
+        # Positions of the key columns in a row, worked out once.
         indexes = tuple(self.columns.index(column) for column in self.key)
         object.__setattr__(self, "key_indexes", indexes)
-
-    def key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The key of a row of this table."""
-        return tuple(row[i] for i in self.key_indexes)
+        object.__setattr__(self, "key_of", itemgetter(*indexes))
 
 
 def _table(name: str, columns: str, key: str) -> Table:
-    return Table(name, tuple(columns.split()), tuple(key.split()))
+    """``columns``: ``name[:type]`` words, the type ``text`` when none is given."""
+    typed = [f"{word}:text" if ":" not in word else word for word in columns.split()]
+    names, types = zip(*(word.split(":") for word in typed), strict=True)
+    return Table(name, tuple(names), tuple(key.split()), tuple(types))
 
 
 RECEIVED_ITEMS = _table(
     "received_items",
-    "data_item_id owner_address signature_type byte_count payload_start content_type winc"
-    " premium_feature_type deadline_height object_key paid_by received_partition"
-    " received_offset received_at",
+    "data_item_id owner_address signature_type:int4 byte_count:int8 payload_start:int8"
+    " content_type winc:numeric premium_feature_type deadline_height:int8 object_key"
+    " paid_by:_text received_partition:int4 received_offset:int8 received_at:timestamptz",
     "data_item_id",
 )
 ACCEPTED_ITEMS = _table(
     "accepted_items",
-    "data_item_id received_partition received_offset accepted_at",
+    "data_item_id received_partition:int4 received_offset:int8 accepted_at:timestamptz",
     "data_item_id",
 )
 DUPLICATE_UPLOADS = _table(
     "duplicate_uploads",
-    "received_partition received_offset data_item_id owner_address winc rejected_at",
+    "received_partition:int4 received_offset:int8 data_item_id owner_address winc:numeric"
+    " rejected_at:timestamptz",
     "received_partition received_offset",
 )
 BUNDLE_PLANS = _table(
     "bundle_plans",
-    "plan_id premium_feature_type item_count byte_count planned_at",
+    "plan_id premium_feature_type item_count:int4 byte_count:int8 planned_at:timestamptz",
     "plan_id",
 )
 PLANNED_ITEMS = _table(
     "planned_items",
-    "plan_id data_item_id position byte_count payload_start failed_bundles",
+    "plan_id data_item_id position:int4 byte_count:int8 payload_start:int8 failed_bundles:int4",
     "plan_id data_item_id",
 )
 BUNDLE_PREPARATIONS = _table(
     "bundle_preparations",
-    "plan_id bundle_id bundle_object_key data_size data_root reward anchor item_count prepared_at",
+    "plan_id bundle_id bundle_object_key data_size:int8 data_root reward:numeric anchor"
+    " item_count:int4 prepared_at:timestamptz",
     "plan_id",
 )
 BUNDLE_POSTS = _table(
-    "bundle_posts", "plan_id bundle_id posted_height already_known posted_at", "plan_id"
+    "bundle_posts",
+    "plan_id bundle_id posted_height:int8 already_known:bool posted_at:timestamptz",
+    "plan_id",
 )
-BUNDLE_SEEDINGS = _table("bundle_seedings", "plan_id bundle_id chunk_count seeded_at", "plan_id")
+BUNDLE_SEEDINGS = _table(
+    "bundle_seedings", "plan_id bundle_id chunk_count:int4 seeded_at:timestamptz", "plan_id"
+)
 BUNDLE_CONFIRMATIONS = _table(
     "bundle_confirmations",
-    "plan_id bundle_id block_height block_id confirmations confirmed_at",
+    "plan_id bundle_id block_height:int8 block_id confirmations:int4 confirmed_at:timestamptz",
     "plan_id",
 )
 BUNDLE_DROPS = _table(
-    "bundle_drops", "plan_id bundle_id reason last_checked_height dropped_at", "plan_id"
+    "bundle_drops",
+    "plan_id bundle_id reason last_checked_height:int8 dropped_at:timestamptz",
+    "plan_id",
 )
 REPACKED_ITEMS = _table(
     "repacked_items",
-    "plan_id data_item_id owner_address failed_bundles repacked_at",
+    "plan_id data_item_id owner_address failed_bundles:int4 repacked_at:timestamptz",
     "plan_id data_item_id",
 )
 FAILED_ITEMS = _table(
     "failed_items",
-    "data_item_id owner_address reason failed_bundles last_plan_id failed_at",
+    "data_item_id owner_address reason failed_bundles:int4 last_plan_id failed_at:timestamptz",
     "data_item_id",
 )
 ITEM_OFFSETS = _table(
     "item_offsets",
-    "root_bundle_id data_item_id plan_id start_offset_in_root_bundle raw_content_length"
-    " payload_data_start payload_content_type parent_data_item_id"
-    " start_offset_in_parent_payload recorded_at",
+    "root_bundle_id data_item_id plan_id start_offset_in_root_bundle:int8"
+    " raw_content_length:int8 payload_data_start:int8 payload_content_type"
+    " parent_data_item_id start_offset_in_parent_payload:int8 recorded_at:timestamptz",
     "root_bundle_id data_item_id",
 )
 

@@ -4,7 +4,7 @@ import pytest
 
 from projections import postgres
 from projections.migrator import migrate
-from projections.projection import EVOLVERS, project
+from projections.projection import EVOLVERS, project, tables_by_topic
 from projections.records import decode_record
 from projections.rows import Position
 from projections.tables import FACT_TABLES
@@ -50,15 +50,19 @@ def test_the_migrations_create_exactly_the_tables_the_code_writes(
             assert migrate(conn, schema) == [1]
             assert migrate(conn, schema) == []  # recorded: applied once
             columns = conn.execute(
-                "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
+                "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position),"
+                " array_agg(udt_name::text ORDER BY ordinal_position)"
                 " FROM information_schema.columns WHERE table_schema = %s GROUP BY table_name",
                 (schema,),
             ).fetchall()
         finally:
             postgres.drop_schema(conn, schema)
-    found = {name: tuple(cols) for name, cols in columns}
+    found = {name: tuple(cols) for name, cols, _ in columns}
+    types = {name: tuple(kinds) for name, _, kinds in columns}
     for table in FACT_TABLES:
         assert found[table.name] == table.columns
+        # The COPY encoder writes each value as its column's type wants it.
+        assert types[table.name] == table.types, table.name
 
 
 def test_every_fact_table_is_written_from_one_topic_only() -> None:
@@ -72,3 +76,8 @@ def test_every_fact_table_is_written_from_one_topic_only() -> None:
     assert {name: len(topics) for name, topics in writers.items()} == {
         table.name: 1 for table in FACT_TABLES
     }
+    # The rebuild builds a table's keys once the topic that writes it is replayed.
+    assert {
+        table: {topic for topic, tables in tables_by_topic().items() if table in tables}
+        for table in writers
+    } == writers
