@@ -59,6 +59,22 @@ def progress_line(progress: Progress) -> None:
     )
 
 
+def _service_cpu_seconds(stack_dir: Path) -> dict[str, float]:
+    """CPU used so far by the local stack's Postgres (its exited backends included) and
+    Kafka broker, read from /proc; empty when the stack's pid files are not there."""
+    found: dict[str, float] = {}
+    for service in ("postgres", "kafka"):
+        try:
+            pid = (stack_dir / "run" / f"{service}.pid").read_text().split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of proc(5), here indexes 11-14.
+        ticks = sum(int(f) for f in fields[11:15])
+        found[service] = ticks / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def _cpu_seconds() -> float:
     """CPU of this process and of its reaped children (the replay processes)."""
     own, children = (
@@ -91,8 +107,14 @@ def main() -> int:
     )
     schema = f"{run.replace('-', '_')}_{uuid.uuid4().hex[:4]}"
     cpu, load_before = _cpu_seconds(), os.getloadavg()[0]
+    services = _service_cpu_seconds(settings.stack_dir)
     done = replay_into(settings, schema, progress_line, bulk=True, processes=args.processes)
     cpu, load_after = _cpu_seconds() - cpu, os.getloadavg()[0]
+    services = {
+        name: spent - services[name]
+        for name, spent in _service_cpu_seconds(settings.stack_dir).items()
+        if name in services
+    }
     sys.stderr.write("\n")
     with postgres.connect(settings.postgres_dsn) as conn:
         rows = sum(postgres.summarize(conn, schema, t.name).rows for t in FACT_TABLES)
@@ -103,6 +125,13 @@ def main() -> int:
         f"(replay CPU {cpu:.1f}s: {done.events / cpu:,.0f} events per CPU second; "
         f"batch {args.batch:,}, {args.processes} processes)"
     )
+    if services:
+        total = cpu + sum(services.values())
+        print(
+            "server CPU during the replay: "
+            + ", ".join(f"{name} {spent:.1f}s" for name, spent in services.items())
+            + f"; all: {total:.1f}s, {done.events / total:,.0f} events per CPU second"
+        )
     print(f"load average (1 min) {load_before:.1f} before the replay, {load_after:.1f} after")
     return 0
 

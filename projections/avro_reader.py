@@ -238,7 +238,7 @@ def _array(source: _Source, depth: int, target: str | None, pair: _Pair) -> None
         raise UnsupportedSchema("arrays of null: a count alone could make any length")
     values, count, item = source.fresh("values"), source.fresh("count"), source.fresh("item")
     source.line(depth, f"{values} = []")
-    source.line(depth, f"{count}, pos = read_long(body, pos)")
+    _long(source, depth, count)
     source.line(depth, f"while {count}:")
     source.line(depth + 1, f"if {count} < 0:  # a block that also gives its size in bytes")
     source.line(depth + 2, f"{count} = -{count}")
@@ -248,7 +248,7 @@ def _array(source: _Source, depth: int, target: str | None, pair: _Pair) -> None
     source.line(depth + 1, f"for _ in range({count}):")
     _value(source, depth + 2, item, items)
     source.line(depth + 2, f"{values}.append({item})")
-    source.line(depth + 1, f"{count}, pos = read_long(body, pos)")
+    _long(source, depth + 1, count)
     if target is not None:
         source.line(depth, f"{target} = {values}")
 

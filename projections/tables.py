@@ -11,7 +11,9 @@ from operator import itemgetter
 from typing import Any
 
 
-@dataclass(frozen=True)
+# eq=False: a table is its one instance, hashed by identity (the projector looks tables
+# up for every row; hashing the name and column tuples each time was measurable).
+@dataclass(frozen=True, eq=False)
 class Table:
     """One fact table: a row is inserted once, keyed by ``key`` (first write wins)."""
 
@@ -19,10 +21,10 @@ class Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     # Postgres type of each column (``pg_type.typname``: int4, int8, _text, ...).
-    types: tuple[str, ...] = field(compare=False, default=())
-    key_indexes: tuple[int, ...] = field(init=False, compare=False)
+    types: tuple[str, ...] = ()
+    key_indexes: tuple[int, ...] = field(init=False)
     # The key of a row (read for every row): one value, or a tuple for a composite key.
-    key_of: Callable[[tuple[Any, ...]], Any] = field(init=False, compare=False, repr=False)
+    key_of: Callable[[tuple[Any, ...]], Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Positions of the key columns in a row, worked out once.
