@@ -19,6 +19,8 @@ def b64url_decode(text: str) -> bytes:
     if len(stripped) % 4 == 1:
         raise EncodingError(f"not base64url: length {len(text)}")
     try:
-        return base64.b64decode(stripped + "=" * (-len(stripped) % 4), altchars=b"-_", validate=True)
+        return base64.b64decode(
+            stripped + "=" * (-len(stripped) % 4), altchars=b"-_", validate=True
+        )
     except binascii.Error as exc:
         raise EncodingError(f"not base64url: {exc}") from exc
