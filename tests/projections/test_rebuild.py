@@ -10,7 +10,7 @@ from bundlestream.settings import Settings
 from projections import postgres
 from projections.check import compare_schemas
 from projections.migrator import migrate
-from projections.projector import Projector
+from projections.projector import Projector, projected_topics
 from projections.rebuild import Progress, rebuild, remaining, replay_into
 from projections.tables import FACT_TABLES
 
@@ -118,9 +118,15 @@ def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consume
     schema swapped in under it) writes nothing and seeks to them; no row is lost."""
     caplog.set_level(logging.INFO, logger="projections.projector")
     produce(own, story(bundles=10, items_per_bundle=30))
-    first = live_projector(own)
+    with postgres.connect(own.postgres_dsn) as conn:
+        migrate(conn, own.projections_schema)
+    # Both take their positions from Postgres before either writes. Subscribed, each
+    # would take them only when its group assigns it partitions, and a second writer
+    # assigned after the first's batch would start from there and never fall behind.
+    first = Projector(own, own.projections_schema, own.projector_group_id)
     second = Projector(own, own.projections_schema, f"{own.projector_group_id}-second")
-    second.start()
+    first.assign(projected_topics(own))
+    second.assign(projected_topics(own))
     try:
         targets = first.end_offsets()
         deadline = time.monotonic() + DEADLINE_S
