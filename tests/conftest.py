@@ -12,9 +12,14 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from psycopg.conninfo import conninfo_to_dict
 
 from bundlestream.settings import Settings
+
+# No per-example deadline: it is a timing assertion, and these machines are shared.
+hypothesis_settings.register_profile("bundlestream", deadline=None)
+hypothesis_settings.load_profile("bundlestream")
 
 
 @pytest.fixture(scope="session")
