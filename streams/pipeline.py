@@ -9,13 +9,22 @@ from adapters.object_store import open_object_store
 from adapters.receipt_key import load_or_create_receipt_key
 from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
-from streams import dedup, planning, posting, preparation, seeding, settlement, verification
+from streams import (
+    dedup,
+    optical,
+    planning,
+    posting,
+    preparation,
+    seeding,
+    settlement,
+    verification,
+)
 from streams.app import create_app
 from streams.context import StageContext, catalogue_topics
 
 log = logging.getLogger(__name__)
 
-STAGES = (dedup, planning, preparation, posting, seeding)
+STAGES = (dedup, planning, preparation, posting, seeding, optical)
 LAG_REPORT_S = 10.0
 
 
