@@ -133,6 +133,17 @@ class BundleConfirmed:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BundleCleanedUp:
+    """The local copies of a permanent bundle were deleted, its retention over."""
+
+    plan_id: str
+    bundle_id: str
+    deleted_objects: int
+    confirmed_at: datetime
+    cleaned_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BundleDropped:
     """The bundle transaction will never be mined; its items are to be repacked."""
 
@@ -208,6 +219,7 @@ Event = (
     | BundlePosted
     | BundleSeeded
     | BundleConfirmed
+    | BundleCleanedUp
     | BundleDropped
     | DataItemsRepacked
     | DataItemFailed
@@ -227,6 +239,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BundlePosted,
         BundleSeeded,
         BundleConfirmed,
+        BundleCleanedUp,
         BundleDropped,
         DataItemsRepacked,
         DataItemFailed,

@@ -110,6 +110,16 @@ BUNDLES_SETTLED = Topic(
     consumers=("streams: repack", "streams: cleanup", "projections: bundles"),
     description="The end of a bundle: permanent, or dropped (its items get repacked).",
 )
+BUNDLES_CLEANED = Topic(
+    name="bundles.cleaned",
+    key="plan_id",
+    events=("BundleCleanedUp",),
+    producers=("streams: cleanup",),
+    # Cleanup reads its own output: the event is what removes the plan from its table of
+    # pending cleanups (a Faust table changes only inside an agent handling a message).
+    consumers=("streams: cleanup", "operators"),
+    description="Permanent bundles whose local copies were deleted, their retention over.",
+)
 
 # Not an event topic: messages some consumer could not decode, as they were, with
 # headers saying where they came from (dlq.topic, dlq.partition, dlq.offset, dlq.error).
@@ -133,6 +143,7 @@ CATALOGUE: tuple[Topic, ...] = (
     BUNDLES_POSTED,
     BUNDLES_SEEDED,
     BUNDLES_SETTLED,
+    BUNDLES_CLEANED,
     DEAD_LETTERS,
 )
 

@@ -36,6 +36,7 @@ class Topics:
     posted: faust.TopicT
     seeded: faust.TopicT
     settled: faust.TopicT
+    cleaned: faust.TopicT
 
 
 def catalogue_topics(app: faust.App, settings: Settings) -> Topics:
@@ -54,6 +55,7 @@ def catalogue_topics(app: faust.App, settings: Settings) -> Topics:
         posted=topic(catalogue.BUNDLES_POSTED),
         seeded=topic(catalogue.BUNDLES_SEEDED),
         settled=topic(catalogue.BUNDLES_SETTLED),
+        cleaned=topic(catalogue.BUNDLES_CLEANED),
     )
 
 

@@ -14,7 +14,7 @@ from schemas.topics import topic_of
 from schemas.versions import SchemaVersion, all_versions
 
 # Events no read model keeps.
-NOT_PROJECTED = {"PlannerTicked"}
+NOT_PROJECTED = {"PlannerTicked", "BundleCleanedUp"}
 
 
 @pytest.mark.parametrize("version", all_versions(), ids=lambda v: v.file_stem)
