@@ -125,5 +125,7 @@ class Settings(BaseSettings):
     # Optical posting of accepted items' headers to AR.IO gateways (off when empty).
     optical_urls: list[str] = []
     optical_max_attempts: int = 3
-    # Delete items' raw objects and the bundle object once the bundle is permanent.
+    # Delete items' raw objects and the bundle object once the bundle is permanent...
     cleanup_after_permanent: bool = True
+    # ...this long after its BundleConfirmed (0: at the cleanup stage's next poll).
+    cleanup_retention_s: float = 0.0

@@ -10,6 +10,7 @@ from adapters.receipt_key import load_or_create_receipt_key
 from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
 from streams import (
+    cleanup,
     dedup,
     optical,
     planning,
@@ -24,7 +25,7 @@ from streams.context import StageContext, catalogue_topics
 
 log = logging.getLogger(__name__)
 
-STAGES = (dedup, planning, preparation, posting, seeding, optical)
+STAGES = (dedup, planning, preparation, posting, seeding, cleanup, optical)
 LAG_REPORT_S = 10.0
 
 

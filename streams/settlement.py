@@ -1,9 +1,9 @@
-"""After a bundle settles: repack the items of a dropped one, clean up a permanent one.
+"""After a bundle settles: repack the items of a dropped one, mark a permanent one.
 
 Repack reads the plan that prepare stored beside the bundle and sends each owner's items
-back to that owner's planner (or fails an item that has been in too many bundles).
-Cleanup deletes the items' raw objects and the bundle object; the plan and transaction
-stay (small, and what a later audit reads).
+back to that owner's planner (or fails an item that has been in too many bundles). A
+permanent bundle gets the marker ``bundles/<plan>/permanent``, which every stage checks
+before touching a plan's bytes; deleting them is the cleanup stage's (``cleanup.py``).
 """
 
 from datetime import UTC, datetime
@@ -40,13 +40,6 @@ async def on_dropped(ctx: StageContext, dropped: BundleDropped) -> None:
 
 async def on_confirmed(ctx: StageContext, confirmed: BundleConfirmed) -> None:
     await ctx.store.put(bundle_key(confirmed.plan_id, "permanent"), confirmed.bundle_id.encode())
-    plan = await stored_plan(ctx, confirmed.plan_id)
-    if not ctx.settings.cleanup_after_permanent or plan is None:
-        return
-    for item in plan.items:
-        if item.object_key is not None:
-            await ctx.store.delete(item.object_key)
-    await ctx.store.delete(bundle_key(confirmed.plan_id, "bundle"))
 
 
 def register(app: faust.App, ctx: StageContext, watching: Any) -> None:
