@@ -145,12 +145,28 @@ class PartitionPlanner:
                 self.table.pop(self._slot_key(lane, cut.seq, index), None)
 
 
+def _mark(stored: object) -> tuple[int, str | None] | None:
+    """An item mark as stored: the planner-log offset of the acceptance that placed the
+    item (an int), ``[offset, plan id]`` for a repack, or the dict older workers wrote."""
+    if isinstance(stored, int):
+        return stored, None
+    if isinstance(stored, list):
+        return int(stored[0]), stored[1]
+    if isinstance(stored, dict):
+        return int(stored["offset"]), stored.get("from")
+    return None
+
+
 def _fresh(table: Any, item_id: str, offset: int, from_plan: str | None) -> bool:
-    """Whether this input places the item: not a repeated verdict or repack of it."""
-    mark = table.get(f"item/{item_id}")
-    if mark is not None and mark["offset"] != offset and mark.get("from") == from_plan:
+    """Whether this input places the item: not a repeated verdict or repack of it.
+
+    One mark per item ever accepted (as ``dedup-seen``): kept as small as it can be, an
+    int for the common case (a dict cost twice the memory per item).
+    """
+    mark = _mark(table.get(f"item/{item_id}"))
+    if mark is not None and mark[0] != offset and mark[1] == from_plan:
         return False
-    table[f"item/{item_id}"] = {"offset": offset, "from": from_plan}
+    table[f"item/{item_id}"] = offset if from_plan is None else [offset, from_plan]
     return True
 
 

@@ -2,7 +2,8 @@
 
 The merkle tree is rebuilt from the chunk hashes prepare stored (no rehash of the
 bundle); only one chunk is in memory at a time. The table ``seed-progress`` (plan id →
-next chunk) makes a redelivered or taken-over bundle resume where seeding stopped.
+next chunk) makes a redelivered or taken-over bundle resume where seeding stopped; a
+plan leaves it once seeded, so it holds only the bundles being seeded.
 """
 
 import functools
@@ -55,3 +56,6 @@ def register(app: faust.App, ctx: StageContext) -> None:
             except (GatewayError, ObjectStoreError) as exc:
                 crash_worker("seed", exc)
             await ctx.topics.seeded.send(key=posted.plan_id, value=seeded)
+            # Seeded: nothing to resume any more. Keeps the table to the bundles being
+            # seeded; a redelivery after a crash here re-posts the chunks (idempotent).
+            progress.pop(posted.plan_id, None)
