@@ -38,7 +38,11 @@ DATA_ITEMS_RECEIVED = Topic(
     key="owner_address",
     events=("DataItemReceived",),
     producers=("api (upload routes)",),
-    consumers=("streams: dedup", "projections: item status", "streams: prepare (inline items)"),
+    consumers=(
+        "streams: dedup",
+        "projections: item status",
+        "streams: prepare, optical (inline items)",
+    ),
     description="Every verified upload, durable before its receipt; duplicates included.",
 )
 DATA_ITEMS_DEDUPLICATED = Topic(
@@ -46,7 +50,12 @@ DATA_ITEMS_DEDUPLICATED = Topic(
     key="owner_address",
     events=("DataItemAccepted", "DataItemDuplicateRejected", "DataItemsRepacked", "PlannerTicked"),
     producers=("streams: dedup", "streams: repack", "streams: planner timer"),
-    consumers=("streams: plan", "projections: item status", "ledger (refunds, later)"),
+    consumers=(
+        "streams: plan",
+        "projections: item status",
+        "streams: optical (own group)",
+        "ledger (refunds, later)",
+    ),
     # The planner reads this one log only, so that a replay after a crash meets the same
     # items, repacks and clock ticks in the same order and cuts the same bundles.
     description=(
