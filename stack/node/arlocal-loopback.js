@@ -1,15 +1,29 @@
-// Runs arlocal's own command line with two changes the local stack needs:
+// Runs arlocal's own command line with changes the local stack needs:
 // - its HTTP server binds one address: arlocal calls listen(port) with no host, which
 //   binds every interface, and the local stack must stay on loopback;
-// - GET /mine requests run one at a time: two concurrent mines both unbundle the same
-//   pending bundle and the second fails on a UNIQUE constraint (answered as a 404),
-//   which happens as soon as the stack's miner and a client ask at the same moment;
-// - an ANS-104 bundle transaction none of whose chunks has arrived yet stays pending:
-//   arlocal unbundles only while mining, so a miner tick between POST /tx and the first
-//   POST /chunk would mine the bundle without ever indexing its items (a real gateway
-//   indexes them whenever the data arrives).
+// - GET /mine requests run one at a time, each until its handler is done (not merely
+//   until its client gave up: a miner's timeout must not start a second mine beside the
+//   first): two concurrent mines both unbundle the same pending bundle and the second
+//   fails on a UNIQUE constraint (answered as a 404);
+// - an ANS-104 bundle transaction is mined only by a mine that unbundled it from all of
+//   its chunks: arlocal unbundles only while mining, only the transactions pending when
+//   the mine starts, from whatever chunks are there then, and mines every transaction
+//   pending when it ends. A bundle posted or seeded while a mine ran (mines take seconds
+//   under load) was mined with none of its items indexed, and one with only some of its
+//   chunks was read from a truncated buffer. A real gateway indexes items whenever the
+//   data arrives;
+// - POST /tx of a bundle without data no longer starts arlocal's background loop that
+//   re-reads the chunks table without pause until the bundle's chunks add up: it spun
+//   forever (a core of CPU) for a bundle never seeded, or whose chunks interleaved with
+//   another bundle's (its offset arithmetic then never matches), and it only re-posted
+//   the items through POST /tx, which refuses any item whose owner has no arlocal wallet.
+//   The mine path above indexes them;
+// - the chunks table gets indexes on data_root and offset, and POST /chunk finds the
+//   highest offset with MAX() instead of loading every chunk: each chunk posted cost a
+//   read of the whole chain, which grows with every test the stack serves.
 // Usage: node arlocal-loopback.js <host> <port> [arlocal flags]
 'use strict';
+const { AsyncLocalStorage } = require('async_hooks');
 const http = require('http');
 const net = require('net');
 
@@ -23,17 +37,21 @@ net.Server.prototype.listen = function listenOnHost(...args) {
   return listen.apply(this, args);
 };
 
+const txPosts = new AsyncLocalStorage(); // set while a POST /tx request is handled
+
 let previousMine = Promise.resolve();
-function oneMineAtATime(handler) {
+function withLocalRules(handler) {
   return function handle(req, res) {
+    if (req.method === 'POST' && req.url.startsWith('/tx')) {
+      return txPosts.run(true, () => handler.call(this, req, res));
+    }
     if (!req.url.startsWith('/mine')) return handler.call(this, req, res);
-    const turn = previousMine.then(
-      () =>
-        new Promise((done) => {
-          res.on('close', done); // after the response is sent, or the client went away
-          handler.call(this, req, res);
-        }),
-    );
+    const turn = previousMine.then(() => {
+      const handled = handler.call(this, req, res); // koa's promise: settles once handled
+      return handled && typeof handled.then === 'function'
+        ? handled
+        : new Promise((done) => res.on('close', done));
+    });
     previousMine = turn.catch(() => undefined);
     return undefined;
   };
@@ -42,16 +60,17 @@ function oneMineAtATime(handler) {
 const createServer = http.createServer;
 http.createServer = function createSerializedServer(...args) {
   const index = args.findIndex((arg) => typeof arg === 'function');
-  if (index >= 0) args[index] = oneMineAtATime(args[index]);
+  if (index >= 0) args[index] = withLocalRules(args[index]);
   return createServer.apply(this, args);
 };
 
 const { TransactionDB } = require('arlocal/bin/db/transaction');
+const { ChunkDB } = require('arlocal/bin/db/chunks');
 
 function isBundle(tx) {
   let tags = [];
   try {
-    tags = JSON.parse(tx.tags);
+    tags = typeof tx.tags === 'string' ? JSON.parse(tx.tags) : tx.tags;
   } catch {
     return false;
   }
@@ -60,16 +79,83 @@ function isBundle(tx) {
     decoded.some(([n, v]) => n === 'Bundle-Version' && v === '2.0.0');
 }
 
+// A bundle posted without data, all of whose bytes are in the chunks table (distinct
+// chunks, as arlocal's mine reassembles them).
+async function seededBundle(connection, tx) {
+  if (tx.data || !(Number(tx.data_size) > 0) || !isBundle(tx)) return false;
+  await chunkIndexes(connection);
+  const rows = await connection('chunks').where({ data_root: tx.data_root }).select('chunk');
+  const distinct = new Set(rows.map((row) => row.chunk));
+  let bytes = 0;
+  for (const chunk of distinct) bytes += Buffer.byteLength(chunk, 'base64url');
+  return bytes >= Number(tx.data_size);
+}
+
+async function waitsForChunks(connection, tx) {
+  return !tx.data && Number(tx.data_size) > 0 && isBundle(tx) && !(await seededBundle(connection, tx));
+}
+
+// GET /mine reads the pending transactions first (only this route does): it gets no
+// bundle that still waits for chunks, and the bundles it gets are the only ones it may mine.
+const getUnminedTxsRaw = TransactionDB.prototype.getUnminedTxsRaw;
+TransactionDB.prototype.getUnminedTxsRaw = async function pendingButWaiting() {
+  const pending = await getUnminedTxsRaw.call(this);
+  const ready = [];
+  for (const tx of pending) if (!(await waitsForChunks(this.connection, tx))) ready.push(tx);
+  this.unbundledThisMine = new Set(ready.filter((tx) => isBundle(tx)).map((tx) => tx.id));
+  return ready;
+};
+
 const mineTxs = TransactionDB.prototype.mineTxs;
-TransactionDB.prototype.mineTxs = async function mineBundlesWithData(block, unverifiedBundleTxs) {
+TransactionDB.prototype.mineTxs = async function mineUnbundledOnly(block, unverifiedBundleTxs) {
+  const unbundled = this.unbundledThisMine;
+  this.unbundledThisMine = undefined;
   const pending = await this.connection('transactions').where({ block: '' });
-  const waiting = [];
+  const held = [];
   for (const tx of pending) {
-    if (tx.data || !(Number(tx.data_size) > 0) || !isBundle(tx)) continue;
-    const chunk = await this.connection('chunks').where({ data_root: tx.data_root }).first();
-    if (!chunk) waiting.push(tx.id);
+    if (!isBundle(tx) || tx.data) continue;
+    if (unbundled ? !unbundled.has(tx.id) : await waitsForChunks(this.connection, tx)) held.push(tx.id);
   }
-  return mineTxs.call(this, block, [...unverifiedBundleTxs, ...waiting]);
+  return mineTxs.call(this, block, [...unverifiedBundleTxs, ...held]);
+};
+
+// arlocal's chunks table has no index but its primary key, and every POST /chunk asks
+// for the highest offset by loading the whole table, chunk text included, sorted, into
+// memory: each chunk cost a read of every chunk ever stored (the stack keeps one chain
+// for every test), so seeding slowed down as the chain grew. Indexes on data_root and
+// offset, and the highest offset by MAX(offset), make both lookups independent of it.
+const indexed = new WeakMap(); // connection → promise of its indexes
+function chunkIndexes(connection) {
+  if (!indexed.has(connection)) {
+    const creating = (async () => {
+      await connection.raw('CREATE INDEX IF NOT EXISTS chunks_data_root ON chunks (data_root)');
+      await connection.raw('CREATE INDEX IF NOT EXISTS chunks_offset ON chunks (offset)');
+    })();
+    indexed.set(connection, creating);
+    creating.catch(() => indexed.delete(connection)); // no table yet: try again next time
+  }
+  return indexed.get(connection).catch(() => undefined);
+}
+
+for (const name of ['create', 'getByRootAndSize', 'getByOffset', 'getLowerOffset']) {
+  const original = ChunkDB.prototype[name];
+  ChunkDB.prototype[name] = async function withIndexes(...args) {
+    await chunkIndexes(this.connection);
+    return original.apply(this, args);
+  };
+}
+
+ChunkDB.prototype.getLastChunkOffset = async function highestOffset() {
+  await chunkIndexes(this.connection);
+  const row = await this.connection('chunks').max({ offset: 'offset' }).first();
+  return (row && row.offset) || 0;
+};
+
+const getRoot = ChunkDB.prototype.getRoot;
+ChunkDB.prototype.getRoot = async function getRootOutsideTxPosts(dataRoot) {
+  if (txPosts.getStore()) return new Promise(() => undefined); // parks POST /tx's chunk loop
+  await chunkIndexes(this.connection);
+  return getRoot.call(this, dataRoot);
 };
 
 require('arlocal/bin/index.js');

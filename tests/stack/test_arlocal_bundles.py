@@ -1,17 +1,22 @@
-"""The stack's arlocal holds a bundle transaction until its data arrives.
+"""The stack's arlocal holds a bundle transaction until all of its data has arrived.
 
 arlocal unbundles only while mining; with a miner ticking every few seconds, a block
-mined between POST /tx and the first POST /chunk would otherwise swallow the bundle
-without ever indexing its items (stack/node/arlocal-loopback.js explains the patch).
+mined between POST /tx and the last POST /chunk would otherwise swallow the bundle
+without ever indexing its items, or unbundle it from a truncated buffer
+(stack/node/arlocal-loopback.js explains the patches).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from bundlestream.settings import Settings
 from core.ans104.parser import parse_data_item
 from core.arweave_tx import transaction_to_json
 from core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
@@ -30,9 +35,9 @@ def gateway(gateway_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_bundle_without_chunks_waits_for_its_data(gateway: httpx.Client, unique_name: str) -> None:
-    item = fresh_item(f"held until its data arrives {unique_name}".encode())
-    item_id = parse_data_item(item).header.id
+def posted_bundle(gateway: httpx.Client, payload: bytes) -> tuple[str, str, list[dict[str, str]]]:
+    """Post a bundle of one fresh item; (item id, bundle tx id, its chunk uploads)."""
+    item = fresh_item(payload)
     bundle = b"".join(bundle_pieces([item]))
     builder = DataRootBuilder(len(bundle))
     builder.update(bundle)
@@ -40,13 +45,57 @@ def test_bundle_without_chunks_waits_for_its_data(gateway: httpx.Client, unique_
     gateway.get(f"/mint/{wallet().address}/1000000000000000").raise_for_status()
     tx = bundle_transaction(gateway, len(bundle), tree.data_root)
     assert gateway.post("/tx", json=transaction_to_json(tx)).status_code == 200
+    chunks = [
+        chunk_upload(tree, index, bundle[span.start : span.end]).to_json()
+        for index, span in enumerate(uploaded_chunk_spans(len(bundle)))
+    ]
+    return parse_data_item(item).header.id, tx.id, chunks
+
+
+def pending(gateway: httpx.Client, tx_id: str) -> bool:
+    return gateway.get(f"/tx/{tx_id}/status").text == "Pending"  # arlocal's pending answer
+
+
+def test_bundle_without_chunks_waits_for_its_data(gateway: httpx.Client, unique_name: str) -> None:
+    item_id, tx_id, chunks = posted_bundle(gateway, f"held {unique_name}".encode())
 
     gateway.get("/mine").raise_for_status()
-    assert gateway.get(f"/tx/{tx.id}/status").text == "Pending"  # arlocal's pending answer
+    assert pending(gateway, tx_id)
 
-    for index, span in enumerate(uploaded_chunk_spans(len(bundle))):
-        body = chunk_upload(tree, index, bundle[span.start : span.end]).to_json()
+    for body in chunks:
         assert gateway.post("/chunk", json=body).status_code == 200
     gateway.get("/mine").raise_for_status()
-    assert gateway.get(f"/tx/{tx.id}/status").json()["block_height"] >= 1
+    assert gateway.get(f"/tx/{tx_id}/status").json()["block_height"] >= 1
     assert indexed_tags(gateway, item_id) is not None
+
+
+def test_bundle_with_some_chunks_waits_for_all(gateway: httpx.Client, unique_name: str) -> None:
+    payload = os.urandom(600_000)  # three 256 KiB chunks, distinct (arlocal drops repeats)
+    item_id, tx_id, chunks = posted_bundle(gateway, payload)
+    assert len(chunks) == 3
+
+    for body in chunks[:2]:
+        assert gateway.post("/chunk", json=body).status_code == 200
+    gateway.get("/mine").raise_for_status()
+    assert pending(gateway, tx_id)
+    assert indexed_tags(gateway, item_id) is None
+
+    assert gateway.post("/chunk", json=chunks[2]).status_code == 200
+    gateway.get("/mine").raise_for_status()
+    assert gateway.get(f"/tx/{tx_id}/status").json()["block_height"] >= 1
+    assert indexed_tags(gateway, item_id) is not None
+
+
+def test_chunk_lookups_are_indexed(gateway: httpx.Client) -> None:
+    """POST /chunk and the mine look chunks up by offset and data root: without indexes
+    each lookup read every chunk of the chain, and the stack keeps one chain for all tests."""
+    gateway.get("/info").raise_for_status()
+    database = Settings().stack_dir.resolve() / "arlocal" / "db" / "db.sqlite"
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        plans = {
+            column: db.execute(
+                f"explain query plan select id from chunks where {column} = ?", ("x",)
+            ).fetchall()
+            for column in ("data_root", "offset")
+        }
+    assert all("USING INDEX" in str(plan) for plan in plans.values()), plans
