@@ -5,13 +5,13 @@
 //   until its client gave up: a miner's timeout must not start a second mine beside the
 //   first): two concurrent mines both unbundle the same pending bundle and the second
 //   fails on a UNIQUE constraint (answered as a 404);
-// - an ANS-104 bundle transaction is mined only by a mine that unbundled it from all of
-//   its chunks: arlocal unbundles only while mining, only the transactions pending when
-//   the mine starts, from whatever chunks are there then, and mines every transaction
-//   pending when it ends. A bundle posted or seeded while a mine ran (mines take seconds
-//   under load) was mined with none of its items indexed, and one with only some of its
-//   chunks was read from a truncated buffer. A real gateway indexes items whenever the
-//   data arrives;
+// - a mine mines only the transactions pending when it started, and of the ANS-104
+//   bundles only those with all of their chunks, which it unbundles: arlocal unbundles
+//   only while mining, only what is pending when the mine starts, from whatever chunks are
+//   there then, and its final UPDATE mined every row pending when it ended. A bundle
+//   posted or seeded while a mine ran (mines take seconds under load) was mined with none
+//   of its items indexed, and one with only some of its chunks was read from a truncated
+//   buffer. A real gateway indexes items whenever the data arrives;
 // - POST /tx of a bundle without data no longer starts arlocal's background loop that
 //   re-reads the chunks table without pause until the bundle's chunks add up: it spun
 //   forever (a core of CPU) for a bundle never seeded, or whose chunks interleaved with
@@ -95,28 +95,43 @@ async function waitsForChunks(connection, tx) {
   return !tx.data && Number(tx.data_size) > 0 && isBundle(tx) && !(await seededBundle(connection, tx));
 }
 
-// GET /mine reads the pending transactions first (only this route does): it gets no
-// bundle that still waits for chunks, and the bundles it gets are the only ones it may mine.
+// GET /mine reads the pending transactions first (only this route does): it gets none of
+// the bundles that still wait for chunks, and it mines exactly what it got (with the items
+// it unbundled from them), never a transaction that arrived while it ran: arlocal's own
+// final UPDATE took every pending row.
 const getUnminedTxsRaw = TransactionDB.prototype.getUnminedTxsRaw;
 TransactionDB.prototype.getUnminedTxsRaw = async function pendingButWaiting() {
   const pending = await getUnminedTxsRaw.call(this);
   const ready = [];
   for (const tx of pending) if (!(await waitsForChunks(this.connection, tx))) ready.push(tx);
-  this.unbundledThisMine = new Set(ready.filter((tx) => isBundle(tx)).map((tx) => tx.id));
+  this.readyThisMine = ready.map((tx) => tx.id);
   return ready;
 };
 
-const mineTxs = TransactionDB.prototype.mineTxs;
-TransactionDB.prototype.mineTxs = async function mineUnbundledOnly(block, unverifiedBundleTxs) {
-  const unbundled = this.unbundledThisMine;
-  this.unbundledThisMine = undefined;
-  const pending = await this.connection('transactions').where({ block: '' });
-  const held = [];
-  for (const tx of pending) {
-    if (!isBundle(tx) || tx.data) continue;
-    if (unbundled ? !unbundled.has(tx.id) : await waitsForChunks(this.connection, tx)) held.push(tx.id);
+async function markMined(connection, column, values, block) {
+  for (let start = 0; start < values.length; start += 500) {
+    const some = values.slice(start, start + 500);
+    await connection('transactions').whereIn(column, some).andWhere({ block: '' }).update({ block });
   }
-  return mineTxs.call(this, block, [...unverifiedBundleTxs, ...held]);
+}
+
+const mineTxs = TransactionDB.prototype.mineTxs;
+TransactionDB.prototype.mineTxs = async function mineWhatWasReady(block, unverifiedBundleTxs) {
+  const ready = this.readyThisMine;
+  this.readyThisMine = undefined;
+  if (!ready) {
+    // Another route (mineWithFails): hold what waits for chunks, as above.
+    const held = [];
+    for (const tx of await this.connection('transactions').where({ block: '' })) {
+      if (await waitsForChunks(this.connection, tx)) held.push(tx.id);
+    }
+    return mineTxs.call(this, block, [...unverifiedBundleTxs, ...held]);
+  }
+  const unverified = new Set(unverifiedBundleTxs);
+  const mined = ready.filter((id) => !unverified.has(id));
+  await markMined(this.connection, 'id', mined, block);
+  await markMined(this.connection, 'bundledIn', mined, block); // the items it unbundled
+  return mined.length;
 };
 
 // arlocal's chunks table has no index but its primary key, and every POST /chunk asks
