@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -99,3 +100,33 @@ def test_chunk_lookups_are_indexed(gateway: httpx.Client) -> None:
             for column in ("data_root", "offset")
         }
     assert all("USING INDEX" in str(plan) for plan in plans.values()), plans
+
+
+def test_bundles_posted_while_mines_run_are_all_indexed(
+    gateway: httpx.Client, unique_name: str
+) -> None:
+    """Bundles posted and seeded while blocks are mined back to back: each is mined by a
+    mine that unbundled it, never by one that was already running when it arrived."""
+    stop = threading.Event()
+
+    def mine_back_to_back() -> None:
+        with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
+            while not stop.is_set():
+                client.get("/mine")
+
+    miner = threading.Thread(target=mine_back_to_back)
+    miner.start()
+    try:
+        posted = []
+        for index in range(12):
+            item_id, tx_id, chunks = posted_bundle(gateway, f"{unique_name} {index}".encode())
+            for body in chunks:
+                assert gateway.post("/chunk", json=body).status_code == 200
+            posted.append((item_id, tx_id))
+    finally:
+        stop.set()
+        miner.join()
+    gateway.get("/mine").raise_for_status()
+    for item_id, tx_id in posted:
+        assert gateway.get(f"/tx/{tx_id}/status").json()["block_height"] >= 1
+        assert indexed_tags(gateway, item_id) is not None, tx_id
