@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sqlite3
 from collections import Counter
@@ -15,12 +16,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pipeline_harness import EventLog
 
 from bundlestream.settings import Settings
+from core.ans104.bundle_header import (
+    COUNT_BYTES,
+    ENTRY_BYTES,
+    decode_count,
+    decode_entry,
+    header_size,
+)
 from core.ans104.bundle_writer import bundle_bytes
+from core.ans104.parser import parse_data_item
+from core.ans104.signature_types import SignatureType
 from core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
     Ed25519Signer,
     EthereumSigner,
+    MultiAptosSigner,
+    TypedEthereumSigner,
     sign_data_item,
 )
 from core.ans104.tags import Tag
@@ -29,22 +41,43 @@ from schemas.events import BundlePlanned
 
 
 def signers() -> list[DataItemSigner]:
+    """One signer of every ANS-104 signature type, types 1 to 7 in order."""
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    aptos = [Ed25519PrivateKey.generate() for _ in range(3)]
     return [
         ArweaveSigner(arweave_key_from_jwk(jwk_from_private_key(rsa_key))),
         Ed25519Signer(Ed25519PrivateKey.generate()),
         EthereumSigner(coincurve.PrivateKey()),
+        Ed25519Signer(Ed25519PrivateKey.generate(), SignatureType.SOLANA),
+        Ed25519Signer(Ed25519PrivateKey.generate(), SignatureType.INJECTED_APTOS),
+        MultiAptosSigner(aptos, threshold=2, signing=(0, 2)),
+        TypedEthereumSigner(coincurve.PrivateKey()),
     ]
+
+
+# Payload sizes: empty, tiny, a few KiB, and some past the default inline limit (64 KiB),
+# which travel through the object store. Ten sizes against seven signers (coprime): every
+# signature type gets every size.
+MIXED_SIZES = (0, 1, 100, 700, 2_000, 4_096, 9_000, 20_000, 70_000, 90_000)
+
+
+def mixed_item(signer: DataItemSigner, index: int) -> bytes:
+    """Item ``index`` of a mixed run: its size from MIXED_SIZES, tags on every third, a
+    target on every fifth. Payloads are random (arlocal drops repeated chunks); a payload
+    too short to be unique gets a random anchor, or Ed25519 and secp256k1, deterministic,
+    would sign two equal items the same way (one id, a 202 duplicate)."""
+    payload = os.urandom(MIXED_SIZES[index % len(MIXED_SIZES)])
+    tags = [Tag(b"Content-Type", b"application/octet-stream")] if index % 3 == 0 else []
+    target = os.urandom(32) if index % 5 == 0 else None
+    anchor = os.urandom(32) if index % 5 == 0 or len(payload) < 32 else None
+    return sign_data_item(signer, payload, tags=tags, target=target, anchor=anchor)
 
 
 def mixed_items(count: int, oversize: int) -> list[bytes]:
-    """Items of three signature types, sizes from 0 B to 100 KiB, one of ``oversize`` bytes,
-    and the nested-bundle fixture. Payloads are random: arlocal drops repeated chunks."""
+    """``count`` items of every signature type and MIXED_SIZES, then one of ``oversize``
+    payload bytes, then a nested bundle (last) holding one item of every signature type."""
     keys = signers()
-    sizes = [0, 1, 1000, 20_000, 70_000, 100_000]
-    items = [
-        sign_data_item(keys[i % len(keys)], os.urandom(sizes[i % len(sizes)])) for i in range(count)
-    ]
+    items = [mixed_item(keys[i % len(keys)], i) for i in range(count)]
     items.append(sign_data_item(keys[0], os.urandom(oversize)))
     items.append(nested_bundle_item(keys[1], [sign_data_item(k, os.urandom(500)) for k in keys]))
     return items
@@ -184,3 +217,67 @@ async def wait_all_confirmed(log: EventLog, ids: list[str], timeout_s: float) ->
         "confirmations",
         lambda: progress(log, ids),
     )
+
+
+def nested_entries(item: bytes) -> list[tuple[str, int, int]]:
+    """(id, start in the parent's payload, size) of each item of a nested bundle item.
+
+    ANS-104 bundle layout: a 32-byte count, a 64-byte entry (size, id) per item, then the
+    items back to back; offsets are computed here from that layout alone.
+    """
+    payload = item[parse_data_item(item).header.payload_start :]
+    count = decode_count(payload[:COUNT_BYTES])
+    entries = [
+        decode_entry(payload[COUNT_BYTES + ENTRY_BYTES * k :][:ENTRY_BYTES]) for k in range(count)
+    ]
+    starts = itertools.accumulate((e.size for e in entries), initial=header_size(count))
+    return [(e.id, start, e.size) for e, start in zip(entries, starts, strict=False)]
+
+
+async def assert_nested_offsets(url: str, nested_item: bytes) -> None:
+    """GET /tx/{id}/offsets of every item inside ``nested_item`` names its parent, its
+    place in the parent's payload, and its place in the root bundle through the parent."""
+    parent_id, entries = parse_data_item(nested_item).id, nested_entries(nested_item)
+    assert len(entries) > 1
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        parent = (await client.get(f"/tx/{parent_id}/offsets")).json()
+        inner_base = parent["startOffsetInRootBundle"] + parent["payloadDataStart"]
+        for inner_id, start, size in entries:
+            offsets = (await client.get(f"/tx/{inner_id}/offsets")).json()
+            expected = {
+                "rootBundleId": parent["rootBundleId"],
+                "parentDataItemId": parent_id,
+                "startOffsetInParentDataItemPayload": start,
+                "startOffsetInRootBundle": inner_base + start,
+                "rawContentLength": size,
+            }
+            assert expected.items() <= offsets.items(), (inner_id, offsets)
+
+
+async def wait_finalized(url: str, ids: list[str], timeout_s: float, concurrency: int = 32) -> None:
+    """Until GET /tx/{id}/status answers FINALIZED for every id (projections behind it).
+
+    Each round asks for every id still pending, ``concurrency`` requests at a time, then
+    waits a second: a finalized id is not asked again.
+    """
+    pending = set(ids)
+    last: dict[str, str] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def status(item_id: str) -> str | None:
+            async with gate:
+                answer = await client.get(f"/tx/{item_id}/status")
+            last[item_id] = answer.text
+            return answer.json().get("status") if answer.status_code == 200 else None
+
+        while pending:
+            round_ = sorted(pending)
+            answers = await asyncio.gather(*(status(item_id) for item_id in round_))
+            pending -= {i for i, s in zip(round_, answers, strict=True) if s == "FINALIZED"}
+            if pending:
+                stuck = {i: last[i] for i in sorted(pending)[:3]}
+                assert loop.time() < deadline, f"{len(pending)} not FINALIZED, e.g. {stuck}"
+                await asyncio.sleep(1)
