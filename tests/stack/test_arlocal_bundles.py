@@ -36,10 +36,12 @@ def gateway(gateway_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def posted_bundle(gateway: httpx.Client, payload: bytes) -> tuple[str, str, list[dict[str, str]]]:
-    """Post a bundle of one fresh item; (item id, bundle tx id, its chunk uploads)."""
-    item = fresh_item(payload)
-    bundle = b"".join(bundle_pieces([item]))
+def posted_bundle(
+    gateway: httpx.Client, payload: bytes, items: int = 1
+) -> tuple[str, str, list[dict[str, str]]]:
+    """Post a bundle of fresh items; (first item id, bundle tx id, its chunk uploads)."""
+    fresh = [fresh_item(payload + bytes([index])) for index in range(items)]
+    bundle = b"".join(bundle_pieces(fresh))
     builder = DataRootBuilder(len(bundle))
     builder.update(bundle)
     tree = builder.finish()
@@ -50,7 +52,7 @@ def posted_bundle(gateway: httpx.Client, payload: bytes) -> tuple[str, str, list
         chunk_upload(tree, index, bundle[span.start : span.end]).to_json()
         for index, span in enumerate(uploaded_chunk_spans(len(bundle)))
     ]
-    return parse_data_item(item).header.id, tx.id, chunks
+    return parse_data_item(fresh[0]).header.id, tx.id, chunks
 
 
 def pending(gateway: httpx.Client, tx_id: str) -> bool:
@@ -105,8 +107,10 @@ def test_chunk_lookups_are_indexed(gateway: httpx.Client) -> None:
 def test_bundles_posted_while_mines_run_are_all_indexed(
     gateway: httpx.Client, unique_name: str
 ) -> None:
-    """Bundles posted and seeded while blocks are mined back to back: each is mined by a
-    mine that unbundled it, never by one that was already running when it arrived."""
+    """Bundles posted, then seeded, while blocks are mined back to back: each is mined by
+    a mine that unbundled it, never by one that was already running when it arrived (each
+    mine unbundles bundles of 30 items, so it runs long enough for chunks to arrive)."""
+    posted = [posted_bundle(gateway, f"{unique_name} {n}".encode(), items=30) for n in range(8)]
     stop = threading.Event()
 
     def mine_back_to_back() -> None:
@@ -117,16 +121,13 @@ def test_bundles_posted_while_mines_run_are_all_indexed(
     miner = threading.Thread(target=mine_back_to_back)
     miner.start()
     try:
-        posted = []
-        for index in range(12):
-            item_id, tx_id, chunks = posted_bundle(gateway, f"{unique_name} {index}".encode())
+        for _, _, chunks in posted:
             for body in chunks:
                 assert gateway.post("/chunk", json=body).status_code == 200
-            posted.append((item_id, tx_id))
     finally:
         stop.set()
         miner.join()
     gateway.get("/mine").raise_for_status()
-    for item_id, tx_id in posted:
+    for item_id, tx_id, _ in posted:
         assert gateway.get(f"/tx/{tx_id}/status").json()["block_height"] >= 1
         assert indexed_tags(gateway, item_id) is not None, tx_id
