@@ -102,7 +102,9 @@ class ServiceProcess:
         # A pgid is never handed out as a new pid while its group has members, so this
         # reaches only stragglers of our own service.
         _signal_group(pid, signal.SIGKILL)
-        wait_until(lambda: not _alive(pid), 10.0)
+        # SIGKILL takes effect when each member next runs: on a loaded box a child can
+        # outlive the leader by a moment. Return only once the whole group is gone.
+        wait_until(lambda: not _group_alive(pid), 10.0)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -185,6 +187,19 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any process of group ``pgid`` exists and is not a zombie."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        state, _ppid, group = stat[stat.rindex(")") + 2 :].split(maxsplit=3)[:3]
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
