@@ -1,0 +1,77 @@
+"""When a consumer has stalled: work waiting and no progress for too long.
+
+A worker looks at its assigned partitions now and then (``PartitionView``). A partition
+is waiting when it has messages past its position and none of its messages is in an
+agent's hands; its progress is its committed and read offsets. A partition whose message
+an agent holds (a long bundle preparation, a long seeding) is busy, not waiting.
+``StallTracker`` reports what stayed waiting with the same progress for ``timeout_s``
+without a break.
+
+Pure: the caller passes the time in and decides what a stall means.
+"""
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class PartitionView:
+    """One look at one partition.
+
+    ``committed`` is the next offset to read as this consumer last committed it (None
+    until it has), ``read`` the offset it last handed to an agent (None until it has),
+    ``start`` and ``end`` the log's first offset and high watermark on the broker.
+    """
+
+    committed: int | None
+    read: int | None
+    start: int
+    end: int
+    in_flight: bool
+
+    @property
+    def position(self) -> int:
+        return self.start if self.committed is None else max(self.committed, self.start)
+
+    @property
+    def lag(self) -> int:
+        return max(self.end - self.position, 0)
+
+
+def waiting_partitions(views: Mapping[K, PartitionView]) -> dict[K, Hashable]:
+    """Partition → its progress, for the partitions with messages waiting and none in
+    an agent's hands."""
+    return {
+        partition: (view.committed, view.read)
+        for partition, view in views.items()
+        if view.lag > 0 and not view.in_flight
+    }
+
+
+@dataclass
+class StallTracker(Generic[K]):
+    """Remembers since when each waiting thing has shown the same progress."""
+
+    timeout_s: float
+    _since: dict[K, tuple[Hashable, float]] = field(default_factory=dict)
+
+    def observe(self, now: float, waiting: Mapping[K, Hashable]) -> dict[K, float]:
+        """What has been waiting with unchanged progress for ``timeout_s`` or longer as of
+        ``now`` → for how long. ``waiting`` maps what waits now to its progress; whatever
+        is not in it is not waiting (any more)."""
+        self._since = {
+            key: seen if (seen := self._since.get(key)) and seen[0] == progress else (progress, now)
+            for key, progress in waiting.items()
+        }
+        return {
+            key: now - since
+            for key, (_, since) in self._since.items()
+            if now - since >= self.timeout_s
+        }
+
+    def forget(self) -> None:
+        """Start over: what was seen before (another assignment, no answer) says nothing."""
+        self._since.clear()
