@@ -5,6 +5,7 @@ import faust
 from bundlestream.settings import Settings
 from schemas.topics import Topic
 from streams.avro_codec import CODEC_NAME, register_avro_codec
+from streams.consumer_seek import use_seeking_consumer
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -19,7 +20,7 @@ def create_app(settings: Settings) -> faust.App:
     streams_dir = settings.stack_dir / "streams"
     # Faust creates its data directory but not the parents.
     streams_dir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.streams_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         autodiscover=False,
@@ -45,6 +46,10 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=settings.streams_web_enabled,
         web_port=settings.streams_web_port,
     )
+    # Faust's seek after a rebalance skips partitions that were never committed, and
+    # the records it then discards are lost to it (streams/consumer_seek.py).
+    use_seeking_consumer(app)
+    return app
 
 
 def event_topic(app: faust.App, settings: Settings, topic: Topic) -> faust.TopicT:
