@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     drop_after_blocks: int = 50  # unknown this many blocks after its anchor: dropped
     max_bundles_per_item: int = 10  # an item dropped with this many bundles has failed
     verify_poll_s: float = 2.0
+    # A worker whose partition has messages waiting, none in an agent's hands and no
+    # progress for this long (or whose rebalance makes none) stops itself; 0: never.
+    worker_stall_timeout_s: float = 60.0
     post_max_attempts: int = 8
     gateway_backoff_base_s: float = 0.5
     gateway_backoff_max_s: float = 30.0

@@ -19,6 +19,7 @@ from streams import (
     seeding,
     settlement,
     verification,
+    watchdog,
 )
 from streams.app import create_app
 from streams.context import StageContext, catalogue_topics
@@ -54,6 +55,7 @@ def create_pipeline(settings: Settings) -> faust.App:
     for stage in STAGES:
         stage.register(app, ctx)
     settlement.register(app, ctx, watching=verification.register(app, ctx))
+    watchdog.register(app, ctx)
 
     @app.task  # type: ignore[untyped-decorator]
     async def fund_wallet() -> None:
