@@ -1,26 +1,40 @@
-"""``bundlestream worker``: run Faust workers with every agent of the pipeline.
+"""``bundlestream worker``: Faust workers with every agent of the pipeline, supervised.
 
-``--processes N`` starts N worker processes (each a ``bundlestream worker``) and waits for
-them; parallelism comes from partitions spread over processes, never from concurrent
-agents. Each worker logs its assigned partitions and lag per stage every few seconds.
+``bundlestream worker [--processes N]`` supervises N worker processes
+(``bundlestream.worker_supervisor``): a worker that exits (a crash it chose rather than
+skip a message, its stall watchdog, a kill) is started again after a short backoff;
+SIGTERM/SIGINT stops them all. Parallelism comes from partitions spread over processes,
+never from concurrent agents. Each worker logs its assigned partitions and lag per stage
+every few seconds.
 """
 
 import argparse
-import subprocess
+import logging
 import sys
-
-import faust
-
-from bundlestream.settings import Settings
-from streams.pipeline import create_pipeline
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM; the exit code is the worker's (or the first failure's)."""
-    if args.processes > 1:
-        return _run_processes(args)
+    """The supervisor, or (``--supervised``, as the supervisor starts it) one worker."""
+    if args.supervised:
+        return _run_one_worker(args.loglevel)
+    from bundlestream.worker_supervisor import Supervisor
+
+    logging.basicConfig(
+        level=args.loglevel.upper(), format="[%(asctime)s] [%(process)d] %(message)s"
+    )
+    command = [sys.executable, "-m", "bundlestream.cli", "worker", "--supervised"]
+    return Supervisor([*command, "--loglevel", args.loglevel], args.processes).run()
+
+
+def _run_one_worker(loglevel: str) -> int:
+    """Run until SIGINT/SIGTERM (or until the worker ends itself); its exit code."""
+    import faust  # only the workers load Faust and the pipeline, not their supervisor
+
+    from bundlestream.settings import Settings
+    from streams.pipeline import create_pipeline
+
     app = create_pipeline(Settings())
-    worker = faust.Worker(app, loglevel=args.loglevel)
+    worker = faust.Worker(app, loglevel=loglevel)
     try:
         worker.execute_from_commandline()
     except SystemExit as exit_:
@@ -28,21 +42,11 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_processes(args: argparse.Namespace) -> int:
-    command = [sys.executable, "-m", "bundlestream.cli", "worker", "--loglevel", args.loglevel]
-    children = [subprocess.Popen(command) for _ in range(args.processes)]
-    try:
-        return max(child.wait() for child in children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-                child.wait()
-
-
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``worker`` to the ``bundlestream`` command line."""
     worker = subparsers.add_parser("worker", help="run stream-processing workers (Faust)")
     worker.add_argument("--loglevel", default="info", help="Faust/mode log level")
-    worker.add_argument("--processes", type=int, default=1, help="worker processes to start")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes to keep running")
+    # How the supervisor starts each worker; not for people.
+    worker.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     worker.set_defaults(run=run_worker)

@@ -74,7 +74,8 @@ WORKER_READY_LINE = b"[^Worker]: Ready"
 
 
 class StreamWorker:
-    """One ``bundlestream worker`` process.
+    """One ``bundlestream worker``, as production runs it: a supervisor that starts its
+    Faust worker again whenever that exits (the stall watchdog, a crash, a kill).
 
     The instance that started it calls it ready once Faust logs that it is; any other
     instance (``stack status``) only knows whether it runs.
