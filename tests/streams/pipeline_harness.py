@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,9 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
             "verify_poll_s": 0.3,
             "gateway_backoff_base_s": 0.2,
             "gateway_backoff_max_s": 2.0,
+            # Shorter than in production, like the other timings here: a worker that
+            # stalls is replaced well within a test's deadlines.
+            "worker_stall_timeout_s": 30.0,
             **overrides,
         }
     )
@@ -80,7 +83,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class Workers:
-    """``bundlestream worker`` processes; logs under the test's stack dir."""
+    """``bundlestream worker --processes N`` as production runs it: a supervisor that keeps
+    N Faust workers running (and any other ``bundlestream`` command, unsupervised). Logs
+    go under the stack dir, one file per command started."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -90,11 +95,14 @@ class Workers:
         self.log_dir = Settings().stack_dir.resolve() / "worker-logs" / settings.topic_prefix
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, command: str = "worker") -> subprocess.Popen[bytes]:
+    def start(self, command: str = "worker", processes: int = 1) -> subprocess.Popen[bytes]:
         self.started += 1
+        argv = [sys.executable, "-m", "bundlestream.cli", command, "--loglevel", "info"]
+        if command == "worker":
+            argv += ["--processes", str(processes)]
         with open(self.log_dir / f"{command}-{self.started}.log", "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bundlestream.cli", command, "--loglevel", "info"],
+                argv,
                 env=settings_env(self.settings),
                 cwd=ROOT,
                 stdout=log,
@@ -103,22 +111,28 @@ class Workers:
         self.procs.append(proc)
         return proc
 
-    def kill9(self, proc: subprocess.Popen[bytes]) -> None:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    def worker_pids(self) -> list[int]:
+        """The Faust workers the supervisors run now (their children)."""
+        return [pid for proc in self.procs if proc.poll() is None for pid in children(proc.pid)]
+
+    async def wait_for_workers(
+        self, count: int, gone: Iterable[int] = (), timeout_s: float = 120
+    ) -> list[int]:
+        """Until ``count`` workers run, none of them one of ``gone``; their pids."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while len(pids := [p for p in self.worker_pids() if p not in set(gone)]) < count:
+            assert loop.time() < deadline, f"{len(pids)} new workers running, not {count}"
+            await asyncio.sleep(0.2)
+        return pids
+
+    def kill9(self, pid: int) -> None:
+        """kill -9 of one Faust worker (its supervisor starts another)."""
+        os.kill(pid, signal.SIGKILL)
 
     def kill9_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                self.kill9(proc)
-
-    def revive(self) -> int:
-        """Start a replacement for every worker that exited; how many were replaced."""
-        dead = [proc for proc in self.procs if proc.poll() is not None]
-        self.procs = [proc for proc in self.procs if proc.poll() is None]
-        for _ in dead:
-            self.start()
-        return len(dead)
+        for pid in self.worker_pids():
+            self.kill9(pid)
 
     def stop_all(self) -> None:
         for proc in self.procs:
@@ -126,10 +140,28 @@ class Workers:
                 proc.terminate()
         for proc in self.procs:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def children(pid: int) -> list[int]:
+    """The pids of a process's live children (Linux /proc; not the exited ones that it
+    has not reaped yet)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in task.read_text().split()]
+    return [child for child in found if is_running(child)]
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 @dataclass
@@ -138,6 +170,9 @@ class EventLog:
 
     settings: Settings
     events: list[tuple[str, Event]] = field(default_factory=list)
+    # (topic, partition, offset) already read: after a broker restart the group may hand
+    # this consumer its partitions again from offset 0 (it commits nothing).
+    seen: set[tuple[str, int, int]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.consumer = Consumer(
@@ -154,7 +189,9 @@ class EventLog:
 
     def poll(self, seconds: float = 0.2) -> None:
         for message in self.consumer.consume(1000, seconds):
-            if message.error() is None:
+            where = (message.topic(), message.partition(), message.offset())
+            if message.error() is None and where not in self.seen:
+                self.seen.add(where)
                 topic = message.topic().removeprefix(self.settings.topic_prefix)
                 self.events.append((topic, decode(message.value())))
 
@@ -262,12 +299,11 @@ async def running_pipeline(
     miner_gateway: str | None = None,
     projector: bool = False,
 ) -> AsyncIterator[Pipeline]:
-    """API, ``workers`` worker processes (and the projector: then the API's status
-    reads its tables) and the gated miner on one test's topics."""
+    """API, ``bundlestream worker --processes workers`` (and the projector: then the API's
+    status reads its tables) and the gated miner on one test's topics."""
     with running_log(settings) as log:
         procs = Workers(settings)
-        for _ in range(workers):
-            procs.start()
+        procs.start(processes=workers)
         projecting = Workers(settings)
         if projector:
             projecting.start("projector")
