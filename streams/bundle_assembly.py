@@ -7,6 +7,7 @@ whatever the bundle's size.
 """
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -42,19 +43,26 @@ class _OffsetReader:
         self._queue: queue.Queue[bytes | None] = queue.Queue(_QUEUE_PIECES)
         self._result: list[ItemOffset] = []
         self._error: BaseException | None = None
+        self._ended = False  # the reader took the end mark
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _pieces(self) -> Iterator[bytes]:
-        return iter(self._queue.get, None)
+        while (piece := self._queue.get()) is not None:
+            yield piece
+        self._ended = True
 
     def _run(self) -> None:
         try:
             self._result = item_offsets(read_bundle(self._pieces(), ReadOptions(verify=False)))
         except BaseException as exc:  # reported to the caller in finish()
             self._error = exc
-            for _ in self._pieces():  # drain so the feeder never blocks
-                pass
+            # Drain so the feeder never blocks, up to the end mark unless the reader
+            # already took it (a bundle cut short by a failed item): waiting for a
+            # second one hung finish() and the prepare agent with it, for good.
+            if not self._ended:
+                for _ in self._pieces():
+                    pass
 
     async def feed(self, piece: bytes) -> None:
         await asyncio.to_thread(self._queue.put, piece)
@@ -114,7 +122,8 @@ async def assemble(
             await _tee(piece, builder, writer, reader)
     except BaseException:
         await writer.abort()
-        await reader.finish()
+        with contextlib.suppress(UnpreparablePlan):  # cut short: the first error tells why
+            await reader.finish()
         raise
     offsets = await reader.finish()
     await writer.commit()
