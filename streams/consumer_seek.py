@@ -32,7 +32,6 @@ class SeekingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer; ``perform_seek`` also covers uncommitted partitions."""
 
     async def perform_seek(self) -> None:
-        handed_over = dict(self._read_offset)  # the last offset given to an agent
         await super().perform_seek()
         uncommitted = [
             tp
@@ -42,16 +41,29 @@ class SeekingConsumer(faust_aiokafka.Consumer):
         if uncommitted:
             starts = await self.earliest_offsets(*uncommitted)
             for tp in uncommitted:
-                if handed_over.get(tp) is not None:
+                start = starts.get(tp, 0)
+                fetched_to = self._fetch_position(tp)
+                if fetched_to is not None and fetched_to > start:
                     log.info(
-                        "%s[%d]: no committed offset; offsets up to %d were handed over"
-                        " before the seek; reading again from %d",
+                        "%s[%d]: no committed offset and fetched up to %d already;"
+                        " reading again from %d",
                         tp.topic,
                         tp.partition,
-                        handed_over[tp],
-                        starts.get(tp, 0),
+                        fetched_to,
+                        start,
                     )
-                await self.seek(tp, starts.get(tp, 0))
+                await self.seek(tp, start)
+
+    def _fetch_position(self, tp: Any) -> int | None:
+        """aiokafka's next offset to fetch for ``tp`` (private state, read for the log
+        only: the records before it were fetched and may have been thrown away)."""
+        kafka: Any = self._thread._consumer
+        try:
+            subscription = kafka._subscription.subscription
+            position = subscription.assignment.state_value(tp)._position
+        except (AttributeError, KeyError):
+            return None
+        return position if isinstance(position, int) else None
 
 
 class SeekingTransport(faust_aiokafka.Transport):
