@@ -1,37 +1,63 @@
-"""Faust's Kafka consumer with "seek to committed" that also seeks uncommitted partitions.
+"""Faust's Kafka consumer, made to deliver nothing from a stream partition after a
+rebalance until that partition's position is where the group left it.
 
-Why (issue 5): when a rebalance's table recovery completes, Faust (0.15.3) resumes the
-stream partitions, then ``perform_seek`` moves every partition back to its committed
-offset, then ``flow_control.resume()`` empties every agent's buffer. The fetcher runs
-throughout, so records fetched between the resume and the end of the seek are delivered
-and then thrown away; that is harmless only because the seek has moved the fetch
-position back to the committed offset. But aiokafka's ``seek_to_committed`` seeks only
-``if offset and offset > 0``: a partition with no committed offset (or 0) keeps the
-position it had reached, and the records thrown away are never fetched again. If nothing
-more arrives the partition stalls with lag and no error; if more arrives, Faust's commit
-(which tolerates a one-offset hole at the committed position) can commit past the lost
-record, or never advance again when the hole is wider. Fresh topics and partitions that
-no worker has committed yet (a worker killed before its first commit) are exactly these.
+Why (issue 5): when table recovery completes, Faust (0.15.3) resumes the stream
+partitions, then ``perform_seek`` moves each back to its committed offset, then
+``flow_control.resume()`` empties every agent's buffer, then ``resume_flow()``. The
+fetcher runs throughout, so records fetched in between, from wherever the fetch position
+had got to, are handed to agents before the seek. Two ways this lost records, both seen:
 
-The fix: after Faust's own seek, seek each stream partition without a committed offset
-to the start of its log, as ``auto_offset_reset=earliest`` means (changelog partitions
-are table recovery's business). Records an agent took before the seek are handed over
-again, as for committed partitions: at-least-once, which every stage tolerates.
+- aiokafka's ``seek_to_committed`` seeks only ``if offset and offset > 0``: a partition
+  with no committed offset kept its advanced position, and the records the buffers
+  dropped were never fetched again. Nothing more arriving: the partition stalled with
+  lag and no error. More arriving: Faust's commit, which tolerates a one-offset hole at
+  the committed position, committed past the lost record (a BundlePlanned committed and
+  never prepared).
+- A record delivered before the seek was processed, out of order, before the records
+  the seek then delivered again: the planner applied a tick at offset 157, recorded that
+  offset as applied, and skipped offsets 79 to 156 when they came (72 items never
+  planned).
+
+So: stream partitions that Faust resumes are held back (not fetched from, nothing of
+them delivered) until ``perform_seek`` has run for the same generation and the flow is
+resumed after it, by which time the agents' buffers have been emptied; and
+``perform_seek`` also seeks every stream partition without a committed offset to the
+start of its log, as ``auto_offset_reset=earliest`` means (changelog partitions are
+table recovery's business, untouched). Records an agent took before a rebalance are
+handed over again, as always: at-least-once, which every stage tolerates.
 """
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 log = logging.getLogger(__name__)
 
 
 class SeekingConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer; ``perform_seek`` also covers uncommitted partitions."""
+    """Faust's aiokafka consumer with the hold and the seek described above."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: set[TP] = set()  # stream partitions resumed by Faust, not yet by us
+        self._held_generation: int | None = None
+        self._seeked = False  # perform_seek ran for the held partitions' generation
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        tpset = {tp for tp in tps}
+        stream = {tp for tp in tpset if not self._is_changelog_tp(tp)}
+        if stream:
+            self._held |= stream
+            self._held_generation = self.app.consumer_generation_id
+            self._seeked = False
+        super().resume_partitions(tpset - stream)
 
     async def perform_seek(self) -> None:
+        generation = self.app.consumer_generation_id
         await super().perform_seek()
         uncommitted = [
             tp
@@ -41,26 +67,34 @@ class SeekingConsumer(faust_aiokafka.Consumer):
         if uncommitted:
             starts = await self.earliest_offsets(*uncommitted)
             for tp in uncommitted:
-                start = starts.get(tp, 0)
-                fetched_to = self._fetch_position(tp)
-                if fetched_to is not None and fetched_to > start:
-                    log.info(
-                        "%s[%d]: no committed offset and fetched up to %d already;"
-                        " reading again from %d",
-                        tp.topic,
-                        tp.partition,
-                        fetched_to,
-                        start,
-                    )
-                await self.seek(tp, start)
+                self._log_advanced(tp, starts.get(tp, 0))
+                await self.seek(tp, starts.get(tp, 0))
+        current = self.app.consumer_generation_id
+        self._seeked = generation == current == self._held_generation
 
-    def _fetch_position(self, tp: Any) -> int | None:
+    def resume_flow(self) -> None:
+        super().resume_flow()
+        if self._seeked and self._held_generation == self.app.consumer_generation_id:
+            held, self._held, self._seeked = self._held, set(), False
+            super().resume_partitions(held & self.assignment())
+
+    def _log_advanced(self, tp: TP, start: int) -> None:
+        fetched_to = self._fetch_position(tp)
+        if fetched_to is not None and fetched_to > start:
+            log.info(
+                "%s[%d]: no committed offset and fetched up to %d already; reading again from %d",
+                tp.topic,
+                tp.partition,
+                fetched_to,
+                start,
+            )
+
+    def _fetch_position(self, tp: TP) -> int | None:
         """aiokafka's next offset to fetch for ``tp`` (private state, read for the log
         only: the records before it were fetched and may have been thrown away)."""
         kafka: Any = self._thread._consumer
         try:
-            subscription = kafka._subscription.subscription
-            position = subscription.assignment.state_value(tp)._position
+            position = kafka._subscription.subscription.assignment.state_value(tp)._position
         except (AttributeError, KeyError):
             return None
         return position if isinstance(position, int) else None
