@@ -169,14 +169,19 @@ def stop_stalled_worker(reasons: list[str]) -> None:
     os._exit(STALL_EXIT_STATUS)
 
 
+def agent_topics(app: faust.App) -> set[str]:
+    """The topics the app's agents read (registered before the watchdog is)."""
+    agents: Any = app.agents
+    return {name for agent in agents.values() for name in getattr(agent.channel, "topics", ())}
+
+
 def register(app: faust.App, ctx: StageContext) -> None:
-    """Watch the partitions of every agent's input topic (off when the timeout is 0)."""
+    """Watch the partitions of every agent's input topic (off when the timeout is 0).
+    Register it after the stages: it watches the agents there are then."""
     timeout_s = ctx.settings.worker_stall_timeout_s
     if timeout_s <= 0:
         return
-    t = ctx.topics
-    inputs = (t.received, t.deduplicated, t.planned, t.prepared, t.posted, t.seeded, t.settled)
-    watchdog = Watchdog(app, {topic.get_topic_name() for topic in inputs}, timeout_s)
+    watchdog = Watchdog(app, agent_topics(app), timeout_s)
 
     @app.timer(interval=check_interval_s(timeout_s))  # type: ignore[untyped-decorator]
     async def watch_progress() -> None:
