@@ -130,9 +130,14 @@ class Projector:
             if report is not None:
                 on_batch(report)
 
-    def project_batch(self) -> BatchReport | None:
-        """Consume, project and commit one batch; None when nothing arrived."""
-        messages = self._consumer.consume(self._settings.projector_batch_size, _POLL_TIMEOUT_S)
+    def project_batch(self, at_most: int | None = None) -> BatchReport | None:
+        """Consume, project and commit one batch; None when nothing arrived.
+
+        ``at_most``: fewer messages than a full batch (a replay asks for what is left of
+        its topic, so that its last batch does not wait out the poll timeout).
+        """
+        size = self._settings.projector_batch_size
+        messages = self._consumer.consume(min(size, at_most or size), _POLL_TIMEOUT_S)
         events, dead, next_offsets = self._decode(messages)
         if not next_offsets:
             return None

@@ -76,17 +76,19 @@ def replay_into(
         _Job(settings, schema, topic, bulk, _keys_of(settings, topic, restore))
         for topic in _largest_first(targets)
     ]
-    tick = _every(_PROGRESS_EVERY_S, lambda: report(_progress(settings, schema, targets, started)))
-    if processes <= 1:
-        for job in jobs:
-            _replay_topic(job, tick)
-    else:
-        _in_processes(jobs, processes, tick)
-    if bulk:
-        built = {ddl for job in jobs for ddl in job.keys}
-        with postgres.connect(settings.postgres_dsn) as conn:
+    # One connection for the progress readings (a new one per reading cost Postgres a
+    # backend start twice a second).
+    with postgres.connect(settings.postgres_dsn) as conn:
+        tick = _every(_PROGRESS_EVERY_S, lambda: report(_progress(conn, schema, targets, started)))
+        if processes <= 1:
+            for job in jobs:
+                _replay_topic(job, tick)
+        else:
+            _in_processes(jobs, processes, tick)
+        if bulk:
+            built = {ddl for job in jobs for ddl in job.keys}
             postgres.finish_bulk_load(conn, schema, [d for d in restore if d not in built])
-    done = _progress(settings, schema, targets, started)
+        done = _progress(conn, schema, targets, started)
     return Progress(done.events, time.monotonic() - started, done.lag)
 
 
@@ -138,11 +140,10 @@ def _largest_first(targets: postgres.Offsets) -> list[str]:
 
 
 def _progress(
-    settings: Settings, schema: str, targets: postgres.Offsets, started: float
+    conn: postgres.Conn, schema: str, targets: postgres.Offsets, started: float
 ) -> Progress:
     """Progress as Postgres has it: messages projected (events and dead letters), lag."""
-    with postgres.connect(settings.postgres_dsn) as conn:
-        tracked = postgres.tracked_offsets(conn, schema)
+    tracked = postgres.tracked_offsets(conn, schema)
     lag = remaining(targets, tracked)
     return Progress(sum(targets.values()) - lag, time.monotonic() - started, lag)
 
@@ -156,8 +157,8 @@ def _replay_topic(job: _Job, on_batch: Callable[[], None]) -> None:
         targets = projector.end_offsets([job.topic])
         projector.assign([job.topic])
         positions: postgres.Offsets = {}
-        while remaining(targets, positions) > 0:
-            batch = projector.project_batch()
+        while (left := remaining(targets, positions)) > 0:
+            batch = projector.project_batch(left)
             if batch is not None:
                 positions = batch.positions
                 on_batch()

@@ -17,9 +17,12 @@ from schemas.codec import HEADER_SIZE, MARKER, DecodeError
 from schemas.versions import all_versions, by_fingerprint, latest
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like ``rows.Position``: one is built per event, and a frozen __init__
+# costs twice as much.
+@dataclass(slots=True)
 class EventRecord:
-    """One decoded event: its name and its fields as the newest schema version has them."""
+    """One decoded event: its name and its fields as the newest schema version has them
+    (treat as a value: evolve functions only read it)."""
 
     name: str
     fields: dict[str, Any]

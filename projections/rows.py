@@ -8,9 +8,11 @@ from projections.records import EventRecord
 from projections.tables import Table
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
+# about 0.7 µs per object on the 2-core box, and the projector builds one per event.
+@dataclass(slots=True)
 class Position:
-    """Where a message is in the log."""
+    """Where a message is in the log (treat as a value: evolve functions only read it)."""
 
     topic: str
     partition: int
