@@ -3,11 +3,11 @@
 import pytest
 
 from projections import postgres
-from projections.migrator import migrate
+from projections.migrator import migrate, migrations
 from projections.projection import EVOLVERS, project, tables_by_topic
 from projections.records import decode_record
 from projections.rows import Position
-from projections.tables import FACT_TABLES
+from projections.tables import FACT_TABLES, TRACKING_TABLE
 from schemas.codec import DecodeError, encode_record
 from schemas.example_payloads import example_record
 from schemas.topics import topic_of
@@ -47,8 +47,16 @@ def test_the_migrations_create_exactly_the_tables_the_code_writes(
     schema = unique_name.replace("-", "_")
     with postgres.connect(postgres_dsn) as conn:
         try:
-            assert migrate(conn, schema) == [1]
+            assert migrate(conn, schema) == [m.version for m in migrations()]
             assert migrate(conn, schema) == []  # recorded: applied once
+            # Keys compare bytewise (0002): index builds sort without strcoll.
+            key_collations = conn.execute(
+                "SELECT DISTINCT c.collation_name FROM information_schema.columns c"
+                " JOIN information_schema.key_column_usage k USING (table_schema, table_name,"
+                " column_name) WHERE c.table_schema = %s AND c.data_type = 'text'"
+                " AND k.table_name <> %s",
+                (schema, TRACKING_TABLE),
+            ).fetchall()
             columns = conn.execute(
                 "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position),"
                 " array_agg(udt_name::text ORDER BY ordinal_position)"
@@ -57,6 +65,7 @@ def test_the_migrations_create_exactly_the_tables_the_code_writes(
             ).fetchall()
         finally:
             postgres.drop_schema(conn, schema)
+    assert key_collations == [("C",)]
     found = {name: tuple(cols) for name, cols, _ in columns}
     types = {name: tuple(kinds) for name, _, kinds in columns}
     for table in FACT_TABLES:
