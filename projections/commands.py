@@ -11,7 +11,7 @@ from bundlestream.settings import Settings
 from projections import postgres
 from projections.check import compare_schemas
 from projections.migrator import migrate
-from projections.projector import BatchReport, Projector, collect_garbage_per_batch
+from projections.projector import BatchReport, Projector
 from projections.rebuild import Progress, rebuild
 
 
@@ -28,7 +28,6 @@ def run_projector(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    collect_garbage_per_batch()
     projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
     projector.start()
     try:

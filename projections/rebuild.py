@@ -16,7 +16,7 @@ from bundlestream.settings import Settings
 from projections import postgres
 from projections.migrator import migrate
 from projections.projection import tables_by_topic
-from projections.projector import Projector, collect_garbage_per_batch
+from projections.projector import Projector, garbage_collected_per_batch
 
 _PROGRESS_EVERY_S = 0.5
 
@@ -151,17 +151,18 @@ def _progress(
 def _replay_topic(job: _Job, on_batch: Callable[[], None]) -> None:
     """Project one topic up to where it ends now, then build its tables' keys."""
     settings = job.settings
-    collect_garbage_per_batch()
     projector = Projector(settings, job.schema, f"{settings.projector_group_id}-replay", job.bulk)
     try:
         targets = projector.end_offsets([job.topic])
         projector.assign([job.topic])
         positions: postgres.Offsets = {}
-        while (left := remaining(targets, positions)) > 0:
-            batch = projector.project_batch(left)
-            if batch is not None:
-                positions = batch.positions
-                on_batch()
+        with garbage_collected_per_batch() as collect_garbage:
+            while (left := remaining(targets, positions)) > 0:
+                batch = projector.project_batch(left)
+                if batch is not None:
+                    collect_garbage()
+                    positions = batch.positions
+                    on_batch()
     finally:
         projector.close()
     if job.keys:
