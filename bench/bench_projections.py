@@ -99,6 +99,8 @@ def main() -> int:
     )
     if args.reuse is None:
         write_events(settings, args.events)
+    else:
+        create_topics(settings)  # topics the catalogue gained since that run, empty
     print(f"topics: {run}")
     rates = in_process_rates(50_000)
     print(
