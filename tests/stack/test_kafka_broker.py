@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported, not in __all__
     AdminClient,
     ConfigResource,
     NewTopic,
 )
+
+from bundlestream.settings import Settings
+from bundlestream.stack.kafka import KafkaBroker, server_properties
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
@@ -50,3 +55,15 @@ def test_a_record_round_trips(kafka_bootstrap: str, unique_name: str) -> None:
         assert (message.key(), message.value()) == (b"owner", b"event")
     finally:
         consumer.close()
+
+
+def test_storage_formats_for_a_cluster_id_that_starts_with_a_dash(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # base64url ids start with "-" one time in 64: the tool must not read it as an option.
+    broker = KafkaBroker(settings.model_copy(update={"stack_dir": tmp_path}))
+    config = tmp_path / "server.properties"
+    config.write_text(server_properties(broker.settings, tmp_path / "data"))
+    broker.format_storage(config, "-kYg-Nv2QKu_KFcpo7fEzw")
+    meta = (tmp_path / "data" / "meta.properties").read_text()
+    assert "cluster.id=-kYg-Nv2QKu_KFcpo7fEzw" in meta
