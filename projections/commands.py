@@ -107,7 +107,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     rebuild_cmd.add_argument("--no-swap", action="store_true", help="build, do not swap")
     rebuild_cmd.add_argument(
-        "--processes", type=int, default=1, help="replay topics in this many processes"
+        "--processes",
+        type=int,
+        default=2,
+        help="replay topics in this many processes at once (default 2: both cores of the "
+        "reference box; 1M events took 31 s with 1 and 15-19 s with 2 there)",
     )
     rebuild_cmd.set_defaults(run=run_rebuild)
     check = actions.add_parser("check", help="compare two schemas table by table")
