@@ -164,7 +164,10 @@ def _fresh(table: Any, item_id: str, offset: int, from_plan: str | None) -> bool
     int for the common case (a dict cost twice the memory per item).
     """
     mark = _mark(table.get(f"item/{item_id}"))
-    if mark is not None and mark[0] != offset and mark[1] == from_plan:
+    # A later acceptance of a placed item is a repeat whatever happened to it since (a
+    # dedup replay after its repack must not plan it a second time); a repack places it
+    # again unless it is the same repack written twice.
+    if mark is not None and mark[0] != offset and (from_plan is None or mark[1] == from_plan):
         return False
     table[f"item/{item_id}"] = offset if from_plan is None else [offset, from_plan]
     return True

@@ -15,6 +15,8 @@ def test_a_repeated_acceptance_is_dropped_and_a_repack_is_not() -> None:
     assert table == {"item/a": [30, "plan-1"]}
     assert not _fresh(table, "a", 31, "plan-1")  # the same repack written twice
     assert _fresh(table, "a", 50, "plan-2")  # dropped again from another plan
+    assert not _fresh(table, "a", 60, None)  # an acceptance replayed after the repacks
+    assert table == {"item/a": [50, "plan-2"]}
 
 
 def test_marks_written_by_older_workers_still_count() -> None:
