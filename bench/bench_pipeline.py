@@ -263,6 +263,39 @@ def latency(work: Path, items: list[bytes], rate: float, timeout_s: float) -> di
         "p50_ms": percentile(delays, 0.50),
         "p99_ms": percentile(delays, 0.99),
         "plan_overdue_s": settings.plan_overdue_s,
+        "steps_p50_p99_ms": step_delays(timeline, receipts),
+    }
+
+
+def step_delays(timeline: Timeline, receipts: dict[str, float]) -> dict[str, list[float]]:
+    """Where an item's wait went, step by step: p50 and p99 (ms) of receipt → accepted
+    (dedup), → planned (its plan's BundlePlanned), → prepared, → posted."""
+    accepted = {e.data_item_id: t for t, e in timeline.of("DataItemAccepted")}
+    done = {
+        name: {e.plan_id: t for t, e in timeline.of(name)}
+        for name in ("BundlePlanned", "BundlePrepared", "BundlePosted")
+    }
+    plan_of = {
+        item.data_item_id: plan.plan_id
+        for _, plan in timeline.of("BundlePlanned")
+        for item in plan.items
+    }
+    steps: dict[str, list[float]] = {"accepted": [], "planned": [], "prepared": [], "posted": []}
+    for item_id, receipt in receipts.items():
+        plan = plan_of.get(item_id)
+        if item_id not in accepted or plan is None or plan not in done["BundlePosted"]:
+            continue
+        times = [
+            receipt,
+            accepted[item_id],
+            *(done[n][plan] for n in ("BundlePlanned", "BundlePrepared", "BundlePosted")),
+        ]
+        for step, before, after in zip(steps.values(), times, times[1:], strict=False):
+            step.append(after - before)
+    return {
+        name: [percentile(values, 0.50), percentile(values, 0.99)]
+        for name, values in steps.items()
+        if values
     }
 
 
