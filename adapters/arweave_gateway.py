@@ -37,7 +37,7 @@ class ArweaveGateway:
             raise GatewayError(
                 f"{method} {path}: {response.status_code} {response.text[:200]!r}",
                 response.status_code,
-                _retry_after(response),
+                retry_after(response),
             )
         return response
 
@@ -96,7 +96,8 @@ class ArweaveGateway:
         await self._request("GET", f"/mint/{address}/{winston}")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds a 429/503 asks to wait (``Retry-After`` in seconds), or None."""
     value = response.headers.get("retry-after")
     try:
         return float(value) if value is not None else None

@@ -4,6 +4,7 @@ one AR.IO gateway URL. Transport failures and non-2xx answers become
 
 import httpx
 
+from adapters.arweave_gateway import retry_after
 from core.optical import PUBLIC_KEY_HEADER
 
 
@@ -37,13 +38,5 @@ class OpticalBridge:
         if not 200 <= response.status_code < 300:
             raise OpticalPostError(
                 f"POST {url}: {response.status_code} {response.text[:200]!r}",
-                _retry_after(response),
+                retry_after(response),
             )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
