@@ -46,14 +46,17 @@ test: install
 		$(BS) stack down; exit $$status; \
 	fi
 
+# mypy and import-linter read the package as it is installed (bundlestream.api is api/).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	bash stack/import-tree.sh
+	cd .typecheck && ../$(VENV)/bin/lint-imports ../pyproject.toml
+	cd .typecheck && ../$(VENV)/bin/mypy --config-file ../pyproject.toml
 
 # Stops the stack and removes its data and the tool caches; downloads are kept.
 clean: down
-	rm -rf $${BUNDLESTREAM_STACK_DIR:-.stack} .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $${BUNDLESTREAM_STACK_DIR:-.stack} .pytest_cache .mypy_cache .ruff_cache .hypothesis .typecheck
 
 # Also removes the downloads: the virtualenv, node_modules and the Kafka jar cache.
 distclean: clean

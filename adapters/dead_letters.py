@@ -11,13 +11,13 @@ after those writes are acknowledged.
 
 from dataclasses import dataclass
 
+from bundlestream.adapters.event_log import partitions_of
+from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.schemas.codec import DecodeError, decode
+from bundlestream.schemas.topics import DEAD_LETTERS
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from adapters.event_log import partitions_of
-from adapters.kafka_producer import producer_config
 from bundlestream.settings import Settings
-from schemas.codec import DecodeError, decode
-from schemas.topics import DEAD_LETTERS
 
 _TIMEOUT_S = 30.0
 

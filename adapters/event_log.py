@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from bundlestream.schemas.codec import DecodeError, decode
+from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from bundlestream.settings import Settings
-from schemas.codec import DecodeError, decode
-from schemas.topics import CATALOGUE
 
 _TIMEOUT_S = 30.0
 

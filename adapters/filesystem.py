@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from adapters.object_store import ObjectNotFoundError, ObjectStoreError, check_key
+from bundlestream.adapters.object_store import ObjectNotFoundError, ObjectStoreError, check_key
 
 READ_CHUNK = 1024 * 1024
 

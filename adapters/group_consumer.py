@@ -9,10 +9,10 @@ prefetch is capped, so memory stays bounded.
 import logging
 from dataclasses import dataclass
 
+from bundlestream.schemas.codec import DecodeError, decode
 from confluent_kafka import Consumer, KafkaException
 
 from bundlestream.settings import Settings
-from schemas.codec import DecodeError, decode
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ must be stopped first (the broker refuses otherwise, and ``reset_offsets`` says 
 
 from datetime import datetime
 
+from bundlestream.adapters.event_log import partitions_of
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from adapters.event_log import partitions_of
 from bundlestream.settings import Settings
 
 _TIMEOUT_S = 30.0

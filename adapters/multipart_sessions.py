@@ -10,11 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
-
-from adapters.fresh_receipts import ViewUnavailable
 
 
 @dataclass(frozen=True)

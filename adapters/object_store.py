@@ -67,10 +67,10 @@ class ObjectStore(Protocol):
 def open_object_store(settings: Settings) -> ObjectStore:
     """The backend ``settings.object_store`` names, configured from the settings."""
     if settings.object_store == "s3":
-        from adapters.s3 import open_s3_store
+        from bundlestream.adapters.s3 import open_s3_store
 
         return open_s3_store(settings)
-    from adapters.filesystem import FilesystemObjectStore
+    from bundlestream.adapters.filesystem import FilesystemObjectStore
 
     return FilesystemObjectStore(settings.object_store_dir)
 

@@ -11,9 +11,13 @@ import os
 import secrets
 from pathlib import Path
 
+from bundlestream.core.jwk import (
+    ArweaveKey,
+    InvalidKeyError,
+    arweave_key_from_jwk,
+    jwk_from_private_key,
+)
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.jwk import ArweaveKey, InvalidKeyError, arweave_key_from_jwk, jwk_from_private_key
 
 MIN_KEY_SIZE = 2048
 

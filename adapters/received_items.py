@@ -9,12 +9,12 @@ offset lies behind it. librdkafka's prefetch is capped, so memory stays bounded.
 
 from collections.abc import Iterator
 
+from bundlestream.schemas.codec import DecodeError, decode
+from bundlestream.schemas.events import DataItemReceived
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from bundlestream.settings import Settings
-from schemas.codec import DecodeError, decode
-from schemas.events import DataItemReceived
-from schemas.topics import DATA_ITEMS_RECEIVED
 
 _POLL_S = 1.0
 _MAX_EMPTY_POLLS = 30

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bundlestream.adapters.object_store import open_object_store
+from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from adapters.object_store import open_object_store
-from api.upload_api import UploadApi
 from bundlestream.settings import Settings
 
 

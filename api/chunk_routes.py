@@ -1,14 +1,13 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
+from bundlestream.adapters.multipart_sessions import Session
+from bundlestream.api.chunked import Finalizing
+from bundlestream.api.context import ApiContext
+from bundlestream.api.responses import respond
+from bundlestream.api.upload_routes import content_length, paid_by
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-
-from adapters.multipart_sessions import Session
-from api.chunked import Finalizing
-from api.context import ApiContext
-from api.responses import respond
-from api.upload_routes import content_length, paid_by
 
 SSE = "text/event-stream"
 

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.fresh_receipts import ViewUnavailable
-from adapters.multipart_sessions import MultipartSessions, Session
-from adapters.object_store import ObjectStore
-from api.ingest import UploadPath, ingest
-from api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.adapters.multipart_sessions import MultipartSessions, Session
+from bundlestream.adapters.object_store import ObjectStore
+from bundlestream.api.ingest import UploadPath, ingest
+from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from typing import Any
 
-from api.chunked import ChunkedUploads
-from api.ingest import UploadPath
-from api.metrics import ApiMetrics
-from projections.queries import ProjectionQueries
+from bundlestream.adapters.projection_queries import ProjectionQueries
+from bundlestream.api.chunked import ChunkedUploads
+from bundlestream.api.ingest import UploadPath
+from bundlestream.api.metrics import ApiMetrics
 
 
 @dataclass(frozen=True)

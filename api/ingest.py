@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.fresh_receipts import FreshReceipts, ViewUnavailable
-from adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
-from api.outcomes import (
+from bundlestream.adapters.fresh_receipts import FreshReceipts, ViewUnavailable
+from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
+from bundlestream.api.outcomes import (
     INVALID_ITEM,
     PARSE_ERROR,
     Accepted,
@@ -26,10 +26,10 @@ from api.outcomes import (
     Unavailable,
     too_large,
 )
-from core.admission import AdmissionPolicy, Refused
-from core.ans104 import DataItem, DataItemHeader, DataItemParser
-from core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
-from schemas.events import DataItemReceived
+from bundlestream.core.admission import AdmissionPolicy, Refused
+from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
+from bundlestream.core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
+from bundlestream.schemas.events import DataItemReceived
 
 log = logging.getLogger(__name__)
 

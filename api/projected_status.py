@@ -10,7 +10,7 @@ fresh-receipt view.
 import logging
 from typing import Any
 
-from projections.queries import (
+from bundlestream.adapters.projection_queries import (
     ItemOffsets,
     ItemStatus,
     ProjectionQueries,

@@ -14,27 +14,27 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from bundlestream.adapters.block_height import BlockHeight
+from bundlestream.adapters.fresh_receipts import FreshReceipts
+from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
+from bundlestream.adapters.multipart_sessions import MultipartSessions
+from bundlestream.adapters.object_store import ObjectStore, open_object_store
+from bundlestream.adapters.projection_queries import open_projection_queries
+from bundlestream.adapters.rate_limiter import RateLimiter
+from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
+from bundlestream.api.context import ApiContext
+from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
+from bundlestream.api.metrics import ApiMetrics
+from bundlestream.core.admission import AdmissionPolicy, NoCredit
+from bundlestream.core.jwk import ArweaveKey
+from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
+from bundlestream.schemas.codec import encode
+from bundlestream.schemas.events import DataItemReceived
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from adapters.block_height import BlockHeight
-from adapters.fresh_receipts import FreshReceipts
-from adapters.kafka_producer import BrokerUnavailable, EventProducer
-from adapters.multipart_sessions import MultipartSessions
-from adapters.object_store import ObjectStore, open_object_store
-from adapters.rate_limiter import RateLimiter
-from adapters.receipt_key import load_or_create_receipt_key
-from api.chunked import ChunkBounds, ChunkedUploads
-from api.context import ApiContext
-from api.ingest import Publish, PublishFailed, UploadPath
-from api.metrics import ApiMetrics
 from bundlestream.settings import Settings
-from core.admission import AdmissionPolicy, NoCredit
-from core.jwk import ArweaveKey
-from core.receipts import RECEIPT_VERSION, sign_receipt
-from projections.queries import open_projection_queries
-from schemas.codec import encode
-from schemas.events import DataItemReceived
-from schemas.topics import DATA_ITEMS_RECEIVED
 
 
 def now_ms() -> int:
@@ -145,7 +145,9 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
         redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
     )
     stack = contextlib.AsyncExitStack()
-    projections = await stack.enter_async_context(open_projection_queries(settings))
+    projections = await stack.enter_async_context(
+        open_projection_queries(settings.postgres_dsn, settings.projections_schema)
+    )
     context = ApiContext(
         path, chunked, metrics, info_of(settings, key), settings.retry_after_s, projections
     )

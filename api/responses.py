@@ -5,9 +5,8 @@ ASGI servers do not let us choose the reason phrase, so the body carries it. The
 SDK reads the body first (``errorText || statusText``).
 """
 
+from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-
-from api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 
 
 def respond(outcome: Outcome, retry_after_s: int = 1) -> Response:

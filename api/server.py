@@ -12,7 +12,7 @@ from bundlestream.settings import Settings
 def run_api(args: argparse.Namespace) -> int:
     settings = Settings()
     uvicorn.run(
-        "api.app:app_from_environment",
+        "bundlestream.api.app:app_from_environment",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,

@@ -9,11 +9,10 @@ Retry-After (one client over its rate), before its body is read.
 import logging
 from collections.abc import Collection
 
+from bundlestream.adapters.rate_limiter import RateLimiter
+from bundlestream.api.metrics import ApiMetrics
+from bundlestream.api.responses import too_many_requests, unavailable
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from adapters.rate_limiter import RateLimiter
-from api.metrics import ApiMetrics
-from api.responses import too_many_requests, unavailable
 
 log = logging.getLogger(__name__)
 

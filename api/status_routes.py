@@ -9,13 +9,12 @@ content type), without the bundle fields.
 
 from typing import Any
 
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.api.context import ApiContext
+from bundlestream.api.projected_status import projected_offsets, projected_status
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-
-from adapters.fresh_receipts import ViewUnavailable
-from api.context import ApiContext
-from api.projected_status import projected_offsets, projected_status
 
 NOT_FOUND = "TX doesn't exist"
 

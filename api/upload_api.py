@@ -5,13 +5,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bundlestream.api import chunk_routes, openapi, status_routes, upload_routes
+from bundlestream.api.metrics import ApiMetrics
+from bundlestream.api.resources import upload_api
+from bundlestream.api.shedding import LoadShedder, RateLimit
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from api import chunk_routes, openapi, status_routes, upload_routes
-from api.metrics import ApiMetrics
-from api.resources import upload_api
-from api.shedding import LoadShedder, RateLimit
 from bundlestream.settings import Settings
 
 

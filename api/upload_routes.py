@@ -2,14 +2,13 @@
 
 import time
 
+from bundlestream.api.context import ApiContext
+from bundlestream.api.ingest import ingest
+from bundlestream.api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
+from bundlestream.api.responses import respond
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from api.context import ApiContext
-from api.ingest import ingest
-from api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
-from api.responses import respond
 
 OCTET_STREAM = "application/octet-stream"
 

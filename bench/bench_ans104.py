@@ -17,12 +17,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import coincurve
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from core.ans104 import DataItemParser, Tag, parse_data_item
-from core.ans104.signature_types import SIGNATURE_LAYOUTS, SignatureType
-from core.ans104.signing import (
+from bundlestream.core.ans104 import DataItemParser, Tag, parse_data_item
+from bundlestream.core.ans104.signature_types import SIGNATURE_LAYOUTS, SignatureType
+from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
     Ed25519Signer,
@@ -32,8 +29,10 @@ from core.ans104.signing import (
     sign_data_item,
     sign_data_item_header,
 )
-from core.deephash import BlobHasher
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.deephash import BlobHasher
+from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 TAGS = [Tag(b"Content-Type", b"application/octet-stream"), Tag(b"App-Name", b"bench")]
 MIB = 1024 * 1024

@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from adapters.kafka_producer import EventProducer
-from adapters.kafka_topics import create_topics
+from bundlestream.adapters.kafka_producer import EventProducer
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.schemas.codec import decode, encode
+from bundlestream.schemas.events import DataItemReceived
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
+
 from bundlestream.settings import Settings
-from schemas.codec import decode, encode
-from schemas.events import DataItemReceived
-from schemas.topics import DATA_ITEMS_RECEIVED
 
 
 def sample_event(n: int) -> DataItemReceived:

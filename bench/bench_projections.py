@@ -20,17 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.kafka_topics import create_topics
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.projections import postgres
+from bundlestream.projections.copy_text import encoder_of
+from bundlestream.projections.projection import project
+from bundlestream.projections.rebuild import Progress, replay_into
+from bundlestream.projections.records import decode_record
+from bundlestream.projections.rows import Position
+from bundlestream.projections.tables import FACT_TABLES
+from bundlestream.schemas.codec import encode
+
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.copy_text import encoder_of
-from projections.projection import project
-from projections.rebuild import Progress, replay_into
-from projections.records import decode_record
-from projections.rows import Position
-from projections.tables import FACT_TABLES
-from schemas.codec import encode
 
 ITEMS_PER_BUNDLE = 100
 EVENTS_PER_BUNDLE = 218.3  # measured mean of event_story at 100 items per bundle

@@ -34,21 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from adapters.kafka_topics import create_topics
-from adapters.receipt_key import generate_jwk
-from bundlestream.settings import Settings
-from core.ans104 import Tag
-from core.ans104.signing import (
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.adapters.receipt_key import generate_jwk
+from bundlestream.core.ans104 import Tag
+from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     Ed25519Signer,
     sign_data_item,
     sign_data_item_header,
 )
-from core.deephash import BlobHasher
-from core.jwk import arweave_key_from_jwk
-from core.receipts import sign_receipt
+from bundlestream.core.deephash import BlobHasher
+from bundlestream.core.jwk import arweave_key_from_jwk
+from bundlestream.core.receipts import sign_receipt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bundlestream.settings import Settings
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -132,7 +132,7 @@ class ApiProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.app:app_from_environment",
+            "bundlestream.api.app:app_from_environment",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -14,13 +14,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.schemas import events as ev
+from bundlestream.schemas.codec import encode
+from bundlestream.schemas.topics import topic_of
 from confluent_kafka import Producer
 
-from adapters.kafka_producer import producer_config
 from bundlestream.settings import Settings
-from schemas import events as ev
-from schemas.codec import encode
-from schemas.topics import topic_of
 
 START = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
 

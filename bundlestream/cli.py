@@ -4,10 +4,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from api import server as api_server
 from bundlestream import events_command, inspection, topics_command, worker_command
+from bundlestream.api import server as api_server
+from bundlestream.projections import commands as projection_commands
 from bundlestream.stack import commands as stack_commands
-from projections import commands as projection_commands
 
 Command = Callable[[argparse.Namespace], int]
 

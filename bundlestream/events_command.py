@@ -11,8 +11,8 @@ import json
 import sys
 from datetime import datetime
 
-from adapters.dead_letters import redrive
-from adapters.event_log import (
+from bundlestream.adapters.dead_letters import redrive
+from bundlestream.adapters.event_log import (
     UnknownTopic,
     end_positions,
     full_topic_name,
@@ -21,9 +21,9 @@ from adapters.event_log import (
     reader,
     start_positions,
 )
-from adapters.kafka_groups import GroupActive, reset_offsets
+from bundlestream.adapters.kafka_groups import GroupActive, reset_offsets
+from bundlestream.schemas import topics
 from bundlestream.settings import Settings
-from schemas import topics
 
 # Each stage of the pipeline and the topic it consumes (streams/: one agent per stage).
 STAGE_INPUTS = {

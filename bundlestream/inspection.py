@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.ans104 import Ans104Error, DataItemHeader, DataItemParser, Tag
-from core.ans104.bundle_reader import (
+from bundlestream.core.ans104 import Ans104Error, DataItemHeader, DataItemParser, Tag
+from bundlestream.core.ans104.bundle_reader import (
     BundledItem,
     is_nested_bundle,
     read_bundle,
     read_nested_bundle,
 )
-from core.encoding import b64url_encode
+from bundlestream.core.encoding import b64url_encode
 
 _READ_SIZE = 1024 * 1024
 JsonObject = dict[str, Any]

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from adapters.kafka_topics import TopicAdminError, create_topics
+from bundlestream.adapters.kafka_topics import TopicAdminError, create_topics
 from bundlestream.settings import Settings
 
 

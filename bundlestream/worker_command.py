@@ -31,7 +31,7 @@ def _run_one_worker(loglevel: str) -> int:
     import faust  # only the workers load Faust and the pipeline, not their supervisor
 
     from bundlestream.settings import Settings
-    from streams.pipeline import create_pipeline
+    from bundlestream.streams.pipeline import create_pipeline
 
     app = create_pipeline(Settings())
     worker = faust.Worker(app, loglevel=loglevel)

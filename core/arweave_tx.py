@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from core.deephash import deep_hash
-from core.encoding import EncodingError, b64url_decode, b64url_encode
-from core.jwk import ArweaveKey, verify_arweave_signature
+from bundlestream.core.deephash import deep_hash
+from bundlestream.core.encoding import EncodingError, b64url_decode, b64url_encode
+from bundlestream.core.jwk import ArweaveKey, verify_arweave_signature
 
 FORMAT = 2
 

@@ -6,11 +6,11 @@ given by ``data_size`` and ``data_root`` (the chunks follow with ``POST /chunk``
 
 from collections.abc import Iterable
 
-from core.ans104.bundle_reader import BundledItem
-from core.arweave_tx import BUNDLE_TAGS, Transaction, sign_transaction
-from core.encoding import b64url_decode
-from core.jwk import ArweaveKey
-from schemas.events import ItemOffset
+from bundlestream.core.ans104.bundle_reader import BundledItem
+from bundlestream.core.arweave_tx import BUNDLE_TAGS, Transaction, sign_transaction
+from bundlestream.core.encoding import b64url_decode
+from bundlestream.core.jwk import ArweaveKey
+from bundlestream.schemas.events import ItemOffset
 
 
 def bundle_transaction(

@@ -8,7 +8,11 @@ window: an id seen once is a duplicate forever.
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.events import DataItemAccepted, DataItemDuplicateRejected, DataItemReceived
+from bundlestream.schemas.events import (
+    DataItemAccepted,
+    DataItemDuplicateRejected,
+    DataItemReceived,
+)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from core.deephash import BytesLike
-from core.encoding import b64url_encode
+from bundlestream.core.deephash import BytesLike
+from bundlestream.core.encoding import b64url_encode
 
 MAX_CHUNK_SIZE = 256 * 1024
 MIN_CHUNK_SIZE = 32 * 1024

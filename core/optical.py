@@ -26,12 +26,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.ans104.data_item import DataItemHeader
-from core.ans104.errors import DataItemParseError
-from core.ans104.parser import DataItemParser
-from core.deephash import deep_hash
-from core.encoding import b64url_encode
-from core.jwk import ArweaveKey
+from bundlestream.core.ans104.data_item import DataItemHeader
+from bundlestream.core.ans104.errors import DataItemParseError
+from bundlestream.core.ans104.parser import DataItemParser
+from bundlestream.core.deephash import deep_hash
+from bundlestream.core.encoding import b64url_encode
+from bundlestream.core.jwk import ArweaveKey
 
 PUBLIC_KEY_HEADER = "x-bundlr-public-key"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"

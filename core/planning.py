@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.ans104.bundle_header import COUNT_BYTES, ENTRY_BYTES
-from core.encoding import b64url_encode
+from bundlestream.core.ans104.bundle_header import COUNT_BYTES, ENTRY_BYTES
+from bundlestream.core.encoding import b64url_encode
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ but not signed), signed RSA-PSS SHA-256 with salt length 0 by the service's Arwe
 
 from collections.abc import Mapping, Sequence
 
-from core.deephash import deep_hash
-from core.encoding import EncodingError, b64url_decode, b64url_encode
-from core.jwk import ArweaveKey, verify_arweave_signature
+from bundlestream.core.deephash import deep_hash
+from bundlestream.core.encoding import EncodingError, b64url_decode, b64url_encode
+from bundlestream.core.jwk import ArweaveKey, verify_arweave_signature
 
 RECEIPT_VERSION = "0.2.0"
 

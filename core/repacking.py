@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from schemas.events import (
+from bundlestream.schemas.events import (
     BundleDropped,
     BundlePlanned,
     DataItemFailed,

@@ -5,9 +5,9 @@ dropped) from which facts exist, so stages read from different topics in any
 interleaving give the same tables.
 """
 
-from projections.records import EventRecord
-from projections.rows import Evolve, Position, Row
-from projections.tables import (
+from bundlestream.projections.records import EventRecord
+from bundlestream.projections.rows import Evolve, Position, Row
+from bundlestream.projections.tables import (
     BUNDLE_CONFIRMATIONS,
     BUNDLE_DROPS,
     BUNDLE_PLANS,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from projections import postgres
+from bundlestream.projections import postgres
 
 
 @dataclass(frozen=True)

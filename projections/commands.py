@@ -7,12 +7,13 @@ import sys
 import threading
 from types import FrameType
 
+from bundlestream.projections import postgres
+from bundlestream.projections.check import compare_schemas
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projector import BatchReport, Projector
+from bundlestream.projections.rebuild import Progress, rebuild
+
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.check import compare_schemas
-from projections.migrator import migrate
-from projections.projector import BatchReport, Projector
-from projections.rebuild import Progress, rebuild
 
 
 def run_projector(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from projections.tables import Table
+from bundlestream.projections.tables import Table
 
 Encode = Callable[[list[tuple[Any, ...]]], bytes]
 

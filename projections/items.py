@@ -5,9 +5,9 @@ permanent, failed) is derived by the ``data_items`` view from these facts and th
 bundle facts.
 """
 
-from projections.records import EventRecord
-from projections.rows import Evolve, Position, Row
-from projections.tables import (
+from bundlestream.projections.records import EventRecord
+from bundlestream.projections.rows import Evolve, Position, Row
+from bundlestream.projections.tables import (
     ACCEPTED_ITEMS,
     DUPLICATE_UPLOADS,
     FAILED_ITEMS,

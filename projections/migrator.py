@@ -27,7 +27,7 @@ class Migration:
 def migrations() -> list[Migration]:
     """Every migration shipped with the package, in version order."""
     found = []
-    for entry in resources.files("projections").joinpath("migrations").iterdir():
+    for entry in resources.files("bundlestream.projections").joinpath("migrations").iterdir():
         match = _FILE_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match["version"]), match["name"], entry.read_text("utf-8")))

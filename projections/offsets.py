@@ -1,8 +1,8 @@
 """Read model of item offsets: where each item (nested ones too) lies in its root bundle."""
 
-from projections.records import EventRecord
-from projections.rows import Evolve, Position, Row
-from projections.tables import ITEM_OFFSETS
+from bundlestream.projections.records import EventRecord
+from bundlestream.projections.rows import Evolve, Position, Row
+from bundlestream.projections.tables import ITEM_OFFSETS
 
 
 def offsets_recorded(event: EventRecord, at: Position) -> list[Row]:

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from bundlestream.projections.copy_text import encoder_of
+from bundlestream.projections.projection import TableRows
+from bundlestream.projections.tables import FACT_TABLES, TRACKING_TABLE, Table
 from psycopg import sql
 from psycopg.rows import TupleRow
-
-from projections.copy_text import encoder_of
-from projections.projection import TableRows
-from projections.tables import FACT_TABLES, TRACKING_TABLE, Table
 
 Conn = psycopg.Connection[TupleRow]
 # (topic, partition) → the next offset to project.

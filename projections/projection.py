@@ -9,14 +9,14 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from projections import bundles, items, offsets
-from projections.records import EventRecord, decode_record
-from projections.rows import Evolve, Position, Row
-from projections.tables import Table
-from schemas.codec import encode_record
-from schemas.example_payloads import example_record
-from schemas.topics import topic_of
-from schemas.versions import all_versions
+from bundlestream.projections import bundles, items, offsets
+from bundlestream.projections.records import EventRecord, decode_record
+from bundlestream.projections.rows import Evolve, Position, Row
+from bundlestream.projections.tables import Table
+from bundlestream.schemas.codec import encode_record
+from bundlestream.schemas.example_payloads import example_record
+from bundlestream.schemas.topics import topic_of
+from bundlestream.schemas.versions import all_versions
 
 EVOLVERS: dict[str, Evolve] = {**items.EVOLVERS, **bundles.EVOLVERS, **offsets.EVOLVERS}
 

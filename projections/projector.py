@@ -15,6 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.projections import postgres
+from bundlestream.projections.projection import project
+from bundlestream.projections.records import EventRecord, decode_record
+from bundlestream.projections.rows import Position
+from bundlestream.schemas.codec import DecodeError
+from bundlestream.schemas.topics import CATALOGUE, DEAD_LETTERS
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -24,14 +31,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from adapters.kafka_producer import producer_config
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.projection import project
-from projections.records import EventRecord, decode_record
-from projections.rows import Position
-from schemas.codec import DecodeError
-from schemas.topics import CATALOGUE, DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 

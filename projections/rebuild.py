@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projection import tables_by_topic
+from bundlestream.projections.projector import Projector, garbage_collected_per_batch
+
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.migrator import migrate
-from projections.projection import tables_by_topic
-from projections.projector import Projector, garbage_collected_per_batch
 
 _PROGRESS_EVERY_S = 0.5
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from projections.avro_reader import Read, compile_reader
-from schemas.codec import HEADER_SIZE, MARKER, DecodeError
-from schemas.versions import all_versions, by_fingerprint, latest
+from bundlestream.projections.avro_reader import Read, compile_reader
+from bundlestream.schemas.codec import HEADER_SIZE, MARKER, DecodeError
+from bundlestream.schemas.versions import all_versions, by_fingerprint, latest
 
 
 # Not frozen, like ``rows.Position``: one is built per event, and a frozen __init__

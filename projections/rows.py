@@ -4,8 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from projections.records import EventRecord
-from projections.tables import Table
+from bundlestream.projections.records import EventRecord
+from bundlestream.projections.tables import Table
 
 
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,

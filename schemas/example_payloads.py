@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+from bundlestream.schemas.versions import SchemaVersion
 from fastavro import json_reader
-
-from schemas.versions import SchemaVersion
 
 
 def example_record(version: SchemaVersion) -> dict[str, Any]:
     """The example of one schema version, read with that version's schema."""
-    text = resources.files("schemas").joinpath("examples", f"{version.file_stem}.json")
+    text = resources.files("bundlestream.schemas").joinpath("examples", f"{version.file_stem}.json")
     # fastavro's JSON reader takes one record per line; the files are pretty-printed.
     one_line = json.dumps(json.loads(text.read_text("utf-8")))
     records: Iterator[Any] = iter(json_reader(io.StringIO(one_line), version.parsed))

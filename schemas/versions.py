@@ -57,7 +57,7 @@ def _load(name: str, version: int, text: str) -> SchemaVersion:
 def all_versions() -> tuple[SchemaVersion, ...]:
     """Every schema version shipped with the package, ordered by name then version."""
     found = []
-    for entry in resources.files("schemas").joinpath("avro").iterdir():
+    for entry in resources.files("bundlestream.schemas").joinpath("avro").iterdir():
         match = _FILE_NAME.match(entry.name)
         if match is None:
             continue
@@ -106,6 +106,6 @@ def evolution_problems(older: dict[str, Any], newer: dict[str, Any]) -> list[str
 
 def declared_schema(version: SchemaVersion) -> dict[str, Any]:
     """The schema file of a version as written (docs and defaults included)."""
-    path = resources.files("schemas").joinpath("avro", f"{version.file_stem}.avsc")
+    path = resources.files("bundlestream.schemas").joinpath("avro", f"{version.file_stem}.avsc")
     declared: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return declared

@@ -1,11 +1,11 @@
 """The Faust application every bundlestream worker runs."""
 
 import faust
+from bundlestream.schemas.topics import Topic
+from bundlestream.streams.avro_codec import CODEC_NAME, register_avro_codec
+from bundlestream.streams.consumer_seek import use_seeking_consumer
 
 from bundlestream.settings import Settings
-from schemas.topics import Topic
-from streams.avro_codec import CODEC_NAME, register_avro_codec
-from streams.consumer_seek import use_seeking_consumer
 
 
 def create_app(settings: Settings) -> faust.App:

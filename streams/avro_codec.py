@@ -6,9 +6,8 @@ as values; the bytes are exactly what confluent-kafka producers write.
 
 from typing import Any
 
+from bundlestream.schemas.codec import decode, encode
 from faust.serializers import codecs
-
-from schemas.codec import decode, encode
 
 CODEC_NAME = "avro"
 

@@ -13,14 +13,14 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from adapters.object_store import ObjectNotFoundError, ObjectStore, ObjectWriter
-from adapters.received_items import ReceivedItemReader
-from core.ans104.bundle_header import BundleEntry, encode_bundle_header
-from core.ans104.bundle_reader import ReadOptions, read_bundle
-from core.bundle_tx import item_offsets
-from core.encoding import b64url_decode
-from core.merkle import DataRootBuilder, MerkleTree
-from schemas.events import BundlePlanned, ItemOffset
+from bundlestream.adapters.object_store import ObjectNotFoundError, ObjectStore, ObjectWriter
+from bundlestream.adapters.received_items import ReceivedItemReader
+from bundlestream.core.ans104.bundle_header import BundleEntry, encode_bundle_header
+from bundlestream.core.ans104.bundle_reader import ReadOptions, read_bundle
+from bundlestream.core.bundle_tx import item_offsets
+from bundlestream.core.encoding import b64url_decode
+from bundlestream.core.merkle import DataRootBuilder, MerkleTree
+from bundlestream.schemas.events import BundlePlanned, ItemOffset
 
 _QUEUE_PIECES = 8
 

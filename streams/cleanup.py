@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from bundlestream.adapters.object_store import ObjectStoreError
+from bundlestream.core.retention import cleanup_due_at, due_cleanups
+from bundlestream.schemas.events import BundleCleanedUp, BundleConfirmed
+from bundlestream.streams.context import StageContext
+from bundlestream.streams.preparation import bundle_key, is_permanent
+from bundlestream.streams.settlement import stored_plan
 from faust.types import TP
-
-from adapters.object_store import ObjectStoreError
-from core.retention import cleanup_due_at, due_cleanups
-from schemas.events import BundleCleanedUp, BundleConfirmed
-from streams.context import StageContext
-from streams.preparation import bundle_key, is_permanent
-from streams.settlement import stored_plan
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ import os
 from dataclasses import dataclass
 
 import faust
+from bundlestream.adapters.arweave_gateway import ArweaveGateway
+from bundlestream.adapters.object_store import ObjectStore
+from bundlestream.adapters.received_items import ReceivedItemReader
+from bundlestream.core.jwk import ArweaveKey
+from bundlestream.schemas import topics as catalogue
+from bundlestream.streams.app import event_topic
 
-from adapters.arweave_gateway import ArweaveGateway
-from adapters.object_store import ObjectStore
-from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
-from core.jwk import ArweaveKey
-from schemas import topics as catalogue
-from streams.app import event_topic
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,9 @@ their event: prepare reads them back from the log by that same partition and off
 from datetime import UTC, datetime
 
 import faust
-
-from core.dedup import Sighting, judge
-from schemas.events import DataItemReceived
-from streams.context import StageContext
+from bundlestream.core.dedup import Sighting, judge
+from bundlestream.schemas.events import DataItemReceived
+from bundlestream.streams.context import StageContext
 
 
 def _sighting(stored: object) -> Sighting | None:

@@ -24,16 +24,15 @@ import logging
 from typing import Any
 
 import faust
-
-from adapters.group_consumer import Consumed, GroupConsumer
-from adapters.object_store import ObjectStoreError
-from adapters.optical_bridge import OpticalBridge, OpticalPostError
-from adapters.received_items import ReceivedItemError, ReceivedItemReader
-from core.ans104.errors import Ans104Error
-from core.optical import RecentIds, optical_body, parse_item_header, signed_header
-from core.retrying import backoff_delay
-from schemas.events import DataItemAccepted
-from streams.context import StageContext
+from bundlestream.adapters.group_consumer import Consumed, GroupConsumer
+from bundlestream.adapters.object_store import ObjectStoreError
+from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
+from bundlestream.adapters.received_items import ReceivedItemError, ReceivedItemReader
+from bundlestream.core.ans104.errors import Ans104Error
+from bundlestream.core.optical import RecentIds, optical_body, parse_item_header, signed_header
+from bundlestream.core.retrying import backoff_delay
+from bundlestream.schemas.events import DataItemAccepted
+from bundlestream.streams.context import StageContext
 
 log = logging.getLogger(__name__)
 

@@ -3,13 +3,11 @@
 import logging
 
 import faust
-
-from adapters.arweave_gateway import ArweaveGateway
-from adapters.object_store import open_object_store
-from adapters.receipt_key import load_or_create_receipt_key
-from adapters.received_items import ReceivedItemReader
-from bundlestream.settings import Settings
-from streams import (
+from bundlestream.adapters.arweave_gateway import ArweaveGateway
+from bundlestream.adapters.object_store import open_object_store
+from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.adapters.received_items import ReceivedItemReader
+from bundlestream.streams import (
     cleanup,
     dedup,
     optical,
@@ -21,8 +19,10 @@ from streams import (
     verification,
     watchdog,
 )
-from streams.app import create_app
-from streams.context import StageContext, catalogue_topics
+from bundlestream.streams.app import create_app
+from bundlestream.streams.context import StageContext, catalogue_topics
+
+from bundlestream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-
-from core.planning import (
+from bundlestream.core.planning import (
     Cut,
     LaneState,
     OpenPlan,
@@ -27,14 +26,14 @@ from core.planning import (
     plan_item,
     plan_tick,
 )
-from schemas.events import (
+from bundlestream.schemas.events import (
     BundlePlanned,
     DataItemAccepted,
     DataItemsRepacked,
     PlannedItem,
     PlannerTicked,
 )
-from streams.context import StageContext
+from bundlestream.streams.context import StageContext
 
 
 def limits_of(ctx: StageContext) -> PlanLimits:

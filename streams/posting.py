@@ -8,13 +8,12 @@ import asyncio
 from datetime import UTC, datetime
 
 import faust
-
-from adapters.arweave_gateway import GatewayError
-from core.retrying import backoff_delay
-from schemas.events import BundleDropped, BundlePosted, BundlePrepared
-from streams.context import StageContext, crash_worker
-from streams.preparation import is_permanent
-from streams.retrying import with_backoff
+from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.core.retrying import backoff_delay
+from bundlestream.schemas.events import BundleDropped, BundlePosted, BundlePrepared
+from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.preparation import is_permanent
+from bundlestream.streams.retrying import with_backoff
 
 
 async def _known(ctx: StageContext, bundle_id: str) -> bool:

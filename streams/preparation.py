@@ -11,19 +11,23 @@ import json
 from datetime import UTC, datetime
 
 import faust
-
-from adapters.arweave_gateway import GatewayError
-from adapters.object_store import ObjectStoreError
-from adapters.received_items import ReceivedItemError
-from core.arweave_tx import Transaction, transaction_from_json, transaction_to_json
-from core.bundle_tx import bundle_transaction
-from core.encoding import b64url_encode
-from core.merkle import chunk_hashes
-from schemas.codec import encode
-from schemas.events import BundleDropped, BundlePlanned, BundlePrepared, OffsetsRecorded
-from streams.bundle_assembly import Assembled, UnpreparablePlan, assemble
-from streams.context import StageContext, crash_worker
-from streams.retrying import with_backoff
+from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.adapters.object_store import ObjectStoreError
+from bundlestream.adapters.received_items import ReceivedItemError
+from bundlestream.core.arweave_tx import Transaction, transaction_from_json, transaction_to_json
+from bundlestream.core.bundle_tx import bundle_transaction
+from bundlestream.core.encoding import b64url_encode
+from bundlestream.core.merkle import chunk_hashes
+from bundlestream.schemas.codec import encode
+from bundlestream.schemas.events import (
+    BundleDropped,
+    BundlePlanned,
+    BundlePrepared,
+    OffsetsRecorded,
+)
+from bundlestream.streams.bundle_assembly import Assembled, UnpreparablePlan, assemble
+from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.retrying import with_backoff
 
 
 def bundle_key(plan_id: str, name: str) -> str:

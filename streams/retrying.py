@@ -4,8 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from adapters.arweave_gateway import GatewayError
-from streams.context import StageContext
+from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.streams.context import StageContext
 
 T = TypeVar("T")
 
@@ -13,7 +13,7 @@ T = TypeVar("T")
 async def with_backoff(ctx: StageContext, call: Callable[[], Awaitable[T]]) -> T:
     """``call()`` until it succeeds, at most ``post_max_attempts`` times; the last
     GatewayError propagates. A 429's Retry-After is honoured."""
-    from core.retrying import backoff_delay
+    from bundlestream.core.retrying import backoff_delay
 
     s = ctx.settings
     for attempt in range(s.post_max_attempts):

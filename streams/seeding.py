@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-
-from adapters.arweave_gateway import GatewayError
-from adapters.object_store import ObjectStoreError
-from core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
-from schemas.events import BundlePosted, BundleSeeded
-from streams.context import StageContext, crash_worker
-from streams.preparation import bundle_key, is_permanent, read_small
-from streams.retrying import with_backoff
+from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.adapters.object_store import ObjectStoreError
+from bundlestream.core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
+from bundlestream.schemas.events import BundlePosted, BundleSeeded
+from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.preparation import bundle_key, is_permanent, read_small
+from bundlestream.streams.retrying import with_backoff
 
 
 async def seed(ctx: StageContext, posted: BundlePosted, progress: Any) -> BundleSeeded:

@@ -10,13 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-
-from adapters.object_store import ObjectStoreError
-from core.repacking import repack
-from schemas.codec import decode
-from schemas.events import BundleConfirmed, BundleDropped, BundlePlanned, DataItemsRepacked
-from streams.context import StageContext, crash_worker
-from streams.preparation import bundle_key, is_permanent, read_small
+from bundlestream.adapters.object_store import ObjectStoreError
+from bundlestream.core.repacking import repack
+from bundlestream.schemas.codec import decode
+from bundlestream.schemas.events import (
+    BundleConfirmed,
+    BundleDropped,
+    BundlePlanned,
+    DataItemsRepacked,
+)
+from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.preparation import bundle_key, is_permanent, read_small
 
 
 async def stored_plan(ctx: StageContext, plan_id: str) -> BundlePlanned | None:

@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.core.confirmation import Confirmed, Dropped, Verdict, judge_status
+from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundleSeeded
+from bundlestream.streams.context import StageContext
+from bundlestream.streams.preparation import bundle_key, read_small
 from faust.types import TP
-
-from adapters.arweave_gateway import GatewayError
-from core.confirmation import Confirmed, Dropped, Verdict, judge_status
-from schemas.events import BundleConfirmed, BundleDropped, BundleSeeded
-from streams.context import StageContext
-from streams.preparation import bundle_key, read_small
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,9 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 import faust
+from bundlestream.core.liveness import PartitionView, StallTracker, waiting_partitions
+from bundlestream.streams.context import StageContext
 from faust.types import TP
-
-from core.liveness import PartitionView, StallTracker, waiting_partitions
-from streams.context import StageContext
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+from bundlestream.adapters.filesystem import FilesystemObjectStore
+from bundlestream.api.app import create_app
 
-from adapters.filesystem import FilesystemObjectStore
-from api.app import create_app
 from bundlestream.settings import Settings
 
 

@@ -10,22 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.ans104.bundle_writer import item_source_from_bytes, write_bundle
-from core.ans104.parser import parse_data_item
-from core.ans104.signing import ArweaveSigner, sign_data_item
-from core.ans104.tags import Tag as ItemTag
-from core.arweave_tx import (
+from bundlestream.core.ans104.bundle_writer import item_source_from_bytes, write_bundle
+from bundlestream.core.ans104.parser import parse_data_item
+from bundlestream.core.ans104.signing import ArweaveSigner, sign_data_item
+from bundlestream.core.ans104.tags import Tag as ItemTag
+from bundlestream.core.arweave_tx import (
     BUNDLE_TAGS,
     Tag,
     Transaction,
     sign_transaction,
     transaction_to_json,
 )
-from core.encoding import b64url_decode
-from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
-from core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
+from bundlestream.core.encoding import b64url_decode
+from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 pytestmark = pytest.mark.stack
 

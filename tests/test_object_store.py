@@ -12,15 +12,15 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
-from adapters.filesystem import FilesystemObjectStore
-from adapters.object_store import (
+from bundlestream.adapters.filesystem import FilesystemObjectStore
+from bundlestream.adapters.object_store import (
     ObjectNotFoundError,
     ObjectStore,
     ObjectStoreError,
     open_object_store,
 )
-from adapters.s3 import MIN_PART_SIZE, S3Writer
+from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
+
 from bundlestream.settings import MiB, Settings
 
 

@@ -6,9 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from adapters.receipt_key import ReceiptKeyError, load_or_create_receipt_key, load_receipt_key
-from core.jwk import verify_arweave_signature
+from bundlestream.adapters.receipt_key import (
+    ReceiptKeyError,
+    load_or_create_receipt_key,
+    load_receipt_key,
+)
+from bundlestream.core.jwk import verify_arweave_signature
 
 
 def test_generated_once_then_loaded(tmp_path: Path) -> None:

@@ -3,17 +3,17 @@
 The names the rest of bundlestream uses are re-exported here.
 """
 
-from core.ans104.data_item import DataItem, DataItemHeader
-from core.ans104.errors import (
+from bundlestream.core.ans104.data_item import DataItem, DataItemHeader
+from bundlestream.core.ans104.errors import (
     Ans104Error,
     BundleError,
     DataItemParseError,
     DataItemTooLarge,
     InvalidSignature,
 )
-from core.ans104.parser import DEFAULT_MAX_ITEM_SIZE, DataItemParser, parse_data_item
-from core.ans104.signature_types import SignatureType
-from core.ans104.tags import Tag
+from bundlestream.core.ans104.parser import DEFAULT_MAX_ITEM_SIZE, DataItemParser, parse_data_item
+from bundlestream.core.ans104.signature_types import SignatureType
+from bundlestream.core.ans104.tags import Tag
 
 __all__ = [
     "DEFAULT_MAX_ITEM_SIZE",

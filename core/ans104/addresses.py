@@ -11,10 +11,13 @@ rest (arweave, whose address is exactly that, and the aptos types).
 import hashlib
 
 import base58
-
-from core.ans104.ethereum import address_of_public_key, checksum_address, parse_hex_address
-from core.ans104.signature_types import SignatureType
-from core.encoding import b64url_encode
+from bundlestream.core.ans104.ethereum import (
+    address_of_public_key,
+    checksum_address,
+    parse_hex_address,
+)
+from bundlestream.core.ans104.signature_types import SignatureType
+from bundlestream.core.encoding import b64url_encode
 
 
 def owner_address(owner: bytes) -> str:

@@ -8,7 +8,7 @@ then the items' bytes back to back in the same order.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.encoding import b64url_encode
+from bundlestream.core.encoding import b64url_encode
 
 COUNT_BYTES = 32
 ENTRY_BYTES = 64  # 32-byte size + 32-byte id

@@ -11,17 +11,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
-from core.ans104.bundle_header import (
+from bundlestream.core.ans104.bundle_header import (
     COUNT_BYTES,
     ENTRY_BYTES,
     BundleEntry,
     decode_count,
     decode_entry,
 )
-from core.ans104.chunk_stream import BytesLike, ChunkStream
-from core.ans104.data_item import DataItem, DataItemHeader
-from core.ans104.errors import Ans104Error, BundleError, DataItemParseError, InvalidSignature
-from core.ans104.parser import DataItemParser
+from bundlestream.core.ans104.chunk_stream import BytesLike, ChunkStream
+from bundlestream.core.ans104.data_item import DataItem, DataItemHeader
+from bundlestream.core.ans104.errors import (
+    Ans104Error,
+    BundleError,
+    DataItemParseError,
+    InvalidSignature,
+)
+from bundlestream.core.ans104.parser import DataItemParser
 
 DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_DEPTH = 8

@@ -7,9 +7,9 @@ written from item sources stored anywhere (object store, files).
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from core.ans104.bundle_header import BundleEntry, encode_bundle_header
-from core.ans104.errors import BundleError
-from core.ans104.parser import parse_data_item
+from bundlestream.core.ans104.bundle_header import BundleEntry, encode_bundle_header
+from bundlestream.core.ans104.errors import BundleError
+from bundlestream.core.ans104.parser import parse_data_item
 
 ChunkOpener = Callable[[], Iterable[bytes]]
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 
-from core.ans104.errors import BundleError
+from bundlestream.core.ans104.errors import BundleError
 
 BytesLike = bytes | bytearray | memoryview
 

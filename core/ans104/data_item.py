@@ -3,9 +3,9 @@
 import hashlib
 from dataclasses import dataclass
 
-from core.ans104.addresses import native_address, owner_address
-from core.ans104.tags import Tag
-from core.encoding import b64url_encode
+from bundlestream.core.ans104.addresses import native_address, owner_address
+from bundlestream.core.ans104.tags import Tag
+from bundlestream.core.encoding import b64url_encode
 
 
 @dataclass(frozen=True)

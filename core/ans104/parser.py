@@ -20,18 +20,18 @@ complete, the field is checked at once, and the payload is streamed into the dee
 
 from collections.abc import Callable
 
-from core.ans104.data_item import DataItem, DataItemHeader
-from core.ans104.errors import (
+from bundlestream.core.ans104.data_item import DataItem, DataItemHeader
+from bundlestream.core.ans104.errors import (
     Ans104Error,
     DataItemParseError,
     DataItemTooLarge,
     InvalidSignature,
 )
-from core.ans104.signature_data import header_digests, signature_data
-from core.ans104.signature_types import layout_of
-from core.ans104.tags import MAX_TAG_BYTES, MAX_TAGS, Tag, decode_tags
-from core.ans104.verification import verify_signature
-from core.deephash import BlobHasher
+from bundlestream.core.ans104.signature_data import header_digests, signature_data
+from bundlestream.core.ans104.signature_types import layout_of
+from bundlestream.core.ans104.tags import MAX_TAG_BYTES, MAX_TAGS, Tag, decode_tags
+from bundlestream.core.ans104.verification import verify_signature
+from bundlestream.core.deephash import BlobHasher
 
 PayloadSink = Callable[[memoryview], None]
 

@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 
-from core.ans104.signature_types import layout_of
-from core.ans104.tags import MAX_TAG_BYTES, MAX_TAGS, Tag, encode_tags
+from bundlestream.core.ans104.signature_types import layout_of
+from bundlestream.core.ans104.tags import MAX_TAG_BYTES, MAX_TAGS, Tag, encode_tags
 
 OPTIONAL_FIELD_BYTES = 32
 

@@ -7,7 +7,7 @@ first seven element hashes are known once the header is parsed, and the payload'
 hash is the only thing left to stream.
 """
 
-from core.deephash import blob_digest, deep_hash_list_of_digests
+from bundlestream.core.deephash import blob_digest, deep_hash_list_of_digests
 
 
 def header_digests(

@@ -10,7 +10,7 @@ own signing must build the same bytes:
 * typedEthereum: the EIP-712 digest of Bundlr{"Transaction hash", address}.
 """
 
-from core.ans104.ethereum import personal_message_hash
+from bundlestream.core.ans104.ethereum import personal_message_hash
 
 
 def solana_message(deep_hash: bytes) -> bytes:

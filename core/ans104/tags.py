@@ -11,7 +11,7 @@ preceded by the block's byte size. ``bytes`` is a zigzag-varint length then the 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.ans104.errors import DataItemParseError
+from bundlestream.core.ans104.errors import DataItemParseError
 
 MAX_TAGS = 128
 MAX_TAG_NAME_BYTES = 1024

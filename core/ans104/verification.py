@@ -7,16 +7,23 @@ keys or signatures answer False, never raise.
 from collections.abc import Callable
 
 import coincurve
+from bundlestream.core.ans104.ethereum import (
+    address_of_public_key,
+    parse_hex_address,
+    typed_data_digest,
+)
+from bundlestream.core.ans104.signature_types import SignatureType
+from bundlestream.core.ans104.signed_message import (
+    aptos_message,
+    ethereum_message_hash,
+    solana_message,
+)
 from coincurve.ecdsa import cdata_to_der, deserialize_compact
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
-
-from core.ans104.ethereum import address_of_public_key, parse_hex_address, typed_data_digest
-from core.ans104.signature_types import SignatureType
-from core.ans104.signed_message import aptos_message, ethereum_message_hash, solana_message
 
 Verifier = Callable[[bytes, bytes, bytes], bool]
 

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bundlestream.core.ans104 import Tag, parse_data_item
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
+from bundlestream.core.receipts import verify_receipt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from upload_harness import MiB, RunningApi
-
-from core.ans104 import Tag, parse_data_item
-from core.ans104.signing import Ed25519Signer, sign_data_item
-from core.receipts import verify_receipt
 
 pytestmark = pytest.mark.stack
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bundlestream.core.ans104 import parse_data_item
 from upload_harness import RunningApi, fixture_bytes, free_port, serve
 
 from bundlestream.settings import Settings
-from core.ans104 import parse_data_item
 
 pytestmark = pytest.mark.stack
 

@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from bundlestream.core.ans104 import parse_data_item
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projector import Projector
+from bundlestream.projections.rebuild import remaining
+from bundlestream.schemas import events as ev
 from upload_harness import fixture_bytes
 
 from bench.event_story import Keyed, keyed, produce
 from bundlestream.settings import Settings
-from core.ans104 import parse_data_item
-from projections import postgres
-from projections.migrator import migrate
-from projections.projector import Projector
-from projections.rebuild import remaining
-from schemas import events as ev
 
 pytestmark = pytest.mark.stack
 

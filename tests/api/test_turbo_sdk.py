@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from core.receipts import verify_receipt
+from bundlestream.core.receipts import verify_receipt
 
 pytestmark = [pytest.mark.stack, pytest.mark.node]
 

@@ -5,11 +5,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bundlestream.adapters.object_store import open_object_store
+from bundlestream.core.ans104 import parse_data_item
+from bundlestream.core.receipts import verify_receipt
 from upload_harness import RunningApi, fixture_bytes
-
-from adapters.object_store import open_object_store
-from core.ans104 import parse_data_item
-from core.receipts import verify_receipt
 
 pytestmark = pytest.mark.stack
 

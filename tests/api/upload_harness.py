@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.api.app import create_app
+from bundlestream.schemas.codec import decode
+from bundlestream.schemas.events import DataItemReceived
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
-from adapters.kafka_topics import create_topics
-from api.app import create_app
 from bundlestream.settings import Settings
-from schemas.codec import decode
-from schemas.events import DataItemReceived
-from schemas.topics import DATA_ITEMS_RECEIVED
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 MiB = 1024 * 1024

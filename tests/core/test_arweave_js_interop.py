@@ -13,9 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.arweave_tx import (
+from bundlestream.core.arweave_tx import (
     BUNDLE_TAGS,
     Tag,
     Transaction,
@@ -24,10 +22,11 @@ from core.arweave_tx import (
     transaction_to_json,
     verify_transaction,
 )
-from core.encoding import b64url_encode
-from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
-from core.merkle import MAX_CHUNK_SIZE, chunk_upload, merkle_tree, uploaded_chunk_spans
-from core.receipts import sign_receipt
+from bundlestream.core.encoding import b64url_encode
+from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.merkle import MAX_CHUNK_SIZE, chunk_upload, merkle_tree, uploaded_chunk_spans
+from bundlestream.core.receipts import sign_receipt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 pytestmark = pytest.mark.node
 

@@ -7,9 +7,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.arweave_tx import (
+from bundlestream.core.arweave_tx import (
     BUNDLE_TAGS,
     Tag,
     Transaction,
@@ -20,9 +18,10 @@ from core.arweave_tx import (
     verify_transaction,
     verify_transaction_json,
 )
-from core.encoding import b64url_encode
-from core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
-from core.merkle import merkle_tree
+from bundlestream.core.encoding import b64url_encode
+from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.merkle import merkle_tree
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 

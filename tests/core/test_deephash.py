@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import pytest
+from bundlestream.core.deephash import BlobHasher, DeepHashable, deep_hash, deep_hash_list
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
-
-from core.deephash import BlobHasher, DeepHashable, deep_hash, deep_hash_list
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 

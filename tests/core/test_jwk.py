@@ -6,16 +6,15 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.encoding import b64url_decode, b64url_encode
-from core.jwk import (
+from bundlestream.core.encoding import b64url_decode, b64url_encode
+from bundlestream.core.jwk import (
     ArweaveKey,
     InvalidKeyError,
     arweave_key_from_jwk,
     jwk_from_private_key,
     verify_arweave_signature,
 )
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 

@@ -1,7 +1,7 @@
 """The stall tracker: waiting partitions with no progress for the timeout are stalls;
 busy or caught-up partitions and any progress are not."""
 
-from core.liveness import PartitionView, StallTracker, waiting_partitions
+from bundlestream.core.liveness import PartitionView, StallTracker, waiting_partitions
 
 
 def view(

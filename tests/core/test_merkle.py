@@ -7,11 +7,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from core.encoding import b64url_decode, b64url_encode
-from core.merkle import (
+from bundlestream.core.encoding import b64url_decode, b64url_encode
+from bundlestream.core.merkle import (
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
     ChunkSpan,
@@ -26,6 +23,8 @@ from core.merkle import (
     uploaded_chunk_spans,
     validate_path,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 # Produced by tests/node/merkle_vectors.cjs with arweave 1.15.7 (generateTransactionChunks).

@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from core.ans104.errors import DataItemParseError
-from core.ans104.parser import parse_data_item
-from core.encoding import b64url_decode, b64url_encode
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key, verify_arweave_signature
-from core.optical import (
+from bundlestream.core.ans104.errors import DataItemParseError
+from bundlestream.core.ans104.parser import parse_data_item
+from bundlestream.core.encoding import b64url_decode, b64url_encode
+from bundlestream.core.jwk import (
+    arweave_key_from_jwk,
+    jwk_from_private_key,
+    verify_arweave_signature,
+)
+from bundlestream.core.optical import (
     RecentIds,
     optical_body,
     optical_message,
@@ -20,6 +22,7 @@ from core.optical import (
     signed_header,
     unsigned_header,
 )
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 AT = datetime(2026, 11, 29, 5, 0, 0, 123000, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from core.retention import cleanup_due_at, due_cleanups
+from bundlestream.core.retention import cleanup_due_at, due_cleanups
 
 CONFIRMED = datetime(2026, 11, 29, 5, 0, tzinfo=UTC)
 

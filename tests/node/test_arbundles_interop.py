@@ -14,13 +14,10 @@ from typing import Any
 
 import coincurve
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from core.ans104 import Tag, parse_data_item
-from core.ans104.bundle_reader import read_bundle
-from core.ans104.bundle_writer import bundle_bytes
-from core.ans104.signing import (
+from bundlestream.core.ans104 import Tag, parse_data_item
+from bundlestream.core.ans104.bundle_reader import read_bundle
+from bundlestream.core.ans104.bundle_writer import bundle_bytes
+from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
     Ed25519Signer,
@@ -29,8 +26,10 @@ from core.ans104.signing import (
     TypedEthereumSigner,
     sign_data_item,
 )
-from core.encoding import b64url_encode
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.encoding import b64url_encode
+from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 pytestmark = pytest.mark.node
 

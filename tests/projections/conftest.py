@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.projections import postgres
 
-from adapters.kafka_topics import create_topics
 from bundlestream.settings import Settings
-from projections import postgres
 
 
 @pytest.fixture

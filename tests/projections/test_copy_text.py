@@ -5,17 +5,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from bundlestream.projections import postgres
+from bundlestream.projections.copy_text import encoder_of, escape, text_array
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projection import TableRows, project
+from bundlestream.projections.records import decode_record
+from bundlestream.projections.rows import Position
+from bundlestream.projections.tables import FACT_TABLES, Table
+from bundlestream.schemas.codec import encode
 from psycopg import sql
 
 from bench.event_story import story
-from projections import postgres
-from projections.copy_text import encoder_of, escape, text_array
-from projections.migrator import migrate
-from projections.projection import TableRows, project
-from projections.records import decode_record
-from projections.rows import Position
-from projections.tables import FACT_TABLES, Table
-from schemas.codec import encode
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AWKWARD = Table(

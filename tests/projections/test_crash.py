@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projector import Projector
+from bundlestream.projections.rebuild import remaining
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.migrator import migrate
-from projections.projector import Projector
-from projections.rebuild import remaining
 from tests.projections.test_rebuild import differences, ignore, replay_into, states
 
 pytestmark = pytest.mark.stack

@@ -6,18 +6,18 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projector import Projector
+from bundlestream.projections.rebuild import remaining
+from bundlestream.schemas.codec import encode
+from bundlestream.schemas.topics import BUNDLES_PLANNED, DATA_ITEMS_RECEIVED, DEAD_LETTERS
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from adapters.kafka_producer import producer_config
 from bench.event_story import produce, story
 from bundlestream.cli import main
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.migrator import migrate
-from projections.projector import Projector
-from projections.rebuild import remaining
-from schemas.codec import encode
-from schemas.topics import BUNDLES_PLANNED, DATA_ITEMS_RECEIVED, DEAD_LETTERS
 
 pytestmark = pytest.mark.stack
 

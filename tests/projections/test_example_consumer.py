@@ -5,11 +5,11 @@ import time
 from typing import Any
 
 import pytest
+from bundlestream.schemas import events as ev
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
 from examples.permanent_items import follow
-from schemas import events as ev
 
 pytestmark = pytest.mark.stack
 

@@ -1,17 +1,16 @@
 """The read models' code against their contract: examples, migrations and tables agree."""
 
 import pytest
-
-from projections import postgres
-from projections.migrator import migrate, migrations
-from projections.projection import EVOLVERS, project, tables_by_topic
-from projections.records import decode_record
-from projections.rows import Position
-from projections.tables import FACT_TABLES, TRACKING_TABLE
-from schemas.codec import DecodeError, encode_record
-from schemas.example_payloads import example_record
-from schemas.topics import topic_of
-from schemas.versions import SchemaVersion, all_versions
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate, migrations
+from bundlestream.projections.projection import EVOLVERS, project, tables_by_topic
+from bundlestream.projections.records import decode_record
+from bundlestream.projections.rows import Position
+from bundlestream.projections.tables import FACT_TABLES, TRACKING_TABLE
+from bundlestream.schemas.codec import DecodeError, encode_record
+from bundlestream.schemas.example_payloads import example_record
+from bundlestream.schemas.topics import topic_of
+from bundlestream.schemas.versions import SchemaVersion, all_versions
 
 # Events no read model keeps.
 NOT_PROJECTED = {"PlannerTicked", "BundleCleanedUp"}

@@ -4,15 +4,15 @@ import logging
 import time
 
 import pytest
+from bundlestream.projections import postgres
+from bundlestream.projections.check import compare_schemas
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.projector import Projector, projected_topics
+from bundlestream.projections.rebuild import Progress, rebuild, remaining, replay_into
+from bundlestream.projections.tables import FACT_TABLES
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
-from projections import postgres
-from projections.check import compare_schemas
-from projections.migrator import migrate
-from projections.projector import Projector, projected_topics
-from projections.rebuild import Progress, rebuild, remaining, replay_into
-from projections.tables import FACT_TABLES
 
 pytestmark = pytest.mark.stack
 
@@ -116,7 +116,7 @@ def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consume
 ) -> None:
     """Each batch checks the offsets in Postgres: a writer that fell behind another (or a
     schema swapped in under it) writes nothing and seeks to them; no row is lost."""
-    caplog.set_level(logging.INFO, logger="projections.projector")
+    caplog.set_level(logging.INFO, logger="bundlestream.projections.projector")
     produce(own, story(bundles=10, items_per_bundle=30))
     with postgres.connect(own.postgres_dsn) as conn:
         migrate(conn, own.projections_schema)

@@ -11,22 +11,17 @@ from collections import Counter
 
 import coincurve
 import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pipeline_harness import EventLog
-
-from bundlestream.settings import Settings
-from core.ans104.bundle_header import (
+from bundlestream.core.ans104.bundle_header import (
     COUNT_BYTES,
     ENTRY_BYTES,
     decode_count,
     decode_entry,
     header_size,
 )
-from core.ans104.bundle_writer import bundle_bytes
-from core.ans104.parser import parse_data_item
-from core.ans104.signature_types import SignatureType
-from core.ans104.signing import (
+from bundlestream.core.ans104.bundle_writer import bundle_bytes
+from bundlestream.core.ans104.parser import parse_data_item
+from bundlestream.core.ans104.signature_types import SignatureType
+from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
     Ed25519Signer,
@@ -35,9 +30,14 @@ from core.ans104.signing import (
     TypedEthereumSigner,
     sign_data_item,
 )
-from core.ans104.tags import Tag
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from schemas.events import BundlePlanned
+from bundlestream.core.ans104.tags import Tag
+from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.schemas.events import BundlePlanned
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pipeline_harness import EventLog
+
+from bundlestream.settings import Settings
 
 
 def signers() -> list[DataItemSigner]:

@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.api.app import create_app
+from bundlestream.schemas.codec import decode
+from bundlestream.schemas.events import Event
+from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import Consumer
 
-from adapters.kafka_topics import create_topics
-from api.app import create_app
 from bundlestream.settings import Settings
-from schemas.codec import decode
-from schemas.events import Event
-from schemas.topics import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[2]
 

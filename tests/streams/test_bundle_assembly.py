@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from bundlestream.adapters.filesystem import FilesystemObjectStore
+from bundlestream.adapters.received_items import ReceivedItemReader
+from bundlestream.core.ans104.parser import parse_data_item
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
+from bundlestream.schemas.events import BundlePlanned, PlannedItem
+from bundlestream.streams.bundle_assembly import UnpreparablePlan, assemble
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from adapters.filesystem import FilesystemObjectStore
-from adapters.received_items import ReceivedItemReader
 from bundlestream.settings import Settings
-from core.ans104.parser import parse_data_item
-from core.ans104.signing import Ed25519Signer, sign_data_item
-from schemas.events import BundlePlanned, PlannedItem
-from streams.bundle_assembly import UnpreparablePlan, assemble
 
 
 def planned(raw: bytes, key: str) -> PlannedItem:

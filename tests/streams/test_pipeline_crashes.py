@@ -11,6 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from bundlestream.core.ans104.signing import sign_data_item
 from pipeline_checks import (
     assert_exactly_once,
     assert_unbundled,
@@ -23,7 +24,6 @@ from pipeline_harness import GatewayProxy, pipeline_settings, running_pipeline, 
 from bundlestream.settings import Settings
 from bundlestream.stack.commands import up
 from bundlestream.stack.kafka import KafkaBroker
-from core.ans104.signing import sign_data_item
 
 
 def small_items(count: int) -> list[bytes]:

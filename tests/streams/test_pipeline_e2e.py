@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bundlestream.core.ans104.signing import sign_data_item
 from pipeline_checks import (
     assert_exactly_once,
     assert_nested_offsets,
@@ -18,8 +19,6 @@ from pipeline_checks import (
     wait_finalized,
 )
 from pipeline_harness import pipeline_settings, running_pipeline, wait_for
-
-from core.ans104.signing import sign_data_item
 
 # Issue 5: 1,000 items, and a small maximum bundle size (one item above it) so that the
 # run makes dozens of bundles.

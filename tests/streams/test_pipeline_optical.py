@@ -11,15 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bundlestream.core.ans104.parser import parse_data_item
+from bundlestream.core.ans104.signing import sign_data_item
+from bundlestream.core.ans104.tags import Tag
+from bundlestream.core.encoding import b64url_decode
+from bundlestream.core.jwk import verify_arweave_signature
+from bundlestream.core.optical import optical_message, unsigned_header
 from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_confirmed
 from pipeline_harness import pipeline_settings, running_pipeline, serving
-
-from core.ans104.parser import parse_data_item
-from core.ans104.signing import sign_data_item
-from core.ans104.tags import Tag
-from core.encoding import b64url_decode
-from core.jwk import verify_arweave_signature
-from core.optical import optical_message, unsigned_header
 
 
 class OpticalGateway:

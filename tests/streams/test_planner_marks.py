@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from streams.planning import _fresh
+from bundlestream.streams.planning import _fresh
 
 
 def test_a_repeated_acceptance_is_dropped_and_a_repack_is_not() -> None:

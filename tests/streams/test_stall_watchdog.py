@@ -19,7 +19,7 @@ import faust
 from faust.types import TP
 
 from bundlestream.settings import Settings
-from streams.pipeline import create_pipeline
+from bundlestream.streams.pipeline import create_pipeline
 
 settings = Settings()
 app = create_pipeline(settings)

@@ -4,10 +4,7 @@ from pathlib import Path
 
 import coincurve
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from core.ans104.signing import (
+from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
     Ed25519Signer,
@@ -15,7 +12,9 @@ from core.ans104.signing import (
     MultiAptosSigner,
     TypedEthereumSigner,
 )
-from core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = (REPO / ".." / "shared" / "fixtures" / "ans104").resolve()

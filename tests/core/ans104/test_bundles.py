@@ -4,18 +4,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from core.ans104 import BundleError, parse_data_item
-from core.ans104.bundle_header import BundleEntry, encode_bundle_header
-from core.ans104.bundle_reader import BundledItem, ReadOptions, read_bundle, read_nested_bundle
-from core.ans104.bundle_writer import (
+from bundlestream.core.ans104 import BundleError, parse_data_item
+from bundlestream.core.ans104.bundle_header import BundleEntry, encode_bundle_header
+from bundlestream.core.ans104.bundle_reader import (
+    BundledItem,
+    ReadOptions,
+    read_bundle,
+    read_nested_bundle,
+)
+from bundlestream.core.ans104.bundle_writer import (
     BundleItemSource,
     bundle_bytes,
     item_source_from_bytes,
     write_bundle,
 )
-from core.ans104.signing import DataItemSigner, sign_data_item
-from core.ans104.tags import Tag
+from bundlestream.core.ans104.signing import DataItemSigner, sign_data_item
+from bundlestream.core.ans104.tags import Tag
 
 BDI = "EWMpMP0DvN6sgn5ZtJ3emd47eMF8fsfpXGS5him5vJQ"
 BDI2 = "3yKDnHSQIkvQ5SIm5AEDE7gimJljuKhB2UdrVwY60Jc"

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
+from bundlestream.core.ans104 import Ans104Error, DataItemParser
+from bundlestream.core.ans104.bundle_reader import read_bundle
+from bundlestream.core.ans104.bundle_writer import bundle_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core.ans104 import Ans104Error, DataItemParser
-from core.ans104.bundle_reader import read_bundle
-from core.ans104.bundle_writer import bundle_bytes
 
 SEEDS = [
     "stubSolanaDataItem",

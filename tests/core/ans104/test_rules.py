@@ -1,8 +1,7 @@
 """Each ANS-104 rule, broken on purpose, gives the error that names it, as early as it can."""
 
 import pytest
-
-from core.ans104 import (
+from bundlestream.core.ans104 import (
     DataItemParseError,
     DataItemParser,
     DataItemTooLarge,
@@ -10,8 +9,8 @@ from core.ans104 import (
     Tag,
     parse_data_item,
 )
-from core.ans104.signing import DataItemSigner, sign_data_item
-from core.ans104.tags import decode_tags, encode_tags
+from bundlestream.core.ans104.signing import DataItemSigner, sign_data_item
+from bundlestream.core.ans104.tags import decode_tags, encode_tags
 
 # An ed25519 item header: type(2) sig(64) owner(32), so the target presence byte is at 98.
 TARGET_AT = 2 + 64 + 32

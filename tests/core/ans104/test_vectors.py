@@ -4,11 +4,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bundlestream.core.ans104 import (
+    DataItem,
+    DataItemParser,
+    InvalidSignature,
+    Tag,
+    parse_data_item,
+)
+from bundlestream.core.encoding import b64url_encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from core.ans104 import DataItem, DataItemParser, InvalidSignature, Tag, parse_data_item
-from core.encoding import b64url_encode
 
 OWNER_J40 = "J40R1BgFSI1_7p25QW49T7P46BePJJnlDrsFGY1YWbM"
 OWNER_JAXL = "jaxl_dxqJ00gEgQazGASFXVRvO4h-Q0_vnaLtuOUoWU"

@@ -15,8 +15,6 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from bundlestream.settings import Settings
-
 _POOL_TIMEOUT_S = 2.0
 
 
@@ -94,10 +92,10 @@ class ProjectionQueries:
 
 
 @contextlib.asynccontextmanager
-async def open_projection_queries(settings: Settings) -> AsyncIterator[ProjectionQueries]:
+async def open_projection_queries(dsn: str, schema: str) -> AsyncIterator[ProjectionQueries]:
     """A pool for the lifespan of the API; it connects lazily (Postgres may be down)."""
     pool = AsyncConnectionPool(
-        settings.postgres_dsn,
+        dsn,
         min_size=1,
         max_size=8,
         open=False,
@@ -105,6 +103,6 @@ async def open_projection_queries(settings: Settings) -> AsyncIterator[Projectio
     )
     await pool.open(wait=False)
     try:
-        yield ProjectionQueries(pool, settings.projections_schema)
+        yield ProjectionQueries(pool, schema)
     finally:
         await pool.close()
