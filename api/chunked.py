@@ -16,6 +16,7 @@ from typing import Any
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.multipart_sessions import MultipartSessions, Session
 from bundlestream.adapters.object_store import ObjectStore
+from bundlestream.api.best_effort import quietly
 from bundlestream.api.ingest import UploadPath, ingest
 from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 
@@ -136,10 +137,10 @@ class ChunkedUploads:
             return Unavailable("Upload Service is Unavailable. Cache is unreachable")
         except Exception:
             log.exception("finalize %s failed", upload_id)
-            await _quietly(self.sessions.update(upload_id, status="ASSEMBLING"))
+            await quietly(self.sessions.update(upload_id, status="ASSEMBLING"))
             return Unavailable("Upload Service is Unavailable.")
         finally:
-            await _quietly(self.sessions.unlock(upload_id))
+            await quietly(self.sessions.unlock(upload_id))
 
     async def _assemble_and_ingest(self, upload_id: str, paid_by: tuple[str, ...]) -> Outcome:
         parts = await self.sessions.parts(upload_id)
@@ -194,7 +195,7 @@ class ChunkedUploads:
 
     async def _drop_parts(self, upload_id: str) -> None:
         for offset in await self.sessions.parts(upload_id):
-            await _quietly(self.store.delete(part_key(upload_id, offset)))
+            await quietly(self.store.delete(part_key(upload_id, offset)))
 
     async def close(self) -> None:
         """Cancel background finalizations (at shutdown); their locks expire."""
@@ -221,10 +222,3 @@ def failed_outcome(reason: str) -> Outcome:
     if reason == "UNDERFUNDED":
         return Rejected(402, "Insufficient balance")
     return Rejected(400, "Invalid Data Item!")
-
-
-async def _quietly(step: Any) -> None:
-    try:
-        await step
-    except Exception as exc:
-        log.warning("best-effort step failed: %s", exc)

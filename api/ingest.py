@@ -16,6 +16,7 @@ from typing import Any
 
 from bundlestream.adapters.fresh_receipts import FreshReceipts, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
+from bundlestream.api.best_effort import quietly
 from bundlestream.api.outcomes import (
     INVALID_ITEM,
     PARSE_ERROR,
@@ -286,7 +287,7 @@ class _Upload:
         only space; the client's retry rewrites the same key with the same bytes.
         """
         if self.writer is not None and not self.committed:
-            await _quietly(self.writer.abort())
+            await quietly(self.writer.abort())
         if self.claimed is not None:
             await self.path.fresh.release(self.claimed)
 
@@ -313,10 +314,3 @@ def unreachable(what: str, item_id: str) -> Unavailable:
     return Unavailable(
         f"Data Item: {item_id}. Upload Service is Unavailable. {what} is unreachable"
     )
-
-
-async def _quietly(step: Awaitable[None]) -> None:
-    try:
-        await asyncio.shield(step)
-    except Exception as exc:  # cleanup must not mask the outcome being reported
-        log.warning("cleanup step failed: %s", exc)
