@@ -18,18 +18,16 @@ from bundlestream.adapters.fresh_receipts import FreshReceipts, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.outcomes import (
-    INVALID_ITEM,
-    PARSE_ERROR,
+    ITEM_ERRORS,
     Accepted,
     Duplicate,
     Outcome,
     Rejected,
     Unavailable,
-    too_large,
+    rejected_item,
 )
 from bundlestream.core.admission import AdmissionPolicy, Refused
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
-from bundlestream.core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
 from bundlestream.schemas.events import DataItemReceived
 
 log = logging.getLogger(__name__)
@@ -133,12 +131,8 @@ class _Upload:
     def _parse(self, data: bytes) -> None:
         try:
             self.parser.feed(data)
-        except DataItemTooLarge as exc:
-            raise _Abort(too_large(exc.max_item_size)) from exc
-        except DataItemParseError as exc:
-            raise _Abort(Rejected(400, PARSE_ERROR)) from exc
-        except InvalidSignature as exc:
-            raise _Abort(Rejected(400, INVALID_ITEM)) from exc
+        except ITEM_ERRORS as exc:
+            raise _Abort(rejected_item(exc)) from exc
 
     async def _on_header(self, header: DataItemHeader) -> None:
         """Refuse what the header alone decides, and claim the id against duplicates."""
@@ -201,12 +195,8 @@ class _Upload:
     def _complete(self) -> DataItem:
         try:
             return self.parser.finish()
-        except InvalidSignature as exc:
-            raise _Abort(Rejected(400, INVALID_ITEM)) from exc
-        except DataItemTooLarge as exc:
-            raise _Abort(too_large(exc.max_item_size)) from exc
-        except DataItemParseError as exc:
-            raise _Abort(Rejected(400, PARSE_ERROR)) from exc
+        except ITEM_ERRORS as exc:
+            raise _Abort(rejected_item(exc)) from exc
 
     def _admit(self, item: DataItem) -> None:
         header = item.header

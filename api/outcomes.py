@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from bundlestream.core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
+
 PARSE_ERROR = "Data item parsing error!"
 INVALID_ITEM = "Invalid Data Item!"
 INVALID_CONTENT_TYPE = "Invalid Content Type"
@@ -51,3 +53,19 @@ def too_large(max_item_size: int) -> Rejected:
         f"Data item is too large, this service only accepts data items up to "
         f"{max_item_size} bytes!",
     )
+
+
+ITEM_ERRORS = (DataItemParseError, InvalidSignature)
+"""What the parser raises for an item that breaks an ANS-104 rule."""
+
+
+def rejected_item(error: DataItemParseError | InvalidSignature) -> Rejected:
+    """Upstream's answer to an item that breaks an ANS-104 rule, wherever it is found.
+
+    Too large is a parse error too (a subclass), so it is told apart first.
+    """
+    if isinstance(error, DataItemTooLarge):
+        return too_large(error.max_item_size)
+    if isinstance(error, InvalidSignature):
+        return Rejected(400, INVALID_ITEM)
+    return Rejected(400, PARSE_ERROR)
