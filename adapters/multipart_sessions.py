@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.core.receipts import Receipt
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
@@ -27,7 +28,7 @@ class Session:
     status: str
     failed_reason: str | None
     validated_bytes: int
-    receipt: dict[str, Any] | None
+    receipt: Receipt | None
 
 
 class MultipartSessions:
@@ -85,7 +86,7 @@ class MultipartSessions:
         mapping: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
         await self._run(self._redis.hset(self._key(upload_id), mapping=mapping))
 
-    async def finalized(self, upload_id: str, receipt: dict[str, Any]) -> None:
+    async def finalized(self, upload_id: str, receipt: Receipt) -> None:
         await self.update(upload_id, status="FINALIZED", receipt=json.dumps(receipt))
 
     async def lock(self, upload_id: str, ttl_s: int) -> bool:

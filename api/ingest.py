@@ -28,6 +28,7 @@ from bundlestream.api.outcomes import (
 )
 from bundlestream.core.admission import AdmissionPolicy, Refused
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
+from bundlestream.core.receipts import Receipt
 from bundlestream.schemas.events import DataItemReceived
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[DataItemReceived], Awaitable[None]]
 """Produce DataItemReceived keyed by its owner address; return only after acks=all."""
 
-SignReceipt = Callable[..., dict[str, object]]
+SignReceipt = Callable[..., Receipt]
 """Sign a Turbo 0.2.0 receipt (core.receipts.sign_receipt with the service key bound)."""
 
 
@@ -216,7 +217,7 @@ class _Upload:
             raise _Abort(unreachable("Object Store", item.id)) from exc
         self.committed = True
 
-    async def _record(self, item: DataItem) -> dict[str, Any]:
+    async def _record(self, item: DataItem) -> Receipt:
         """Publish the event, then sign: never a receipt without an acknowledged event."""
         height = self.path.height()
         if height is None:
@@ -237,7 +238,7 @@ class _Upload:
             fast_finality_indexes=list(self.path.fast_finality_indexes),
             owner=item.header.owner_address,
         )
-        return dict(receipt)
+        return receipt
 
     def _event(self, item: DataItem, timestamp: int, deadline: int) -> DataItemReceived:
         header = item.header
@@ -258,7 +259,7 @@ class _Upload:
             paid_by=self.paid_by,
         )
 
-    async def _remember(self, item: DataItem, receipt: dict[str, Any]) -> None:
+    async def _remember(self, item: DataItem, receipt: Receipt) -> None:
         """Make status answer at once. The event is already acknowledged, so a Redis
         failure here must not turn into an error: the receipt is true."""
         record = fresh_status(item, receipt)
@@ -282,7 +283,7 @@ class _Upload:
             await self.path.fresh.release(self.claimed)
 
 
-def fresh_status(item: DataItem, receipt: dict[str, Any]) -> dict[str, Any]:
+def fresh_status(item: DataItem, receipt: Receipt) -> dict[str, Any]:
     """What GET /tx/{id}/status and /offsets can say before the projections know the item."""
     return {
         "receipt": receipt,
@@ -290,7 +291,7 @@ def fresh_status(item: DataItem, receipt: dict[str, Any]) -> dict[str, Any]:
         "rawContentLength": item.size,
         "payloadDataStart": item.header.payload_start,
         "payloadContentType": item.header.tag("Content-Type") or "application/octet-stream",
-        "winc": receipt.get("winc", "0"),
+        "winc": receipt["winc"],
     }
 
 

@@ -1,9 +1,9 @@
 """What an upload can come to, in upstream's words; routes turn these into responses."""
 
 from dataclasses import dataclass
-from typing import Any
 
 from bundlestream.core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
+from bundlestream.core.receipts import Receipt
 
 PARSE_ERROR = "Data item parsing error!"
 INVALID_ITEM = "Invalid Data Item!"
@@ -14,7 +14,7 @@ INVALID_CONTENT_TYPE = "Invalid Content Type"
 class Accepted:
     """Payload durable, event acknowledged, receipt signed."""
 
-    receipt: dict[str, Any]
+    receipt: Receipt
 
 
 @dataclass(frozen=True)

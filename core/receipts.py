@@ -9,6 +9,7 @@ but not signed), signed RSA-PSS SHA-256 with salt length 0 by the service's Arwe
 """
 
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 from bundlestream.core.deephash import deep_hash
 from bundlestream.core.encoding import EncodingError, b64url_decode, b64url_encode
@@ -18,6 +19,21 @@ RECEIPT_VERSION = "0.2.0"
 
 # Turbo signs receipts with a zero-length PSS salt (deterministic signatures).
 RECEIPT_SALT_LENGTH = 0
+
+
+class Receipt(TypedDict):
+    """A signed receipt as Turbo clients read it (JSON field names, Turbo's spelling)."""
+
+    id: str
+    timestamp: int
+    winc: str
+    version: str
+    deadlineHeight: int
+    dataCaches: list[str]
+    fastFinalityIndexes: list[str]
+    public: str
+    signature: str
+    owner: str
 
 
 def receipt_message(*, version: str, id: str, deadline_height: int, timestamp: int) -> bytes:
@@ -36,7 +52,7 @@ def sign_receipt(
     data_caches: Sequence[str],
     fast_finality_indexes: Sequence[str],
     owner: str,
-) -> dict[str, object]:
+) -> Receipt:
     """The signed receipt for data item ``id`` uploaded by ``owner`` (an address).
 
     ``timestamp`` is in milliseconds since the epoch, as Turbo sends it.
