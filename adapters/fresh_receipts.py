@@ -8,7 +8,7 @@ Keys are namespaced so that several deployments (or tests) can share one Redis.
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -16,6 +16,30 @@ from redis.exceptions import RedisError
 
 class ViewUnavailable(Exception):
     """Redis did not answer; the caller decides whether that is fatal."""
+
+
+class FreshView(Protocol):
+    """The port: in-flight claims and just-issued receipts, each kept for a while.
+
+    ``claim``, ``remember`` and ``get`` raise ViewUnavailable when the view cannot
+    answer; ``release`` is best effort and never raises. Records round-trip as JSON.
+    """
+
+    async def claim(self, item_id: str) -> bool:
+        """Mark ``item_id`` in flight; False when it is in flight or already receipted."""
+        ...
+
+    async def release(self, item_id: str) -> None:
+        """Drop the in-flight marker of ``item_id``."""
+        ...
+
+    async def remember(self, item_id: str, record: dict[str, Any]) -> None:
+        """Keep what status answers for a receipted item; its claim ends."""
+        ...
+
+    async def get(self, item_id: str) -> dict[str, Any] | None:
+        """The record remembered for ``item_id``, or None."""
+        ...
 
 
 class FreshReceipts:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bundlestream.adapters.fresh_receipts import FreshReceipts, ViewUnavailable
+from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.outcomes import (
@@ -50,7 +50,7 @@ class UploadPath:
 
     store: ObjectStore
     publish: Publish
-    fresh: FreshReceipts
+    fresh: FreshView
     height: Callable[[], int | None]
     sign: SignReceipt
     admission: AdmissionPolicy
