@@ -1,0 +1,72 @@
+"""In-memory stand-ins for the event log and the fresh-receipt view.
+
+Each passes the same contract suite as the real adapter (tests/contracts/), so a test
+of the upload path on them says what it would say on Kafka and Redis. Neither reads a
+clock: the TTLs of the real view are outside the contract.
+"""
+
+import json
+from typing import Any
+
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.api.ingest import PublishFailed
+from bundlestream.schemas.events import DataItemReceived
+
+
+class MemoryEventLog:
+    """The DataItemReceived topic in memory: ``publish`` appends (key, event) once
+    acknowledged; while ``down`` it raises PublishFailed and appends nothing."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, DataItemReceived]] = []
+        self.down = False
+
+    async def publish(self, event: DataItemReceived) -> None:
+        if self.down:
+            raise PublishFailed("event log is down")
+        self.messages.append((event.owner_address, event))
+
+    @property
+    def events(self) -> list[DataItemReceived]:
+        return [event for _, event in self.messages]
+
+
+class MemoryFreshReceipts:
+    """The fresh-receipt view in memory; while ``down`` it answers like Redis that is
+    unreachable (ViewUnavailable, except from the best-effort ``release``)."""
+
+    def __init__(self) -> None:
+        self.inflight: set[str] = set()
+        self.receipts: dict[str, str] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ViewUnavailable("fresh receipt view is down")
+
+    async def claim(self, item_id: str) -> bool:
+        self._check()
+        if item_id in self.receipts:
+            self.inflight.discard(item_id)
+            return False
+        if item_id in self.inflight:
+            return False
+        self.inflight.add(item_id)
+        return True
+
+    async def release(self, item_id: str) -> None:
+        if not self.down:
+            self.inflight.discard(item_id)
+
+    async def remember(self, item_id: str, record: dict[str, Any]) -> None:
+        self._check()
+        self.receipts[item_id] = json.dumps(record)  # stored as Redis stores it: JSON
+        self.inflight.discard(item_id)
+
+    async def get(self, item_id: str) -> dict[str, Any] | None:
+        self._check()
+        raw = self.receipts.get(item_id)
+        if raw is None:
+            return None
+        record: dict[str, Any] = json.loads(raw)
+        return record
