@@ -35,6 +35,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 
 def now_ms() -> int:
@@ -136,7 +137,7 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     )
     redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     http = httpx.AsyncClient()
-    producer = EventProducer(settings)
+    producer = EventProducer(kafka_connection(settings))
     height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
     refresher = asyncio.create_task(height.run())
     path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
