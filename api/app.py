@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bundlestream.adapters.object_store import open_object_store
 from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import open_object_store
 
 
 async def health(request: Request) -> PlainTextResponse:

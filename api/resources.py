@@ -18,7 +18,7 @@ from bundlestream.adapters.block_height import BlockHeight
 from bundlestream.adapters.fresh_receipts import FreshReceipts
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
 from bundlestream.adapters.multipart_sessions import MultipartSessions
-from bundlestream.adapters.object_store import ObjectStore, open_object_store
+from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.projection_queries import open_projection_queries
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
@@ -35,7 +35,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bundlestream.settings import Settings
-from bundlestream.wiring import kafka_connection
+from bundlestream.wiring import kafka_connection, open_object_store
 
 
 def now_ms() -> int:

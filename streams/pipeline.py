@@ -4,7 +4,6 @@ import logging
 
 import faust
 from bundlestream.adapters.arweave_gateway import ArweaveGateway
-from bundlestream.adapters.object_store import open_object_store
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.streams import (
     cleanup,
@@ -22,7 +21,7 @@ from bundlestream.streams.app import create_app
 from bundlestream.streams.context import StageContext, catalogue_topics
 
 from bundlestream.settings import Settings
-from bundlestream.wiring import received_item_reader
+from bundlestream.wiring import open_object_store, received_item_reader
 
 log = logging.getLogger(__name__)
 
