@@ -12,12 +12,11 @@ after those writes are acknowledged.
 from dataclasses import dataclass
 
 from bundlestream.adapters.event_log import partitions_of
+from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.adapters.kafka_producer import producer_config
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.topics import DEAD_LETTERS
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-
-from bundlestream.settings import Settings
 
 _TIMEOUT_S = 30.0
 
@@ -30,19 +29,11 @@ class Redriven:
     kept: int  # still undecodable, appended to the dead-letter topic again
 
 
-def redrive(settings: Settings, dry_run: bool = False) -> Redriven:
+def redrive(kafka: KafkaConnection, topic_prefix: str, dry_run: bool = False) -> Redriven:
     """Drain the dead-letter topic once (what is there now); see the module doc."""
-    topic = DEAD_LETTERS.full_name(settings.topic_prefix)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"{settings.topic_prefix}dead-letters-redrive",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "fetch.message.max.bytes": settings.kafka_max_message_bytes,
-        }
-    )
-    producer = Producer(producer_config(settings))
+    topic = DEAD_LETTERS.full_name(topic_prefix)
+    consumer = Consumer(consumer_config(kafka, f"{topic_prefix}dead-letters-redrive"))
+    producer = Producer(producer_config(kafka))
     returned = kept = 0
     consumed: list[Message] = []
     try:
@@ -65,7 +56,7 @@ def redrive(settings: Settings, dry_run: bool = False) -> Redriven:
                 producer.produce(topic, message.value(), message.key(), headers=message.headers())
             consumed.append(message)
         if not dry_run and consumed:
-            if producer.flush(settings.kafka_delivery_timeout_s) > 0:
+            if producer.flush(kafka.delivery_timeout_s) > 0:
                 raise RuntimeError("redriven messages not acknowledged; offsets not committed")
             consumer.commit(offsets=_next_positions(consumed), asynchronous=False)
     finally:

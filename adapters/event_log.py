@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
-
-from bundlestream.settings import Settings
 
 _TIMEOUT_S = 30.0
 
@@ -24,22 +23,19 @@ class UnknownTopic(Exception):
     """Neither a catalogue topic nor a topic on the broker."""
 
 
-def full_topic_name(settings: Settings, name: str) -> str:
+def full_topic_name(topic_prefix: str, name: str) -> str:
     """A catalogue name (``bundles.planned``) under the prefix, or a full name as given."""
     catalogued = {topic.name for topic in CATALOGUE}
-    return settings.topic_prefix + name if name in catalogued else name
+    return topic_prefix + name if name in catalogued else name
 
 
-def reader(settings: Settings) -> Consumer:
-    """A consumer for explicit assignments: no group membership, no commits."""
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": "bundlestream-event-reader",  # required; never joined (assign only)
-            "enable.auto.commit": False,
-            "fetch.message.max.bytes": settings.kafka_max_message_bytes,
-        }
-    )
+def reader(kafka: KafkaConnection) -> Consumer:
+    """A consumer for explicit assignments: no group membership, no commits.
+
+    An offset past a partition's end resets to the end (``start_positions``' promise).
+    """
+    # The group is never joined (assign only); librdkafka requires one all the same.
+    return Consumer(consumer_config(kafka, "bundlestream-event-reader", offset_reset="latest"))
 
 
 def partitions_of(consumer: Consumer, topic: str) -> list[int]:

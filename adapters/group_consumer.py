@@ -9,10 +9,14 @@ prefetch is capped, so memory stays bounded.
 import logging
 from dataclasses import dataclass
 
+from bundlestream.adapters.kafka_config import (
+    BOUNDED_PREFETCH_KBYTES,
+    KafkaConnection,
+    Membership,
+    consumer_config,
+)
 from bundlestream.schemas.codec import DecodeError, decode
 from confluent_kafka import Consumer, KafkaException
-
-from bundlestream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +33,17 @@ class GroupConsumer:
     partition the group never committed. Not for concurrent use."""
 
     def __init__(
-        self, settings: Settings, group_id: str, topic: str, max_poll_interval_s: float
+        self, kafka: KafkaConnection, group_id: str, topic: str, max_poll_interval_s: float
     ) -> None:
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "fetch.message.max.bytes": settings.kafka_max_message_bytes,
-                "queued.max.messages.kbytes": 8192,
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 1_000,
-                # A batch is handled between two polls; past this the member is evicted.
-                "max.poll.interval.ms": int(max_poll_interval_s * 1000),
-            }
+        # A batch is handled between two polls; past max_poll_interval_s the member is
+        # evicted.
+        config = consumer_config(
+            kafka,
+            group_id,
+            prefetch_kbytes=BOUNDED_PREFETCH_KBYTES,
+            membership=Membership(max_poll_interval_s),
         )
+        self._consumer = Consumer(config)
         self._consumer.subscribe([topic])
 
     def poll(self, max_messages: int, timeout_s: float) -> list[Consumed]:

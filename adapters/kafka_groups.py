@@ -7,9 +7,8 @@ must be stopped first (the broker refuses otherwise, and ``reset_offsets`` says 
 from datetime import datetime
 
 from bundlestream.adapters.event_log import partitions_of
+from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-
-from bundlestream.settings import Settings
 
 _TIMEOUT_S = 30.0
 
@@ -19,19 +18,17 @@ class GroupActive(Exception):
 
 
 def reset_offsets(
-    settings: Settings, group_id: str, topic: str, offset: int | None, since: datetime | None
+    kafka: KafkaConnection,
+    group_id: str,
+    topic: str,
+    offset: int | None,
+    since: datetime | None,
 ) -> list[TopicPartition]:
     """Commit, for every partition of ``topic``, ``offset`` or the first offset at ``since``.
 
     Returns what was committed. A time after the last message commits the end.
     """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": group_id,
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = Consumer(consumer_config(kafka, group_id))  # commits only, never fetches
     try:
         partitions = partitions_of(consumer, topic)
         positions = _positions(consumer, topic, partitions, offset, since)

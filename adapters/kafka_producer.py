@@ -16,11 +16,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from bundlestream.adapters.kafka_config import KafkaConfig, KafkaConnection
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-
-from bundlestream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +41,15 @@ class Delivery:
     offset: int
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(kafka: KafkaConnection) -> KafkaConfig:
     """librdkafka configuration of every bundlestream producer."""
     return {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": kafka.bootstrap,
         "enable.idempotence": True,
         "acks": "all",
         "partitioner": "murmur2_random",
-        "message.timeout.ms": int(settings.kafka_delivery_timeout_s * 1000),
-        "message.max.bytes": settings.kafka_max_message_bytes,
+        "message.timeout.ms": int(kafka.delivery_timeout_s * 1000),
+        "message.max.bytes": kafka.max_message_bytes,
         # A lone upload should not wait for a batch to fill.
         "linger.ms": 1,
     }
@@ -64,9 +62,9 @@ class EventProducer:
     ``close`` once, at shutdown: it flushes what is in flight.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._config = producer_config(settings)
-        self._report_timeout_s = settings.kafka_delivery_timeout_s + _REPORT_GRACE_S
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self._config = producer_config(kafka)
+        self._report_timeout_s = kafka.delivery_timeout_s + _REPORT_GRACE_S
         self._producer = Producer(self._config, logger=log)
         self._closed = threading.Event()
         self._fatal = threading.Event()
@@ -77,7 +75,7 @@ class EventProducer:
         """Produce one message; return where it is once acknowledged by all replicas.
 
         Raises BrokerUnavailable when there is no acknowledgement within the delivery
-        timeout (``kafka_delivery_timeout_s``), when the local queue is full, or when the
+        timeout (``KafkaConnection.delivery_timeout_s``), when the local queue is full, or when the
         broker refuses the message.
         """
         if self._fatal.is_set():

@@ -2,13 +2,13 @@
 
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 
+from bundlestream.adapters.kafka_config import KafkaConnection
 from bundlestream.schemas.topics import CATALOGUE, topic_config
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from confluent_kafka.cimpl import NewTopic
-
-from bundlestream.settings import Settings
 
 _ADMIN_TIMEOUT_S = 30.0
 _LEADER_POLL_S = 0.1
@@ -20,21 +20,30 @@ class TopicAdminError(Exception):
     """The broker did not create a topic (and it does not already exist)."""
 
 
-def catalogue_topics(settings: Settings) -> list[NewTopic]:
-    """Every catalogue topic as the broker should have it, under the settings' prefix."""
-    config = topic_config(settings.topic_replication_factor, settings.kafka_max_message_bytes)
+@dataclass(frozen=True)
+class TopicLayout:
+    """How a deployment's catalogue topics are named and laid out on the brokers."""
+
+    prefix: str
+    partitions: int
+    replication_factor: int
+
+
+def catalogue_topics(layout: TopicLayout, max_message_bytes: int) -> list[NewTopic]:
+    """Every catalogue topic as the broker should have it, under the layout's prefix."""
+    config = topic_config(layout.replication_factor, max_message_bytes)
     return [
         NewTopic(
-            topic.full_name(settings.topic_prefix),
-            num_partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
+            topic.full_name(layout.prefix),
+            num_partitions=layout.partitions,
+            replication_factor=layout.replication_factor,
             config=config,
         )
         for topic in CATALOGUE
     ]
 
 
-def create_topics(settings: Settings) -> list[str]:
+def create_topics(kafka: KafkaConnection, layout: TopicLayout) -> list[str]:
     """Create every catalogue topic that does not exist yet; return the names created.
 
     Returns once every partition of every catalogue topic is served by its leader, so
@@ -42,8 +51,9 @@ def create_topics(settings: Settings) -> list[str]:
     it is (its partition count is never changed: that would move keys to other
     partitions).
     """
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    futures = admin.create_topics(catalogue_topics(settings), request_timeout=_ADMIN_TIMEOUT_S)
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    wanted = catalogue_topics(layout, kafka.max_message_bytes)
+    futures = admin.create_topics(wanted, request_timeout=_ADMIN_TIMEOUT_S)
     created = [name for name, future in futures.items() if _created(name, future)]
     wait_until_led(admin, list(futures), time.monotonic() + _ADMIN_TIMEOUT_S)
     return created

@@ -1,17 +1,16 @@
 """The object store port: where upload payloads and bundles are written durably.
 
-Two backends implement it: the local filesystem (the default, ``object_store="fs"``)
-and S3 through boto3 (``object_store="s3"``). Callers stream: a writer takes chunks and
-makes the object visible in one step on ``commit``; a reader yields a byte range. Driver
-errors never escape: they become ``ObjectStoreError``.
+Two backends implement it: the local filesystem (``filesystem.py``) and S3 through boto3
+(``s3.py``); this module imports neither (``bundlestream.wiring.open_object_store`` picks
+one from the settings). Callers stream: a writer takes chunks and makes the object
+visible in one step on ``commit``; a reader yields a byte range. Driver errors never
+escape: they become ``ObjectStoreError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Protocol
-
-from bundlestream.settings import Settings
 
 
 class ObjectStoreError(Exception):
@@ -62,17 +61,6 @@ class ObjectStore(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the object; deleting an absent key is not an error."""
         ...
-
-
-def open_object_store(settings: Settings) -> ObjectStore:
-    """The backend ``settings.object_store`` names, configured from the settings."""
-    if settings.object_store == "s3":
-        from bundlestream.adapters.s3 import open_s3_store
-
-        return open_s3_store(settings)
-    from bundlestream.adapters.filesystem import FilesystemObjectStore
-
-    return FilesystemObjectStore(settings.object_store_dir)
 
 
 def check_key(key: str) -> str:

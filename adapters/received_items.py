@@ -9,12 +9,15 @@ offset lies behind it. librdkafka's prefetch is capped, so memory stays bounded.
 
 from collections.abc import Iterator
 
+from bundlestream.adapters.kafka_config import (
+    BOUNDED_PREFETCH_KBYTES,
+    KafkaConnection,
+    consumer_config,
+)
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
-
-from bundlestream.settings import Settings
 
 _POLL_S = 1.0
 _MAX_EMPTY_POLLS = 30
@@ -29,25 +32,21 @@ class ReceivedItemError(Exception):
 class ReceivedItemReader:
     """Sequential random access to one process's reads; not for concurrent use."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "group.id": f"{settings.streams_app_id}-inline-reader",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "fetch.message.max.bytes": settings.kafka_max_message_bytes,
-                "queued.max.messages.kbytes": 8192,
-                "fetch.wait.max.ms": 20,
-            }
+    def __init__(self, kafka: KafkaConnection, topic_prefix: str, group_id: str) -> None:
+        """``group_id``: never joined (assign only), so never committed to."""
+        self._topic = DATA_ITEMS_RECEIVED.full_name(topic_prefix)
+        # An offset out of range (truncated away) resets to the log's start, past it:
+        # ``_message_at`` then fails at once instead of waiting at the end.
+        config = consumer_config(
+            kafka, group_id, prefetch_kbytes=BOUNDED_PREFETCH_KBYTES, fetch_wait_ms=20
         )
+        self._consumer = Consumer(config)
         self._next: tuple[int, int] | None = None  # (partition, offset) the consumer is at
 
     def read(self, partition: int, offset: int) -> bytes:
         """The inline item of the DataItemReceived at ``partition``/``offset``."""
-        behind = self._next is None or self._next[0] != partition
-        if behind or not 0 <= offset - self._next[1] < _READ_AHEAD:  # type: ignore[index]
+        at = self._next
+        if at is None or at[0] != partition or not 0 <= offset - at[1] < _READ_AHEAD:
             self._consumer.assign([TopicPartition(self._topic, partition, offset)])
         message = self._message_at(offset)
         self._next = (partition, offset + 1)

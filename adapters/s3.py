@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
@@ -16,30 +17,49 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from bundlestream.adapters.object_store import ObjectNotFoundError, ObjectStoreError, check_key
 
-from bundlestream.settings import Settings
-
 READ_CHUNK = 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's floor for every part but the last
 T = TypeVar("T")
 
 
-def open_s3_store(settings: Settings) -> S3ObjectStore:
-    """A store on ``settings.s3_bucket`` at ``settings.s3_endpoint``."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        config=Config(
-            s3={"addressing_style": "path"},
-            # S3-compatible servers do not all speak the newer default CRC trailers.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
+@dataclass(frozen=True)
+class S3Location:
+    """A bucket on an S3 endpoint, the credentials to reach it, and the part size."""
+
+    endpoint: str
+    bucket: str
+    region: str
+    access_key: str
+    secret_key: str
+    # Multipart part size: S3 needs >= 5 MiB (but the last); a writer holds about one part.
+    part_size: int
+
+
+def open_s3_store(location: S3Location) -> S3ObjectStore:
+    """A store on ``location.bucket`` at ``location.endpoint`` (no request is made yet).
+
+    Raises ``ObjectStoreError`` when boto3 refuses the configuration (an endpoint that
+    is not a URL).
+    """
+    config = Config(
+        s3={"addressing_style": "path"},
+        # S3-compatible servers do not all speak the newer default CRC trailers.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"max_attempts": 3, "mode": "standard"},
     )
-    return S3ObjectStore(client, settings.s3_bucket, max(settings.s3_part_size, MIN_PART_SIZE))
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=location.endpoint,
+            region_name=location.region,
+            aws_access_key_id=location.access_key,
+            aws_secret_access_key=location.secret_key,
+            config=config,
+        )
+    except (ValueError, BotoCoreError) as exc:
+        raise ObjectStoreError(f"S3 client for {location.endpoint!r}: {exc}") from exc
+    return S3ObjectStore(client, location.bucket, max(location.part_size, MIN_PART_SIZE))
 
 
 async def _call(operation: str, fn: Callable[..., T], **kwargs: Any) -> T:

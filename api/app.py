@@ -1,7 +1,7 @@
 """The HTTP application: ``create_app(settings)`` builds it, its lifespan opens resources.
 
-Resources (the object store now; producers and caches as the API grows) are opened in
-the lifespan and kept on ``app.state``, never at import time, so a test or a worker
+Resources are opened in the lifespan (``api/resources.py``, one exit stack) and kept on
+the lifespan state and ``app.state``, never at import time, so a test or a worker
 process builds as many independent apps as it wants.
 """
 
@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bundlestream.adapters.object_store import open_object_store
 from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,8 +33,8 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         app.state.settings = settings
-        app.state.object_store = open_object_store(settings)
         async with upload.lifespan() as state:  # upload routes: request.state.api
+            app.state.object_store = state["api"].upload.store  # the one store of the app
             yield state
 
     routes = [Route("/health", health), Route("/v1/health", health), *upload.routes()]

@@ -2,7 +2,9 @@
 
 Redis, the Kafka producer, the object store, the gateway client and the receipt key
 live here for the life of the process; routes reach them through ``request.state.api``.
-Nothing is created at import time.
+Nothing is created at import time. Each resource goes onto one ``AsyncExitStack`` as it
+opens, so whatever start-up got through is closed, in reverse order, if a later step
+fails, and at shutdown.
 """
 
 import asyncio
@@ -18,7 +20,7 @@ from bundlestream.adapters.block_height import BlockHeight
 from bundlestream.adapters.fresh_receipts import FreshReceipts
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
 from bundlestream.adapters.multipart_sessions import MultipartSessions
-from bundlestream.adapters.object_store import ObjectStore, open_object_store
+from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.projection_queries import open_projection_queries
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
@@ -35,6 +37,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, open_object_store
 
 
 def now_ms() -> int:
@@ -119,12 +122,8 @@ def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
     }
 
 
-@contextlib.asynccontextmanager
-async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[dict[str, Any]]:
-    """Open everything the upload API needs; yields the lifespan state entries."""
-    key = await asyncio.to_thread(
-        load_or_create_receipt_key, settings.receipt_key_path, settings.receipt_key_size
-    )
+def redis_of(settings: Settings) -> Redis:
+    """A client that owns its pool (``aclose`` closes the pool's connections)."""
     # A bounded pool that makes callers wait for a connection (the default pool raises
     # "Too many connections" under load, which would turn a burst into 503s).
     pool = BlockingConnectionPool.from_url(
@@ -134,29 +133,44 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
         socket_timeout=5,
         socket_connect_timeout=2,
     )
-    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
-    http = httpx.AsyncClient()
-    producer = EventProducer(settings)
-    height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
-    refresher = asyncio.create_task(height.run())
-    path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
-    chunked = chunked_uploads(settings, redis, path)
-    limiter = RateLimiter(
-        redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
+    return Redis.from_pool(pool)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[dict[str, Any]]:
+    """Open everything the upload API needs; yields the lifespan state entries.
+
+    Everything opened is closed on exit, or as soon as a later step of start-up fails.
+    The object store (``state["api"].upload.store``) has no close: the filesystem
+    backend holds no handle between calls, and boto3's pool goes with its client.
+    """
+    key = await asyncio.to_thread(
+        load_or_create_receipt_key, settings.receipt_key_path, settings.receipt_key_size
     )
-    stack = contextlib.AsyncExitStack()
-    projections = await stack.enter_async_context(
-        open_projection_queries(settings.postgres_dsn, settings.projections_schema)
-    )
-    context = ApiContext(
-        path, chunked, metrics, info_of(settings, key), settings.retry_after_s, projections
-    )
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        redis = redis_of(settings)
+        stack.push_async_callback(redis.aclose)
+        http = await stack.enter_async_context(httpx.AsyncClient())
+        producer = EventProducer(kafka_connection(settings))
+        stack.push_async_callback(producer.close)
+        height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
+        stack.push_async_callback(_stop, asyncio.create_task(height.run()))
+        path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
+        chunked = chunked_uploads(settings, redis, path)
+        stack.push_async_callback(chunked.close)
+        projections = await stack.enter_async_context(
+            open_projection_queries(settings.postgres_dsn, settings.projections_schema)
+        )
+        limiter = RateLimiter(
+            redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
+        )
+        context = ApiContext(
+            path, chunked, metrics, info_of(settings, key), settings.retry_after_s, projections
+        )
         yield {"api": context, "rate_limiter": limiter}
-    finally:
-        await stack.aclose()
-        refresher.cancel()
-        await chunked.close()
-        await producer.close()
-        await http.aclose()
-        await redis.aclose()

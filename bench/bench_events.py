@@ -21,6 +21,7 @@ from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 
 def sample_event(n: int) -> DataItemReceived:
@@ -54,7 +55,7 @@ async def timed_send(producer: EventProducer, topic: str, event: DataItemReceive
 
 async def send_all(settings: Settings, sends: int, concurrency: int) -> None:
     topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
-    producer = EventProducer(settings)
+    producer = EventProducer(kafka_connection(settings))
     gate = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> float:
@@ -83,7 +84,7 @@ def main() -> None:
         f"encode/s: {rate(lambda: encode(event)):,.0f}  decode/s: {rate(lambda: decode(data)):,.0f}"
     )
     settings = Settings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.")
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     asyncio.run(send_all(settings, args.sends, args.concurrency))
 
 

@@ -43,6 +43,7 @@ from confluent_kafka import Consumer, Producer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 OWNERS = 64
 
@@ -98,7 +99,7 @@ def received_event(raw: bytes) -> DataItemReceived:
 
 
 def produce_backlog(settings: Settings, items: list[bytes]) -> list[str]:
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(kafka_connection(settings)))
     topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
     ids = []
     for raw in items:
@@ -175,7 +176,7 @@ def planned_times(timeline: Timeline) -> dict[str, int]:
 
 def throughput(work: Path, items: list[bytes], workers: int, timeout_s: float) -> dict[str, Any]:
     settings = bench_settings(work)
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     ids = produce_backlog(settings, items)
     timeline = Timeline(settings)
     procs = start_workers(settings, workers, work)
@@ -237,7 +238,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def latency(work: Path, items: list[bytes], rate: float, timeout_s: float) -> dict[str, Any]:
     settings = bench_settings(work, api_port=free_port())
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     timeline = Timeline(settings)
     procs = start_workers(settings, 1, work)
     with open(work / f"{settings.topic_prefix}api.log", "wb") as log:

@@ -32,6 +32,7 @@ from bundlestream.schemas.codec import encode
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 ITEMS_PER_BUNDLE = 100
 EVENTS_PER_BUNDLE = 218.3  # measured mean of event_story at 100 items per bundle
@@ -101,7 +102,8 @@ def main() -> int:
     if args.reuse is None:
         write_events(settings, args.events)
     else:
-        create_topics(settings)  # topics the catalogue gained since that run, empty
+        # Topics the catalogue gained since that run, empty.
+        create_topics(kafka_connection(settings), topic_layout(settings))
     print(f"topics: {run}")
     rates = in_process_rates(50_000)
     print(
@@ -140,7 +142,7 @@ def main() -> int:
 
 
 def write_events(settings: Settings, events: int) -> None:
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     bundles = int(events / EVENTS_PER_BUNDLE) + 1
     started = time.monotonic()
     produced = produce(settings, story(bundles, ITEMS_PER_BUNDLE))

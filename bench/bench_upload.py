@@ -49,6 +49,7 @@ from bundlestream.core.receipts import sign_receipt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -511,7 +512,7 @@ async def main() -> None:
             "receipt_key_size": args.key_bits,
         }
     )
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     items = iter(signed_items(args.items, Path(tempfile.gettempdir()) / "bench-upload-items.bin"))
     signer = ArweaveSigner(arweave_key_from_jwk(generate_jwk(4096)))
     print(

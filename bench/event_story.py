@@ -21,6 +21,7 @@ from bundlestream.schemas.topics import topic_of
 from confluent_kafka import Producer
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 START = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
 
@@ -252,7 +253,7 @@ def _repack(plan_id: str, items: list[ev.PlannedItem], clock: Iterator[int]) -> 
 
 def produce(settings: Settings, events: Iterable[Keyed]) -> int:
     """Write events to their topics under the settings' prefix, acks=all; how many."""
-    producer = Producer({**producer_config(settings), "linger.ms": 20})
+    producer = Producer({**producer_config(kafka_connection(settings)), "linger.ms": 20})
     count = 0
     for item in events:
         topic = f"{settings.topic_prefix}{item.topic}"

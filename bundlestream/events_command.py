@@ -24,6 +24,7 @@ from bundlestream.adapters.event_log import (
 from bundlestream.adapters.kafka_groups import GroupActive, reset_offsets
 from bundlestream.schemas import topics
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 # Each stage of the pipeline and the topic it consumes (streams/: one agent per stage).
 STAGE_INPUTS = {
@@ -39,9 +40,9 @@ STAGE_INPUTS = {
 
 def run_show(args: argparse.Namespace) -> int:
     settings = Settings()
-    consumer = reader(settings)
+    consumer = reader(kafka_connection(settings))
     try:
-        topic = full_topic_name(settings, args.topic)
+        topic = full_topic_name(settings.topic_prefix, args.topic)
         positions = start_positions(consumer, topic, args.partition, args.offset, args.since)
         for message in read(consumer, positions, args.count, follow=False):
             print(json.dumps(message_json(message)), flush=True)
@@ -56,9 +57,10 @@ def run_show(args: argparse.Namespace) -> int:
 def run_tail(args: argparse.Namespace) -> int:
     settings = Settings()
     names = [args.topic] if args.topic else [t.name for t in topics.CATALOGUE]
-    consumer = reader(settings)
+    consumer = reader(kafka_connection(settings))
     try:
-        positions = end_positions(consumer, [full_topic_name(settings, n) for n in names])
+        full_names = [full_topic_name(settings.topic_prefix, n) for n in names]
+        positions = end_positions(consumer, full_names)
         for message in read(consumer, positions, args.count, follow=True):
             print(json.dumps(message_json(message)), flush=True)
     except KeyboardInterrupt:
@@ -69,7 +71,8 @@ def run_tail(args: argparse.Namespace) -> int:
 
 
 def run_redrive(args: argparse.Namespace) -> int:
-    result = redrive(Settings(), dry_run=args.dry_run)
+    settings = Settings()
+    result = redrive(kafka_connection(settings), settings.topic_prefix, dry_run=args.dry_run)
     verb = "would return" if args.dry_run else "returned"
     print(f"{verb} {result.returned} to their topics; {result.kept} still undecodable")
     return 0
@@ -80,7 +83,7 @@ def run_replay(args: argparse.Namespace) -> int:
     topic = STAGE_INPUTS[args.stage].full_name(settings.topic_prefix)
     group = args.group or settings.streams_app_id
     try:
-        moved = reset_offsets(settings, group, topic, args.offset, args.since)
+        moved = reset_offsets(kafka_connection(settings), group, topic, args.offset, args.since)
     except GroupActive as exc:
         print(f"refused (stop the workers of {group} first): {exc}", file=sys.stderr)
         return 1

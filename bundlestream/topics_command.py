@@ -5,12 +5,13 @@ import sys
 
 from bundlestream.adapters.kafka_topics import TopicAdminError, create_topics
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 
 def run_create(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
-        created = create_topics(settings)
+        created = create_topics(kafka_connection(settings), topic_layout(settings))
     except TopicAdminError as exc:
         print(f"topics create failed: {exc}", file=sys.stderr)
         return 1

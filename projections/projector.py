@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
+from bundlestream.adapters.kafka_config import consumer_config
 from bundlestream.adapters.kafka_producer import producer_config
 from bundlestream.projections import postgres
 from bundlestream.projections.projection import project
@@ -32,6 +32,7 @@ from confluent_kafka import (
 )
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +87,6 @@ def projected_topics(settings: Settings) -> list[str]:
     return [t.full_name(settings.topic_prefix) for t in CATALOGUE if t is not DEAD_LETTERS]
 
 
-def consumer_config(settings: Settings, group_id: str) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": group_id,
-        # Postgres holds the offsets; Kafka's copy is only for lag dashboards.
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "fetch.message.max.bytes": settings.kafka_max_message_bytes,
-        "enable.partition.eof": False,
-    }
-
-
 class Projector:
     """Consume the event topics into the read models of ``schema``."""
 
@@ -108,7 +97,10 @@ class Projector:
         self._bulk = bulk
         self._conn = postgres.connect(settings.postgres_dsn)
         self._expected: postgres.Offsets = {}
-        self._consumer = Consumer(consumer_config(settings, group_id), logger=log)
+        self._kafka = kafka_connection(settings)
+        # Postgres holds the offsets; Kafka's copy (committed per batch) is for lag
+        # dashboards only.
+        self._consumer = Consumer(consumer_config(self._kafka, group_id), logger=log)
         self._dead_letters: Producer | None = None
         self._dead_letter_topic = DEAD_LETTERS.full_name(settings.topic_prefix)
 
@@ -213,7 +205,7 @@ class Projector:
         if not dead:
             return
         if self._dead_letters is None:
-            self._dead_letters = Producer(producer_config(self._settings), logger=log)
+            self._dead_letters = Producer(producer_config(self._kafka), logger=log)
         for message, error in dead:
             log.error(
                 "dead letter %s/%s@%s: %s",
@@ -228,7 +220,7 @@ class Projector:
                 message.key(),
                 headers=dead_letter_headers(message, error),
             )
-        if self._dead_letters.flush(self._settings.kafka_delivery_timeout_s) > 0:
+        if self._dead_letters.flush(self._kafka.delivery_timeout_s) > 0:
             raise RuntimeError("dead letters not acknowledged; not committing the batch")
 
     def _rewind(self, batch: postgres.Offsets, tracked: postgres.Offsets) -> None:

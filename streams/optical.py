@@ -27,12 +27,14 @@ import faust
 from bundlestream.adapters.group_consumer import Consumed, GroupConsumer
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
-from bundlestream.adapters.received_items import ReceivedItemError, ReceivedItemReader
+from bundlestream.adapters.received_items import ReceivedItemError
 from bundlestream.core.ans104.errors import Ans104Error
 from bundlestream.core.optical import RecentIds, optical_body, parse_item_header, signed_header
 from bundlestream.core.retrying import backoff_delay
 from bundlestream.schemas.events import DataItemAccepted
 from bundlestream.streams.context import StageContext
+
+from bundlestream.wiring import kafka_connection, received_item_reader
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,13 @@ class OpticalPoster:
         self.ctx, self.urls = ctx, list(s.optical_urls)
         worst_batch_s = s.optical_max_attempts * (_TIMEOUT_S + s.gateway_backoff_max_s)
         self.consumer = GroupConsumer(
-            s,
+            kafka_connection(s),
             f"{s.streams_app_id}-optical",
             ctx.topics.deduplicated.get_topic_name(),
             max_poll_interval_s=max(300.0, 2 * worst_batch_s),
         )
         self.bridge = OpticalBridge(ctx.key.owner, _TIMEOUT_S)
-        self.inline = ReceivedItemReader(s)  # its own: prepare's is not for concurrent use
+        self.inline = received_item_reader(s)  # its own: prepare's is not for concurrent use
         self.inline_lock = asyncio.Lock()
         self.recent = RecentIds(_RECENT_IDS)
         self.posted = self.failed = self.unreadable = 0

@@ -4,9 +4,7 @@ import logging
 
 import faust
 from bundlestream.adapters.arweave_gateway import ArweaveGateway
-from bundlestream.adapters.object_store import open_object_store
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
-from bundlestream.adapters.received_items import ReceivedItemReader
 from bundlestream.streams import (
     cleanup,
     dedup,
@@ -23,6 +21,7 @@ from bundlestream.streams.app import create_app
 from bundlestream.streams.context import StageContext, catalogue_topics
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import open_object_store, received_item_reader
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def stage_context(app: faust.App, settings: Settings) -> StageContext:
         store=open_object_store(settings),
         gateway=ArweaveGateway(settings.gateway_url),
         key=load_or_create_receipt_key(key_path, settings.receipt_key_size),
-        received=ReceivedItemReader(settings),
+        received=received_item_reader(settings),
     )
 
 

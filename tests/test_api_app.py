@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from bundlestream.adapters.filesystem import FilesystemObjectStore
+from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.api.app import create_app
 
 from bundlestream.settings import Settings
@@ -61,3 +65,29 @@ def test_bundlestream_api_serves_health(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)
+
+
+def producer_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "kafka-producer"}
+
+
+def height_refreshers() -> list[asyncio.Task[object]]:
+    running = asyncio.all_tasks()
+    return [t for t in running if getattr(t.get_coro(), "__qualname__", "") == "BlockHeight.run"]
+
+
+async def test_a_start_up_that_fails_half_way_closes_what_it_opened(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The object store opens after the producer (its poll thread) and the block-height
+    refresher (a task); when boto3 refuses the S3 endpoint, both are stopped again."""
+    broken = settings.model_copy(
+        update={"object_store": "s3", "s3_endpoint": "not a url", "object_store_dir": tmp_path}
+    )
+    app = create_app(broken)
+    threads_before = producer_threads()
+    with pytest.raises(ObjectStoreError, match="not a url"):
+        async with app.router.lifespan_context(app):
+            pytest.fail("the lifespan started with an invalid S3 endpoint")
+    assert not [t for t in producer_threads() - threads_before if t.is_alive()]
+    assert height_refreshers() == []

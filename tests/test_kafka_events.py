@@ -28,6 +28,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 
 from bundlestream.cli import main
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 pytestmark = pytest.mark.stack
 
@@ -47,13 +48,13 @@ def own_topics(
             "stack_dir": tmp_path,
         }
     )
-    create_topics(own)
+    create_topics(kafka_connection(own), topic_layout(own))
     return own
 
 
 @pytest.fixture
 async def producer(own_topics: Settings) -> AsyncIterator[EventProducer]:
-    events = EventProducer(own_topics)
+    events = EventProducer(kafka_connection(own_topics))
     yield events
     await events.close()
 
@@ -97,7 +98,7 @@ def read_messages(bootstrap: str, topic: str, partitions: int, count: int) -> li
 async def test_topics_create_is_idempotent_and_keeps_events_forever(
     own_topics: Settings,
 ) -> None:
-    assert create_topics(own_topics) == []
+    assert create_topics(kafka_connection(own_topics), topic_layout(own_topics)) == []
     admin = AdminClient({"bootstrap.servers": own_topics.kafka_bootstrap})
     names = [topic.full_name(own_topics.topic_prefix) for topic in CATALOGUE]
     metadata = admin.list_topics(timeout=10).topics
@@ -220,7 +221,7 @@ async def test_send_without_a_broker_raises_broker_unavailable(settings: Setting
     nowhere = settings.model_copy(
         update={"kafka_bootstrap": f"127.0.0.1:{closed_port}", "kafka_delivery_timeout_s": 1.0}
     )
-    producer = EventProducer(nowhere)
+    producer = EventProducer(kafka_connection(nowhere))
     try:
         with pytest.raises(BrokerUnavailable):
             await producer.send("anything", owner(1), encode(received(1)))

@@ -17,11 +17,11 @@ from bundlestream.adapters.object_store import (
     ObjectNotFoundError,
     ObjectStore,
     ObjectStoreError,
-    open_object_store,
 )
 from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
 
 from bundlestream.settings import MiB, Settings
+from bundlestream.wiring import open_object_store
 
 
 def s3_client(settings: Settings) -> Any:

@@ -22,6 +22,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 MiB = 1024 * 1024
@@ -100,7 +101,7 @@ def free_port() -> int:
 async def serve(settings: Settings, create_topics_first: bool = True) -> AsyncIterator[RunningApi]:
     """Create the topics, start uvicorn on a free port, wait for the block height."""
     if create_topics_first:
-        await asyncio.to_thread(create_topics, settings)
+        await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     port = free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"

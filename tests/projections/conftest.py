@@ -8,6 +8,7 @@ from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.projections import postgres
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def own(
             "stack_dir": tmp_path,
         }
     )
-    create_topics(mine)
+    create_topics(kafka_connection(mine), topic_layout(mine))
     yield mine
     with postgres.connect(postgres_dsn) as conn:
         schemas = conn.execute(

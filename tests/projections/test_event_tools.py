@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from bench.event_story import produce, story
 from bundlestream.cli import main
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 pytestmark = pytest.mark.stack
 
@@ -27,7 +28,7 @@ DEADLINE_S = 60.0
 def send_raw(
     settings: Settings, topic: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
 ) -> None:
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(kafka_connection(settings)))
     producer.produce(topic, value, b"k", headers=headers)
     assert producer.flush(30) == 0
 

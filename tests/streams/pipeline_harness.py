@@ -31,6 +31,7 @@ from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import Consumer
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -262,7 +263,7 @@ class GatedMiner:
 
 @contextlib.contextmanager
 def running_log(settings: Settings) -> Iterator[EventLog]:
-    create_topics(settings)
+    create_topics(kafka_connection(settings), topic_layout(settings))
     log = EventLog(settings)
     try:
         yield log

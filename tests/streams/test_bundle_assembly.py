@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from bundlestream.adapters.filesystem import FilesystemObjectStore
-from bundlestream.adapters.received_items import ReceivedItemReader
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.events import BundlePlanned, PlannedItem
@@ -21,6 +20,7 @@ from bundlestream.streams.bundle_assembly import UnpreparablePlan, assemble
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import received_item_reader
 
 
 def planned(raw: bytes, key: str) -> PlannedItem:
@@ -46,7 +46,7 @@ async def test_an_item_gone_mid_bundle_drops_the_plan(tmp_path: Path) -> None:
         items=(planned(first, "items/first"), planned(second, "items/second")),
         planned_at=datetime.now(UTC),
     )
-    reader = ReceivedItemReader(Settings())
+    reader = received_item_reader(Settings())
     try:
         # A generous bound only so that a regression fails instead of hanging the suite.
         with pytest.raises(UnpreparablePlan, match="object gone"):
