@@ -6,8 +6,8 @@ import json
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import ClassVar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import httpx
