@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bundlestream.adapters.object_store import open_object_store
+from bundlestream.api import payment_routes
+from bundlestream.api.payments import payments_api
 from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,10 +37,18 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         app.state.settings = settings
         app.state.object_store = open_object_store(settings)
-        async with upload.lifespan() as state:  # upload routes: request.state.api
-            yield state
+        async with (
+            upload.lifespan() as state,  # upload routes: request.state.api
+            payments_api(settings) as payments,  # payment routes: request.state.payments
+        ):
+            yield {**state, **payments}
 
-    routes = [Route("/health", health), Route("/v1/health", health), *upload.routes()]
+    routes = [
+        Route("/health", health),
+        Route("/v1/health", health),
+        *payment_routes.routes(),
+        *upload.routes(),
+    ]
     return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)
 
 
