@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bundlestream.api import payment_routes
+from bundlestream.api.payments import payments_api
 from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,11 +35,19 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         app.state.settings = settings
-        async with upload.lifespan() as state:  # upload routes: request.state.api
+        async with (
+            upload.lifespan() as state,  # upload routes: request.state.api
+            payments_api(settings) as payments,  # payment routes: request.state.payments
+        ):
             app.state.object_store = state["api"].upload.store  # the one store of the app
-            yield state
+            yield {**state, **payments}
 
-    routes = [Route("/health", health), Route("/v1/health", health), *upload.routes()]
+    routes = [
+        Route("/health", health),
+        Route("/v1/health", health),
+        *payment_routes.routes(),
+        *upload.routes(),
+    ]
     return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)
 
 

@@ -111,7 +111,7 @@ def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
     """GET /info: upstream's fields, then our limits."""
     return {
         "version": RECEIPT_VERSION,
-        "addresses": {"arweave": key.address},
+        "addresses": {"arweave": key.address, **settings.payment_addresses},
         "gateway": settings.gateway_url,
         "freeUploadLimitBytes": settings.free_upload_limit_bytes,
         "maxDataItemSizeBytes": settings.max_data_item_size,

@@ -4,7 +4,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bundlestream import events_command, inspection, topics_command, worker_command
+from bundlestream import (
+    events_command,
+    inspection,
+    ledger_command,
+    topics_command,
+    worker_command,
+)
 from bundlestream.api import server as api_server
 from bundlestream.projections import commands as projection_commands
 from bundlestream.stack import commands as stack_commands
@@ -22,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker_command.register(subparsers)
     projection_commands.register(subparsers)
     events_command.register(subparsers)
+    ledger_command.register(subparsers)
     return parser
 
 

@@ -132,3 +132,25 @@ class Settings(BaseSettings):
     cleanup_after_permanent: bool = True
     # ...this long after its BundleConfirmed (0: at the cleanup stage's next poll).
     cleanup_retention_s: float = 0.0
+
+    # Payments (PAYMENTS.md §2): the gateway's price is re-read this often (upstream
+    # cached it 15 min); the per-item fee in USD (upstream $0.00002); the inclusive
+    # infrastructure fee on token and fiat payments (upstream's seeded 0.766); tokens
+    # exempt from it.
+    price_refresh_s: float = 60.0
+    usd_price_per_data_item: str = "0.00002"
+    infrastructure_fee_multiplier: str = "0.766"
+    tokens_without_fees: list[str] = ["ario"]
+    # Rates: "fixed" (this table of coin id -> fiat -> price; no network) or
+    # "coingecko" (a simple/price-compatible source, refreshed every rates_refresh_s).
+    rates_source: Literal["fixed", "coingecko"] = "fixed"
+    fixed_rates: dict[str, dict[str, float]] = {
+        "arweave": {"usd": 20.0, "eur": 18.5, "gbp": 16.0},
+        "ethereum": {"usd": 3000.0, "eur": 2775.0, "gbp": 2400.0},
+        "l2-standard-bridged-weth-base": {"usd": 3000.0, "eur": 2775.0, "gbp": 2400.0},
+    }
+    coingecko_url: str = "https://api.coingecko.com/api/v3"
+    coingecko_api_key: str | None = None
+    rates_refresh_s: float = 60.0
+    # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
+    payment_addresses: dict[str, str] = {}

@@ -231,7 +231,7 @@ class TableSummary:
 
 
 # Views compared besides the fact tables: the state every reader sees.
-COMPARED_VIEWS = ("bundles", "data_items")
+COMPARED_VIEWS = ("bundles", "data_items", "ledger_balances", "pending_top_ups", "approvals")
 
 
 def compared_relations() -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from bundlestream.projections import bundles, items, offsets
+from bundlestream.projections import bundles, items, ledger, offsets
 from bundlestream.projections.records import EventRecord, decode_record
 from bundlestream.projections.rows import Evolve, Position, Row
 from bundlestream.projections.tables import Table
@@ -18,7 +18,12 @@ from bundlestream.schemas.example_payloads import example_record
 from bundlestream.schemas.topics import topic_of
 from bundlestream.schemas.versions import all_versions
 
-EVOLVERS: dict[str, Evolve] = {**items.EVOLVERS, **bundles.EVOLVERS, **offsets.EVOLVERS}
+EVOLVERS: dict[str, Evolve] = {
+    **items.EVOLVERS,
+    **bundles.EVOLVERS,
+    **offsets.EVOLVERS,
+    **ledger.EVOLVERS,
+}
 
 TableRows = dict[Table, list[tuple[Any, ...]]]
 

@@ -110,6 +110,43 @@ ITEM_OFFSETS = _table(
     "root_bundle_id data_item_id",
 )
 
+# The ledger (migration 0003): the journal of balance changes, top-ups, approvals.
+LEDGER_JOURNAL = _table(
+    "ledger_journal",
+    "cause cause_id address winc:numeric reason topic partition:int4 offset:int8"
+    " changed_at:timestamptz",
+    "cause cause_id address",
+)
+TOP_UPS_SUBMITTED = _table(
+    "top_ups_submitted",
+    "token transaction_id address quantity:numeric winc:numeric submitted_at:timestamptz",
+    "token transaction_id",
+)
+TOP_UPS_CONFIRMED = _table(
+    "top_ups_confirmed",
+    "token transaction_id winc:numeric block_height:int8 confirmed_at:timestamptz",
+    "token transaction_id",
+)
+TOP_UPS_FAILED = _table(
+    "top_ups_failed", "token transaction_id reason failed_at:timestamptz", "token transaction_id"
+)
+APPROVALS_CREATED = _table(
+    "approvals_created",
+    "approval_id paying_address approved_address winc:numeric expires_at:timestamptz"
+    " created_at:timestamptz",
+    "approval_id",
+)
+APPROVAL_SPENDS = _table(
+    "approval_spends",
+    "approval_id data_item_id kind winc:numeric spent_at:timestamptz",
+    "approval_id data_item_id kind",
+)
+APPROVAL_ENDS = _table(
+    "approval_ends",
+    "approval_id reason returned_winc:numeric ended_at:timestamptz",
+    "approval_id",
+)
+
 FACT_TABLES: tuple[Table, ...] = (
     RECEIVED_ITEMS,
     ACCEPTED_ITEMS,
@@ -124,6 +161,13 @@ FACT_TABLES: tuple[Table, ...] = (
     REPACKED_ITEMS,
     FAILED_ITEMS,
     ITEM_OFFSETS,
+    LEDGER_JOURNAL,
+    TOP_UPS_SUBMITTED,
+    TOP_UPS_CONFIRMED,
+    TOP_UPS_FAILED,
+    APPROVALS_CREATED,
+    APPROVAL_SPENDS,
+    APPROVAL_ENDS,
 )
 BY_NAME = {table.name: table for table in FACT_TABLES}
 # Consumed positions; not a read model (two schemas differ in it while one catches up).

@@ -9,6 +9,8 @@ tuples so that an event, once built, cannot change. Timestamps are timezone-awar
 from dataclasses import dataclass
 from datetime import datetime
 
+from bundlestream.schemas.ledger_events import LEDGER_EVENT_TYPES, LedgerEvent
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DataItemReceived:
@@ -225,6 +227,7 @@ Event = (
     | DataItemFailed
     | OffsetsRecorded
     | PlannerTicked
+    | LedgerEvent
 )
 
 # Event name (the Avro record name) → its class. Nested records are not events.
@@ -245,5 +248,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DataItemFailed,
         OffsetsRecorded,
         PlannerTicked,
+        *LEDGER_EVENT_TYPES,
     )
 }

@@ -54,7 +54,7 @@ DATA_ITEMS_DEDUPLICATED = Topic(
         "streams: plan",
         "projections: item status",
         "streams: optical (own group)",
-        "ledger (refunds, later)",
+        "ledger refunds (later)",
     ),
     # The planner reads this one log only, so that a replay after a crash meets the same
     # items, repacks and clock ticks in the same order and cuts the same bundles.
@@ -130,6 +130,34 @@ BUNDLES_CLEANED = Topic(
     description="Permanent bundles whose local copies were deleted, their retention over.",
 )
 
+LEDGER_EVENTS = Topic(
+    name="ledger.events",
+    key="address",
+    events=(
+        "TopUpSubmitted",
+        "TopUpConfirmed",
+        "TopUpFailed",
+        "BalanceCredited",
+        "UploadCharged",
+        "UploadRefunded",
+        "ApprovalCreated",
+        "ApprovalUsed",
+        "ApprovalRevoked",
+        "ApprovalExpired",
+    ),
+    producers=("bundlestream ledger credit (operators)", "top-ups, upload charges (later)"),
+    consumers=("projections: ledger (balances, journal, top-ups, approvals)",),
+    # One topic, keyed by the account an event may lower: every decision that spends an
+    # account's money is serial in its partition, so two uploads cannot both spend the
+    # last winc. Raises of other accounts (a revoke's remainder, a refund) only add, and
+    # additions commute, so they need no order. With the same partition count and
+    # murmur2, an owner's ledger partition has the number of its data-items partitions.
+    description=(
+        "Every change of money: top-ups and their outcome, credits, upload charges and "
+        "refunds, credit-sharing approvals. Balances are a fold of this log."
+    ),
+)
+
 # Not an event topic: messages some consumer could not decode, as they were, with
 # headers saying where they came from (dlq.topic, dlq.partition, dlq.offset, dlq.error).
 # `bundlestream events redrive` puts them back on their topic once a reader can read them.
@@ -153,6 +181,7 @@ CATALOGUE: tuple[Topic, ...] = (
     BUNDLES_SEEDED,
     BUNDLES_SETTLED,
     BUNDLES_CLEANED,
+    LEDGER_EVENTS,
     DEAD_LETTERS,
 )
 

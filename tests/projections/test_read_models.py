@@ -13,7 +13,7 @@ from bundlestream.schemas.topics import topic_of
 from bundlestream.schemas.versions import SchemaVersion, all_versions
 
 # Events no read model keeps.
-NOT_PROJECTED = {"PlannerTicked", "BundleCleanedUp"}
+NOT_PROJECTED = {"PlannerTicked", "BundleCleanedUp", "ApprovalUsed"}
 
 
 @pytest.mark.parametrize("version", all_versions(), ids=lambda v: v.file_stem)

@@ -2,8 +2,10 @@
 
 import logging
 import time
+from collections import Counter
 
 import pytest
+from bundlestream.core.ledger import fold
 from bundlestream.projections import postgres
 from bundlestream.projections.check import compare_schemas
 from bundlestream.projections.migrator import migrate
@@ -11,7 +13,8 @@ from bundlestream.projections.projector import Projector, projected_topics
 from bundlestream.projections.rebuild import Progress, rebuild, remaining, replay_into
 from bundlestream.projections.tables import FACT_TABLES
 
-from bench.event_story import produce, story
+from bench.event_story import keyed, produce, story
+from bench.ledger_story import ledger_story
 from bundlestream.settings import Settings
 
 pytestmark = pytest.mark.stack
@@ -49,9 +52,18 @@ def differences(settings: Settings, left: str, right: str) -> list[str]:
 
 
 def states(settings: Settings, schema: str, view: str) -> dict[str, int]:
+    column = "status" if view == "approvals" else "state"
     with postgres.connect(settings.postgres_dsn) as conn:
-        query = f'SELECT state, count(*) FROM "{schema}".{view} GROUP BY state'
+        query = f'SELECT {column}, count(*) FROM "{schema}".{view} GROUP BY {column}'
         return {state: count for state, count in conn.execute(query).fetchall()}
+
+
+def balances(settings: Settings, schema: str) -> dict[str, int]:
+    with postgres.connect(settings.postgres_dsn) as conn:
+        rows = conn.execute(
+            f'SELECT address, winc FROM "{schema}".ledger_balances WHERE winc <> 0'
+        ).fetchall()
+    return {address: int(winc) for address, winc in rows}
 
 
 def indexes(settings: Settings, schema: str) -> list[tuple[str, str]]:
@@ -74,6 +86,8 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
     own: Settings,
 ) -> None:
     produce(own, story(bundles=20, items_per_bundle=30))
+    ledger_log = list(ledger_story(accounts=9, rounds=12))
+    produce(own, map(keyed, ledger_log))
     projector = live_projector(own)
     try:
         project_to_end(projector)
@@ -96,6 +110,14 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
     # 30 bundles of 30 items; bundles 9, 19, 29 dropped, their first items failed.
     assert states(own, own.projections_schema, "data_items") == {"permanent": 897, "failed": 3}
     assert states(own, own.projections_schema, "bundles") == {"permanent": 30, "dropped": 3}
+    # The ledger's views are the core's fold of the same log.
+    assert balances(own, own.projections_schema) == {
+        a: w for a, w in fold(ledger_log).balances.items() if w
+    }
+    assert set(states(own, own.projections_schema, "approvals").items()) <= {
+        (status, n)
+        for status, n in Counter(a.status for a in fold(ledger_log).approvals.values()).items()
+    }
 
 
 def test_check_reports_a_schema_that_lost_a_row(own: Settings) -> None:
