@@ -20,6 +20,7 @@ from bundlestream.projections import postgres
 from bundlestream.schemas.codec import encode
 from bundlestream.schemas.topics import LEDGER_EVENTS
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 _BALANCE = "SELECT winc::text, changes, changed_at FROM {}.ledger_balances WHERE address = %s"
 _HISTORY = """
@@ -62,7 +63,7 @@ def run_credit(args: argparse.Namespace) -> int:
     if isinstance(decided, Refusal):
         print(json.dumps({"error": decided.message, "rule": decided.rule}))
         return 2
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(kafka_connection(settings)))
     for event in decided:
         producer.produce(
             LEDGER_EVENTS.full_name(settings.topic_prefix), encode(event), event.address.encode()
