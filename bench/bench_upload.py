@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,204 +28,29 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.adapters.receipt_key import generate_jwk
 from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.signing import (
     ArweaveSigner,
-    Ed25519Signer,
-    sign_data_item,
     sign_data_item_header,
 )
 from bundlestream.core.deephash import BlobHasher
 from bundlestream.core.jwk import arweave_key_from_jwk
 from bundlestream.core.receipts import sign_receipt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.api_process import ApiProcess, Sampler
+from bench.signed_items import BLOCK, ed25519_items, signed_items
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
-BLOCK = os.urandom(MiB)  # the repeated block of every generated payload
-
-
-# ---------------------------------------------------------------- signed items
-
-
-def _make_items(args: tuple[dict[str, str], int, int]) -> list[bytes]:
-    jwk, start, count = args
-    signer = ArweaveSigner(arweave_key_from_jwk(jwk))
-    tags = [Tag(b"Content-Type", b"application/octet-stream")]
-    return [
-        sign_data_item(signer, (b"%012d" % i) + BLOCK[: 1024 - 12], tags=tags)
-        for i in range(start, start + count)
-    ]
-
-
-def signed_items(count: int, cache: Path) -> list[bytes]:
-    """``count`` distinct arweave-signed (RSA-4096) items with 1 KiB payloads, cached."""
-    if cache.exists():
-        blob = cache.read_bytes()
-        items = [blob[i : i + int.from_bytes(blob[i - 4 : i], "big")] for i in _offsets(blob)]
-        if len(items) >= count:
-            return items[:count]
-    jwk = generate_jwk(4096)
-    step = 250
-    jobs = [(jwk, start, min(step, count - start)) for start in range(0, count, step)]
-    with ProcessPoolExecutor(os.cpu_count() or 2) as pool:
-        items = [item for batch in pool.map(_make_items, jobs) for item in batch]
-    cache.write_bytes(b"".join(len(item).to_bytes(4, "big") + item for item in items))
-    return items
-
-
-def ed25519_items(count: int) -> Iterator[bytes]:
-    """Cheap distinct 1 KiB items (Ed25519) for Test 3's background traffic."""
-    signer = Ed25519Signer(Ed25519PrivateKey.generate())
-    for i in range(count):
-        yield sign_data_item(signer, (b"%012d" % i) + BLOCK[: 1024 - 12])
-
-
-def _offsets(blob: bytes) -> Iterator[int]:
-    at = 0
-    while at < len(blob):
-        size = int.from_bytes(blob[at : at + 4], "big")
-        yield at + 4
-        at += 4 + size
-
-
-# ---------------------------------------------------------------- the API process
-
-
-@dataclass
-class ApiProcess:
-    settings: Settings
-    workers: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.api_port}"
-
-    def env(self) -> dict[str, str]:
-        s = self.settings
-        return {
-            **os.environ,
-            "BUNDLESTREAM_TOPIC_PREFIX": s.topic_prefix,
-            "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store_dir),
-            "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.receipt_key_path),
-            "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": str(1 << 50),
-            "BUNDLESTREAM_RATE_LIMIT_REQUESTS": "0",
-            "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS": "4096",
-            "BUNDLESTREAM_MAX_INFLIGHT_BYTES": str(64 * GiB),
-            "BUNDLESTREAM_API_PORT": str(s.api_port),
-            "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.receipt_key_size),
-        }
-
-    async def __aenter__(self) -> "ApiProcess":
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bundlestream.api.app:app_from_environment",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.settings.api_port),
-            "--workers",
-            str(self.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        self.process = subprocess.Popen(argv, env=self.env(), start_new_session=True)
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    info = await client.get("/info")
-                    if info.status_code == 200 and info.json().get("blockHeight") is not None:
-                        await asyncio.sleep(1.0)  # every worker has its height too
-                        return self
-                await asyncio.sleep(0.1)
-        raise RuntimeError("API did not start")
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def pids(self) -> list[int]:
-        assert self.process is not None
-        return [self.process.pid, *_descendants(self.process.pid)]
-
-
-def _descendants(pid: int) -> list[int]:
-    children: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    children.append(int(entry.name))
-    return [c for child in children for c in (child, *_descendants(child))]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, StopIteration):
-            status = Path(f"/proc/{pid}/status").read_text().splitlines()
-            line = next(x for x in status if x.startswith("VmRSS:"))
-            total += int(line.split()[1]) * 1024
-    return total
-
-
-@dataclass
-class Sampler:
-    """API CPU and RSS sampled while a phase runs."""
-
-    api: ApiProcess
-    peak_rss: int = 0
-    start_rss: int = 0
-    cpu0: float = 0.0
-    t0: float = 0.0
-    task: "asyncio.Task[None] | None" = None
-
-    async def __aenter__(self) -> "Sampler":
-        self.start_rss = self.peak_rss = rss_bytes(self.api.pids())
-        self.cpu0, self.t0 = cpu_seconds(self.api.pids()), time.monotonic()
-        self.task = asyncio.create_task(self._sample())
-        return self
-
-    async def _sample(self) -> None:
-        while True:
-            self.peak_rss = max(self.peak_rss, rss_bytes(self.api.pids()))
-            await asyncio.sleep(0.2)
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        self.elapsed = time.monotonic() - self.t0
-        self.cpu = (cpu_seconds(self.api.pids()) - self.cpu0) / self.elapsed
 
 
 # ---------------------------------------------------------------- raw HTTP/1.1 client
