@@ -70,9 +70,7 @@ def upload_path(
     height: BlockHeight,
     key: ArweaveKey,
 ) -> UploadPath:
-    fresh = FreshReceipts(
-        redis, settings.topic_prefix, settings.fresh_receipt_ttl_s, settings.inflight_marker_ttl_s
-    )
+    fresh = FreshReceipts(redis, settings.topic_prefix, settings.fresh_receipt_ttl_s)
     return UploadPath(
         store=store,
         publish=publisher(producer, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)),

@@ -99,7 +99,6 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = 1
     retry_after_s: int = 1
     fresh_receipt_ttl_s: int = 7 * 24 * 3600  # Redis view of fresh receipts/status
-    inflight_marker_ttl_s: int = 600
     multipart_chunk_min_bytes: int = 5 * MiB
     multipart_chunk_max_bytes: int = 500 * MiB
     multipart_default_chunk_bytes: int = 25_000_000
