@@ -69,6 +69,10 @@ class MultipartSessions:
             receipt=json.loads(receipt) if receipt else None,
         )
 
+    async def exists(self, upload_id: str) -> bool:
+        """False once the session expired (or never was)."""
+        return bool(await self._run(self._redis.exists(self._key(upload_id))))
+
     async def add_part(self, upload_id: str, offset: int, size: int) -> None:
         key = self._key(upload_id, ":parts")
         async with self._redis.pipeline(transaction=False) as pipe:

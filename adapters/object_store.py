@@ -63,6 +63,15 @@ class ObjectStore(Protocol):
         """Remove the object; deleting an absent key is not an error."""
         ...
 
+    def keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every committed object's key that starts with ``prefix``, in no set order."""
+        ...
+
+    async def reclaim_abandoned(self, older_than: float) -> int:
+        """Discard writes neither committed nor aborted (their process died) that were
+        last written before ``older_than`` (epoch seconds); returns how many."""
+        ...
+
 
 def open_object_store(settings: Settings) -> ObjectStore:
     """The backend ``settings.object_store`` names, configured from the settings."""

@@ -203,8 +203,11 @@ class ChunkedUploads:
         await asyncio.gather(*self.background, return_exceptions=True)
 
 
+PARTS_PREFIX = "mpu/"
+
+
 def part_key(upload_id: str, offset: int) -> str:
-    return f"mpu/{upload_id}/{offset:020d}"
+    return f"{PARTS_PREFIX}{upload_id}/{offset:020d}"
 
 
 def contiguous(parts: dict[int, int]) -> bool:

@@ -26,6 +26,7 @@ from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
 from bundlestream.api.metrics import ApiMetrics
+from bundlestream.api.sweeper import Sweeper
 from bundlestream.core.admission import AdmissionPolicy, NoCredit
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
@@ -102,6 +103,16 @@ def chunked_uploads(settings: Settings, redis: Redis, path: UploadPath) -> Chunk
     )
 
 
+def sweeper_of(settings: Settings, chunked: ChunkedUploads, metrics: ApiMetrics) -> Sweeper:
+    return Sweeper(
+        chunked.store,
+        chunked.sessions,
+        metrics,
+        settings.abandoned_write_age_s,
+        settings.sweep_interval_s,
+    )
+
+
 def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
     """GET /info: upstream's fields, then our limits."""
     return {
@@ -139,6 +150,7 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     refresher = asyncio.create_task(height.run())
     path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
     chunked = chunked_uploads(settings, redis, path)
+    sweeper = asyncio.create_task(sweeper_of(settings, chunked, metrics).run())
     limiter = RateLimiter(
         redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
     )
@@ -154,6 +166,7 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     finally:
         await stack.aclose()
         refresher.cancel()
+        sweeper.cancel()
         await chunked.close()
         await producer.close()
         await http.aclose()

@@ -1,6 +1,6 @@
 """An upload that did not finish never makes its retry a false "already uploaded": not
 after a kill -9 of the API in the middle of it, not while a forged copy of its header is
-held open by someone who has seen its id.
+held open by someone who has seen its id. What a killed upload left on disk is reclaimed.
 """
 
 import asyncio
@@ -45,13 +45,16 @@ async def send_part_of(url: str, declared: int, sent: bytes) -> asyncio.StreamWr
     return writer
 
 
-async def test_retry_after_a_kill_9_mid_upload_is_accepted(
+async def test_retry_after_a_kill_9_mid_upload_is_accepted_and_the_orphan_reclaimed(
     settings: Settings, tmp_path: Path
 ) -> None:
     settings = settings.model_copy(
         update={
             "api_port": free_port(),
             "free_upload_limit_bytes": 1 << 40,
+            # Short enough to see it happen; a live upload writes every MiB, far sooner.
+            "abandoned_write_age_s": 5.0,
+            "sweep_interval_s": 0.2,
         }
     )
     await asyncio.to_thread(create_topics, settings)
@@ -66,6 +69,7 @@ async def test_retry_after_a_kill_9_mid_upload_is_accepted(
         connection.close()
     finally:
         killed.stop()
+    orphans = temp_files(settings)
     restarted = ApiProcess(settings, uvicorn_command(settings.api_port), tmp_path / "api.log")
     try:
         await restarted.ready()
@@ -73,13 +77,16 @@ async def test_retry_after_a_kill_9_mid_upload_is_accepted(
             retry = await client.post("/tx", content=raw, headers=OCTET)
             status = await client.get(f"/tx/{item_id}/status")
         assert retry.status_code == 200, retry.text
+        await eventually(lambda: not any(p.exists() for p in orphans), "the orphan reclaimed")
     finally:
         restarted.stop()
     events = read_events(settings, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix))
+    assert orphans != []
     assert retry.json()["id"] == item_id
     assert status.status_code == 200
     assert [event.data_item_id for event in events] == [item_id]
     assert (settings.object_store_dir / "raw" / item_id).read_bytes() == raw
+    assert "reclaimed 1 abandoned writes" in restarted.log()
 
 
 async def test_a_forged_header_held_open_does_not_turn_the_genuine_upload_into_a_202(
