@@ -1,8 +1,9 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
-from bundlestream.adapters.multipart_sessions import Session
+from bundlestream.adapters.multipart_sessions import Reservation, Session
 from bundlestream.api.chunked import Finalizing
 from bundlestream.api.context import ApiContext
+from bundlestream.api.outcomes import too_large
 from bundlestream.api.request_numbers import decimal, is_upload_id
 from bundlestream.api.responses import respond
 from bundlestream.api.upload_routes import content_length, paid_by
@@ -82,10 +83,18 @@ async def post_chunk(request: Request) -> Response:
     if not size or size > api.chunked.bounds.max or session.status != "ASSEMBLING":
         return PlainTextResponse(INVALID_CHUNK, status_code=400)
     try:
-        await api.chunked.put_chunk(session, offset, request.stream())
+        verdict = await api.chunked.put_chunk(session, offset, size, request.stream())
     except ClientDisconnect:
         return Response(status_code=499)
-    return Response(status_code=200)
+    return chunk_answer(verdict, api.upload.max_item_size, api.retry_after_s)
+
+
+def chunk_answer(verdict: Reservation, max_item_size: int, retry_after_s: int) -> Response:
+    if verdict is Reservation.GRANTED:
+        return Response(status_code=200)
+    if verdict is Reservation.OVER_CAP:
+        return respond(too_large(max_item_size), retry_after_s)
+    return PlainTextResponse(INVALID_CHUNK, status_code=400)
 
 
 async def finalize(request: Request, wait: bool) -> Response:
