@@ -101,8 +101,54 @@ class FilesystemObjectStore:
         except OSError as exc:
             raise ObjectStoreError(f"cannot delete {key!r}") from exc
 
+    async def keys(self, prefix: str) -> AsyncIterator[str]:
+        # Only the directory the prefix names is walked, not the whole store.
+        under = self.root / prefix.rpartition("/")[0]
+        try:
+            files = await asyncio.to_thread(_files, under)
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot list {prefix!r}") from exc
+        for path in files:
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix) and not path.name.startswith("."):
+                yield key
+
+    async def reclaim_abandoned(self, older_than: float) -> int:
+        """Temp files (a writer's ``.<name>.<random>.part``) not written since ``older_than``:
+        a live writer touches its file at every write, a killed one never again."""
+        try:
+            return await asyncio.to_thread(self._reclaim_temp, older_than)
+        except OSError as exc:
+            raise ObjectStoreError("cannot reclaim abandoned writes") from exc
+
+    def _reclaim_temp(self, older_than: float) -> int:
+        """Names first, a stat only for temp files: a walk of 100,000 objects costs
+        about 0.1 s rather than 1 s with a stat each (docs/benchmarks.md)."""
+        reclaimed = 0
+        for directory, _, names in os.walk(self.root):
+            for path in (Path(directory, n) for n in names if _is_temp_name(n)):
+                if _mtime(path) < older_than:
+                    path.unlink(missing_ok=True)
+                    reclaimed += 1
+        return reclaimed
+
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
+
+
+def _files(under: Path) -> list[Path]:
+    return [p for p in under.rglob("*") if p.is_file()] if under.exists() else []
+
+
+def _is_temp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".part")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # committed or aborted meanwhile
+        return float("inf")
 
 
 async def _read_range(file: BinaryIO, start: int, end: int | None) -> AsyncIterator[bytes]:

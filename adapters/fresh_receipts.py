@@ -1,4 +1,4 @@
-"""Redis view of fresh uploads: in-flight claims and the receipts just issued.
+"""Redis view of fresh uploads: the receipts just issued.
 
 Status must answer the moment a receipt is returned, before any projection has caught
 up; this short-lived view bridges that gap. It is also the fast duplicate check of the
@@ -6,7 +6,6 @@ upload path (the exact dedup is the stream's, keyed per owner partition).
 Keys are namespaced so that several deployments (or tests) can share one Redis.
 """
 
-import contextlib
 import json
 from typing import Any, Protocol
 
@@ -19,22 +18,18 @@ class ViewUnavailable(Exception):
 
 
 class FreshView(Protocol):
-    """The port: in-flight claims and just-issued receipts, each kept for a while.
+    """The port: just-issued receipts, each kept for a while.
 
-    ``claim``, ``remember`` and ``get`` raise ViewUnavailable when the view cannot
-    answer; ``release`` is best effort and never raises. Records round-trip as JSON.
+    Every method raises ViewUnavailable when the view cannot answer. Records
+    round-trip as JSON.
     """
 
-    async def claim(self, item_id: str) -> bool:
-        """Mark ``item_id`` in flight; False when it is in flight or already receipted."""
-        ...
-
-    async def release(self, item_id: str) -> None:
-        """Drop the in-flight marker of ``item_id``."""
+    async def has_receipt(self, item_id: str) -> bool:
+        """True when a receipt was issued for ``item_id``: its event is in the log."""
         ...
 
     async def remember(self, item_id: str, record: dict[str, Any]) -> None:
-        """Keep what status answers for a receipted item; its claim ends."""
+        """Keep what status answers for a freshly receipted item."""
         ...
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
@@ -43,45 +38,38 @@ class FreshView(Protocol):
 
 
 class FreshReceipts:
-    """In-flight markers (``SET NX``) and issued receipts, with TTLs."""
+    """Issued receipts, with a TTL; nothing here marks an upload in flight.
 
-    def __init__(
-        self, redis: Redis, namespace: str, receipt_ttl_s: int, inflight_ttl_s: int
-    ) -> None:
+    An in-flight marker cannot be exactly right: one taken when the header is parsed can
+    be taken by anyone who has seen the id (the signature is verified only at the end of
+    the body), and one that outlives its upload (a kill -9 leaves it until its TTL) tells
+    the client's retry "already uploaded" for an item in no event. So the duplicate
+    answer rests on a receipt alone, which is written only after the event is
+    acknowledged; two concurrent uploads of one item both go through and the stream's
+    exact dedup keeps the first.
+    """
+
+    def __init__(self, redis: Redis, namespace: str, receipt_ttl_s: int) -> None:
         self._redis = redis
         self._ns = namespace
         self._receipt_ttl_s = receipt_ttl_s
-        self._inflight_ttl_s = inflight_ttl_s
 
     def _key(self, kind: str, item_id: str) -> str:
         return f"{self._ns}bs:{kind}:{item_id}"
 
-    async def claim(self, item_id: str) -> bool:
-        """Mark ``item_id`` in flight; False when it is in flight or already receipted."""
+    async def has_receipt(self, item_id: str) -> bool:
+        """True when a receipt was issued for ``item_id``: its event is in the log."""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.exists(self._key("receipt", item_id))
-                pipe.set(self._key("inflight", item_id), b"1", nx=True, ex=self._inflight_ttl_s)
-                exists, claimed = await pipe.execute()
+            return bool(await self._redis.exists(self._key("receipt", item_id)))
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
-        if exists:
-            await self.release(item_id)
-            return False
-        return bool(claimed)
-
-    async def release(self, item_id: str) -> None:
-        """Drop the in-flight marker (best effort: it also expires by itself)."""
-        with contextlib.suppress(RedisError):
-            await self._redis.delete(self._key("inflight", item_id))
 
     async def remember(self, item_id: str, record: dict[str, Any]) -> None:
-        """Keep what status answers for a freshly receipted item, then release the claim."""
+        """Keep what status answers for a freshly receipted item."""
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._key("receipt", item_id), json.dumps(record), ex=self._receipt_ttl_s)
-                pipe.delete(self._key("inflight", item_id))
-                await pipe.execute()
+            await self._redis.set(
+                self._key("receipt", item_id), json.dumps(record), ex=self._receipt_ttl_s
+            )
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
 

@@ -62,6 +62,15 @@ class ObjectStore(Protocol):
         """Remove the object; deleting an absent key is not an error."""
         ...
 
+    def keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every committed object's key that starts with ``prefix``, in no set order."""
+        ...
+
+    async def reclaim_abandoned(self, older_than: float) -> int:
+        """Discard writes neither committed nor aborted (their process died) that were
+        last written before ``older_than`` (epoch seconds); returns how many."""
+        ...
+
 
 def check_key(key: str) -> str:
     """Reject keys that could escape the store's root or name nothing."""

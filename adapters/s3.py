@@ -213,6 +213,42 @@ class S3ObjectStore:
             "DeleteObject", self._client.delete_object, Bucket=self._bucket, Key=check_key(key)
         )
 
+    async def keys(self, prefix: str) -> AsyncIterator[str]:
+        request: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
+        while True:
+            page = await _call("ListObjectsV2", self._client.list_objects_v2, **request)
+            for entry in page.get("Contents", []):
+                yield str(entry["Key"])
+            if not page.get("IsTruncated"):
+                return
+            request["ContinuationToken"] = page["NextContinuationToken"]
+
+    async def reclaim_abandoned(self, older_than: float) -> int:
+        """Multipart uploads initiated before ``older_than`` and never completed.
+
+        A server without ListMultipartUploads (s3rver answers NotImplemented) reclaims
+        nothing here: S3's own remedy is the bucket's AbortIncompleteMultipartUpload
+        lifecycle rule, which production buckets should carry anyway.
+        """
+        try:
+            page = await _call(
+                "ListMultipartUploads", self._client.list_multipart_uploads, Bucket=self._bucket
+            )
+        except ObjectStoreError as exc:
+            if _error_code(exc) == "NotImplemented":
+                return 0
+            raise
+        stale = [u for u in page.get("Uploads", []) if u["Initiated"].timestamp() < older_than]
+        for upload in stale:
+            await _call(
+                "AbortMultipartUpload",
+                self._client.abort_multipart_upload,
+                Bucket=self._bucket,
+                Key=upload["Key"],
+                UploadId=upload["UploadId"],
+            )
+        return len(stale)
+
     async def _open_range(self, key: str, start: int, end: int | None) -> Any:
         """The streaming body of ``[start, end)``; None when ``start`` is past the end."""
         request: dict[str, Any] = {"Bucket": self._bucket, "Key": key}

@@ -1,8 +1,10 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
-from bundlestream.adapters.multipart_sessions import Session
+from bundlestream.adapters.multipart_sessions import Reservation, Session
 from bundlestream.api.chunked import Finalizing
 from bundlestream.api.context import ApiContext
+from bundlestream.api.outcomes import too_large
+from bundlestream.api.request_numbers import decimal, is_upload_id
 from bundlestream.api.responses import respond
 from bundlestream.api.upload_routes import content_length, paid_by
 from starlette.requests import ClientDisconnect, Request
@@ -10,6 +12,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 SSE = "text/event-stream"
+INVALID_CHUNK = "Invalid chunk."
+INVALID_OFFSET = "Invalid chunk offset: expected at most 20 decimal digits."
 
 
 def not_found(upload_id: str) -> Response:
@@ -17,17 +21,26 @@ def not_found(upload_id: str) -> Response:
 
 
 async def session_of(request: Request) -> Session | Response:
+    """The session named by the path, under the token it was created with, or 404.
+
+    An id that no session could have is refused before it reaches Redis or a log line.
+    """
     api: ApiContext = request.state.api
     upload_id = request.path_params["upload_id"]
+    if not is_upload_id(upload_id):
+        return not_found("(invalid)")
     session = await api.chunked.sessions.get(upload_id)
-    return not_found(upload_id) if session is None else session
+    if session is None or session.token != request.path_params["token"]:
+        return not_found(upload_id)
+    return session
 
 
 async def create_upload(request: Request) -> Response:
     api: ApiContext = request.state.api
     raw = request.query_params.get("chunkSize")
-    chunk_size = int(raw) if raw is not None and raw.isdigit() else None
-    created = await api.chunked.create(request.path_params["token"], chunk_size)
+    chunk_size = decimal(raw)
+    valid = raw is None or chunk_size is not None
+    created = await api.chunked.create(request.path_params["token"], chunk_size) if valid else None
     if created is None:
         bounds = api.chunked.bounds
         body = {"error": "Invalid chunk size", "min": bounds.min, "max": bounds.max}
@@ -61,20 +74,27 @@ async def status_events(request: Request) -> Response:
 
 async def post_chunk(request: Request) -> Response:
     api: ApiContext = request.state.api
-    session, offset, size = (
-        await session_of(request),
-        request.path_params["offset"],
-        content_length(request),
-    )
+    session = await session_of(request)
     if isinstance(session, Response):
         return session
+    offset, size = decimal(request.path_params["offset"]), content_length(request)
+    if offset is None:
+        return PlainTextResponse(INVALID_OFFSET, status_code=400)
     if not size or size > api.chunked.bounds.max or session.status != "ASSEMBLING":
-        return PlainTextResponse("Invalid chunk.", status_code=400)
+        return PlainTextResponse(INVALID_CHUNK, status_code=400)
     try:
-        await api.chunked.put_chunk(session, offset, request.stream())
+        verdict = await api.chunked.put_chunk(session, offset, size, request.stream())
     except ClientDisconnect:
         return Response(status_code=499)
-    return Response(status_code=200)
+    return chunk_answer(verdict, api.upload.max_item_size, api.retry_after_s)
+
+
+def chunk_answer(verdict: Reservation, max_item_size: int, retry_after_s: int) -> Response:
+    if verdict is Reservation.GRANTED:
+        return Response(status_code=200)
+    if verdict is Reservation.OVER_CAP:
+        return respond(too_large(max_item_size), retry_after_s)
+    return PlainTextResponse(INVALID_CHUNK, status_code=400)
 
 
 async def finalize(request: Request, wait: bool) -> Response:
@@ -105,7 +125,8 @@ def routes() -> list[Route]:
         ("/chunks/{token}/{upload_id}/events", status_events, "GET"),
         ("/chunks/{token}/{upload_id}/-1", finalize_now, "POST"),
         ("/chunks/{token}/{upload_id}/finalize", finalize_later, "POST"),
-        ("/chunks/{token}/{upload_id}/{offset:int}", post_chunk, "POST"),
+        # A str, not Starlette's int convertor: that turns 4,301 digits into a 500.
+        ("/chunks/{token}/{upload_id}/{offset}", post_chunk, "POST"),
     ]
     return [
         Route(prefix + p, handler, methods=[method])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
-from bundlestream.adapters.multipart_sessions import MultipartSessions, Session
+from bundlestream.adapters.multipart_sessions import MultipartSessions, Reservation, Session
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.ingest import UploadPath, ingest
@@ -96,9 +96,39 @@ class ChunkedUploads:
                 return
             await asyncio.sleep(every_s)
 
-    async def put_chunk(self, session: Session, offset: int, body: AsyncIterator[bytes]) -> int:
-        """Store one chunk at ``offset``; returns its size. Aborted writes leave nothing."""
-        writer = await self.store.writer(part_key(session.upload_id, offset))
+    async def put_chunk(
+        self, session: Session, offset: int, size: int, body: AsyncIterator[bytes]
+    ) -> Reservation:
+        """Store the ``size`` bytes of ``body`` at ``offset``; GRANTED once stored.
+
+        The session's parts never exceed the maximum item size (OVER_CAP, refused before
+        the body is read). A chunk whose session stopped assembling is refused (CLOSED):
+        before its body when that is already so, else its stored bytes are deleted,
+        because a finalize that began meanwhile does not stream them.
+        """
+        upload_id, cap = session.upload_id, self.upload.max_item_size
+        verdict = (
+            Reservation.OVER_CAP
+            if offset + size > cap
+            else await self.sessions.reserve(upload_id, offset, size, cap)
+        )
+        if verdict is not Reservation.GRANTED:
+            return verdict
+        try:
+            recorded = await self._store_part(upload_id, offset, body)
+        except BaseException:
+            await quietly(self.sessions.release(upload_id, offset))
+            raise
+        if not recorded:
+            await quietly(self.store.delete(part_key(upload_id, offset)))
+            await quietly(self.sessions.release(upload_id, offset))
+            return Reservation.CLOSED
+        return Reservation.GRANTED
+
+    async def _store_part(self, upload_id: str, offset: int, body: AsyncIterator[bytes]) -> bool:
+        """Write and commit the part; whether the session recorded it. Aborted writes
+        leave nothing."""
+        writer = await self.store.writer(part_key(upload_id, offset))
         try:
             async for piece in body:
                 await writer.write(piece)
@@ -106,8 +136,7 @@ class ChunkedUploads:
         except BaseException:
             await writer.abort()
             raise
-        await self.sessions.add_part(session.upload_id, offset, size)
-        return size
+        return await self.sessions.add_part(upload_id, offset, size)
 
     async def finalize(
         self, session: Session, paid_by: tuple[str, ...], wait: bool
@@ -204,8 +233,11 @@ class ChunkedUploads:
         await asyncio.gather(*self.background, return_exceptions=True)
 
 
+PARTS_PREFIX = "mpu/"
+
+
 def part_key(upload_id: str, offset: int) -> str:
-    return f"mpu/{upload_id}/{offset:020d}"
+    return f"{PARTS_PREFIX}{upload_id}/{offset:020d}"
 
 
 def contiguous(parts: dict[int, int]) -> bool:

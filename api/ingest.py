@@ -109,7 +109,6 @@ class _Upload:
         self.staged = bytearray()
         self.writer: ObjectWriter | None = None
         self.header: DataItemHeader | None = None
-        self.claimed: str | None = None
         self.committed = False
         self.received = 0
         self.winc = 0
@@ -136,22 +135,22 @@ class _Upload:
             raise _Abort(rejected_item(exc)) from exc
 
     async def _on_header(self, header: DataItemHeader) -> None:
-        """Refuse what the header alone decides, and claim the id against duplicates."""
+        """Refuse what the header alone decides: blocklist, balance, an issued receipt."""
         self.header = header
         early = self._admission_by_header(header)
         if early is not None:
             raise _Abort(Rejected(early.status, early.message))
         try:
-            claimed = await self.path.fresh.claim(header.id)
+            receipted = await self.path.fresh.has_receipt(header.id)
         except ViewUnavailable as exc:
             raise _Abort(
                 Unavailable("Upload Service is Unavailable. Cache is unreachable")
             ) from exc
-        if not claimed:
+        # 202 only when a receipt exists, i.e. the event is acknowledged: never on a mark
+        # left by an upload still in flight (or killed), nor on "raw/<id> exists" (an
+        # object can outlive a crash between its commit and the event).
+        if receipted:
             raise _Abort(Duplicate(header.id))
-        # Deliberately not "does raw/<id> exist": an object can outlive a crash between
-        # its commit and the event, and answering 202 then would lose the item for good.
-        self.claimed = header.id
 
     def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
         """Blocklist always; balance too when Content-Length already tells the size."""
@@ -181,7 +180,7 @@ class _Upload:
         try:
             await writer.write(data)
         except ObjectStoreError as exc:
-            raise _Abort(unreachable("Object Store", self.claimed or "")) from exc
+            raise _Abort(unreachable("Object Store", self._item_id())) from exc
 
     async def finish(self) -> Outcome:
         if self.writer is not None:
@@ -267,7 +266,9 @@ class _Upload:
             await self.path.fresh.remember(item.id, record)
         except ViewUnavailable as exc:
             log.warning("fresh receipt view not written for %s: %s", item.id, exc)
-        self.claimed = None
+
+    def _item_id(self) -> str:
+        return "" if self.header is None else self.header.id
 
     async def discard(self) -> None:
         """Leave no partial object behind: abort a writer that was not committed.
@@ -279,8 +280,6 @@ class _Upload:
         """
         if self.writer is not None and not self.committed:
             await quietly(self.writer.abort())
-        if self.claimed is not None:
-            await self.path.fresh.release(self.claimed)
 
 
 def fresh_status(item: DataItem, receipt: Receipt) -> dict[str, Any]:

@@ -48,6 +48,12 @@ class ApiMetrics:
             "Declared request bytes in flight",
             registry=self.registry,
         )
+        self.reclaimed = Counter(
+            "bundlestream_reclaimed_objects",
+            "Objects left by unfinished uploads and deleted by the sweeper",
+            ["kind"],
+            registry=self.registry,
+        )
 
     def count(self, outcome: object, seconds: float) -> None:
         """Count one upload by the name of its outcome (Accepted, Duplicate, ...)."""

@@ -28,6 +28,7 @@ from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
 from bundlestream.api.metrics import ApiMetrics
+from bundlestream.api.sweeper import Sweeper
 from bundlestream.core.admission import AdmissionPolicy, NoCredit
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
@@ -73,9 +74,7 @@ def upload_path(
     height: BlockHeight,
     key: ArweaveKey,
 ) -> UploadPath:
-    fresh = FreshReceipts(
-        redis, settings.topic_prefix, settings.fresh_receipt_ttl_s, settings.inflight_marker_ttl_s
-    )
+    fresh = FreshReceipts(redis, settings.topic_prefix, settings.fresh_receipt_ttl_s)
     return UploadPath(
         store=store,
         publish=publisher(producer, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)),
@@ -104,6 +103,16 @@ def chunked_uploads(settings: Settings, redis: Redis, path: UploadPath) -> Chunk
         ),
         now_ms=now_ms,
         new_id=lambda: str(uuid.uuid4()),
+    )
+
+
+def sweeper_of(settings: Settings, chunked: ChunkedUploads, metrics: ApiMetrics) -> Sweeper:
+    return Sweeper(
+        chunked.store,
+        chunked.sessions,
+        metrics,
+        settings.abandoned_write_age_s,
+        settings.sweep_interval_s,
     )
 
 
@@ -164,6 +173,9 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
         path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
         chunked = chunked_uploads(settings, redis, path)
         stack.push_async_callback(chunked.close)
+        stack.push_async_callback(
+            _stop, asyncio.create_task(sweeper_of(settings, chunked, metrics).run())
+        )
         projections = await stack.enter_async_context(
             open_projection_queries(settings.postgres_dsn, settings.projections_schema)
         )

@@ -1,16 +1,15 @@
-"""``bundlestream api``: serve the HTTP API with uvicorn on ``api_host:api_port``."""
+"""Serve the HTTP API with uvicorn on ``api_host:api_port`` (``bundlestream api``, in
+``bundlestream.api_command``, runs this under a supervisor)."""
 
 from __future__ import annotations
-
-import argparse
 
 import uvicorn
 
 from bundlestream.settings import Settings
 
 
-def run_api(args: argparse.Namespace) -> int:
-    settings = Settings()
+def serve(settings: Settings) -> int:
+    """Until SIGTERM/SIGINT; uvicorn runs ``api_workers`` processes inside this one."""
     uvicorn.run(
         "bundlestream.api.app:app_from_environment",
         factory=True,
@@ -20,9 +19,3 @@ def run_api(args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``api`` to the ``bundlestream`` command line."""
-    parser = subparsers.add_parser("api", help="serve the upload API")
-    parser.set_defaults(run=run_api)

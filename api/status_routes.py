@@ -12,6 +12,7 @@ from typing import Any
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.api.context import ApiContext
 from bundlestream.api.projected_status import projected_offsets, projected_status
+from bundlestream.api.request_numbers import is_item_id
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -53,8 +54,16 @@ async def lookup(request: Request) -> dict[str, Any] | Response:
     return PlainTextResponse(NOT_FOUND, status_code=404) if record is None else record
 
 
+def unknown_id(request: Request) -> Response | None:
+    """404 for what cannot be an item id, before it reaches a query or a log line."""
+    valid = is_item_id(request.path_params["id"])
+    return None if valid else PlainTextResponse(NOT_FOUND, status_code=404)
+
+
 async def get_status(request: Request) -> Response:
     api: ApiContext = request.state.api
+    if (refused := unknown_id(request)) is not None:
+        return refused
     projected = await projected_status(api.projections, request.path_params["id"])
     if projected is not None:
         return JSONResponse(projected)
@@ -64,6 +73,8 @@ async def get_status(request: Request) -> Response:
 
 async def get_offsets(request: Request) -> Response:
     api: ApiContext = request.state.api
+    if (refused := unknown_id(request)) is not None:
+        return refused
     projected = await projected_offsets(api.projections, request.path_params["id"])
     if projected is not None:
         return JSONResponse(projected)

@@ -5,6 +5,7 @@ import time
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
+from bundlestream.api.request_numbers import decimal
 from bundlestream.api.responses import respond
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -14,8 +15,7 @@ OCTET_STREAM = "application/octet-stream"
 
 
 def content_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    return int(raw) if raw is not None and raw.isdigit() else None
+    return decimal(request.headers.get("content-length"))
 
 
 def paid_by(request: Request) -> tuple[str, ...]:

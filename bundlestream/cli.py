@@ -5,13 +5,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bundlestream import (
+    api_command,
     events_command,
     inspection,
     ledger_command,
     topics_command,
     worker_command,
 )
-from bundlestream.api import server as api_server
 from bundlestream.projections import commands as projection_commands
 from bundlestream.stack import commands as stack_commands
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bundlestream")
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_commands.register(subparsers)
-    api_server.register(subparsers)
+    api_command.register(subparsers)
     inspection.register(subparsers)
     topics_command.register(subparsers)
     worker_command.register(subparsers)

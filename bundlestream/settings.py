@@ -99,11 +99,14 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = 1
     retry_after_s: int = 1
     fresh_receipt_ttl_s: int = 7 * 24 * 3600  # Redis view of fresh receipts/status
-    inflight_marker_ttl_s: int = 600
     multipart_chunk_min_bytes: int = 5 * MiB
     multipart_chunk_max_bytes: int = 500 * MiB
     multipart_default_chunk_bytes: int = 25_000_000
     multipart_ttl_s: int = 24 * 3600
+    # The API's sweeper: writes of a killed process untouched this long are deleted (a
+    # live upload writes at least every MiB), and so are the parts of expired sessions.
+    abandoned_write_age_s: float = 3600.0
+    sweep_interval_s: float = 300.0
 
     # Streams (issue 5)
     # The planner cuts a lane's open bundle once its oldest item is this old.

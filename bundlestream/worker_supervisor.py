@@ -1,5 +1,6 @@
 """Keep N worker processes running: a worker that exits, whatever the reason, is started
-again after a short backoff.
+again after a short backoff. ``bundlestream worker`` supervises the Faust workers with it,
+``bundlestream api`` its one uvicorn process (``name`` says which in the log).
 
 Workers end themselves on purpose (``crash_worker`` rather than skip a message, the stall
 watchdog rather than hold partitions it no longer fetches) and can be killed; the
@@ -53,8 +54,9 @@ class Slot:
 
 
 class Supervisor:
-    def __init__(self, command: Sequence[str], processes: int) -> None:
+    def __init__(self, command: Sequence[str], processes: int, name: str = "worker") -> None:
         self.command = list(command)
+        self.name = name
         self.slots = [Slot(index) for index in range(1, processes + 1)]
         self.stopping = False
 
@@ -72,7 +74,7 @@ class Supervisor:
         return 0
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
-        log.info("worker supervisor: %s, stopping the workers", signal.Signals(signum).name)
+        log.info("%s supervisor: %s, stopping the workers", self.name, signal.Signals(signum).name)
         self.stopping = True
 
     def _tend(self, now: float) -> None:
@@ -80,7 +82,8 @@ class Supervisor:
             if slot.process is not None and slot.process.poll() is not None:
                 delay = slot.restart_delay(now)
                 log.warning(
-                    "worker %d (pid %d) exited with status %s; starting another in %.0f s",
+                    "%s %d (pid %d) exited with status %s; starting another in %.0f s",
+                    self.name,
                     slot.index,
                     slot.process.pid,
                     slot.process.returncode,
@@ -90,7 +93,7 @@ class Supervisor:
             if slot.process is None and now >= slot.restart_at and not self.stopping:
                 slot.process = subprocess.Popen(self.command, preexec_fn=_die_with_parent)
                 slot.started_at = now
-                log.info("worker %d started (pid %d)", slot.index, slot.process.pid)
+                log.info("%s %d started (pid %d)", self.name, slot.index, slot.process.pid)
 
     def _stop_all(self) -> None:
         running = [s.process for s in self.slots if s.process and s.process.poll() is None]
@@ -100,6 +103,6 @@ class Supervisor:
             try:
                 process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                log.error("worker pid %d ignored SIGTERM; killing it", process.pid)
+                log.error("%s pid %d ignored SIGTERM; killing it", self.name, process.pid)
                 process.kill()
                 process.wait()

@@ -33,10 +33,9 @@ class MemoryEventLog:
 
 class MemoryFreshReceipts:
     """The fresh-receipt view in memory; while ``down`` it answers like Redis that is
-    unreachable (ViewUnavailable, except from the best-effort ``release``)."""
+    unreachable (ViewUnavailable)."""
 
     def __init__(self) -> None:
-        self.inflight: set[str] = set()
         self.receipts: dict[str, str] = {}
         self.down = False
 
@@ -44,24 +43,13 @@ class MemoryFreshReceipts:
         if self.down:
             raise ViewUnavailable("fresh receipt view is down")
 
-    async def claim(self, item_id: str) -> bool:
+    async def has_receipt(self, item_id: str) -> bool:
         self._check()
-        if item_id in self.receipts:
-            self.inflight.discard(item_id)
-            return False
-        if item_id in self.inflight:
-            return False
-        self.inflight.add(item_id)
-        return True
-
-    async def release(self, item_id: str) -> None:
-        if not self.down:
-            self.inflight.discard(item_id)
+        return item_id in self.receipts
 
     async def remember(self, item_id: str, record: dict[str, Any]) -> None:
         self._check()
         self.receipts[item_id] = json.dumps(record)  # stored as Redis stores it: JSON
-        self.inflight.discard(item_id)
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
         self._check()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,35 @@ async def test_absent_key(store: ObjectStore) -> None:
 async def test_keys_that_could_escape_are_refused(store: ObjectStore, key: str) -> None:
     with pytest.raises(ObjectStoreError):
         await store.put(key, b"x")
+
+
+async def test_keys_lists_the_committed_objects_under_a_prefix(store: ObjectStore) -> None:
+    for key in ("a/1", "a/b/2", "ab", "c/1"):
+        await store.put(key, b"x")
+    pending = await store.writer("a/pending")
+    await pending.write(os.urandom(MIN_PART_SIZE + 1))  # S3: a multipart upload is open
+    listed = sorted([key async for key in store.keys("a/")])
+    await pending.abort()
+    assert listed == ["a/1", "a/b/2"]
+
+
+async def test_fs_reclaim_abandoned_discards_writes_untouched_since_the_given_time(
+    tmp_path: Path,
+) -> None:
+    # fs only: s3rver answers NotImplemented to ListMultipartUploads.
+    store = FilesystemObjectStore(tmp_path)
+    await store.put("kept", b"committed objects are never touched")
+    writer = await store.writer("dir/abandoned")
+    await writer.write(b"partial")
+    an_hour_ago, in_a_minute = time.time() - 3600, time.time() + 60
+    assert await store.reclaim_abandoned(an_hour_ago) == 0
+    assert await store.reclaim_abandoned(in_a_minute) == 1
+    assert await store.reclaim_abandoned(in_a_minute) == 0
+    with pytest.raises(ObjectStoreError):
+        await writer.commit()
+    assert await store.size("dir/abandoned") is None
+    assert list((tmp_path / "dir").iterdir()) == []
+    assert await collect(store.read("kept")) == b"committed objects are never touched"
 
 
 async def test_s3_abort_cancels_the_multipart_upload(s3_settings: Settings) -> None:

@@ -34,7 +34,8 @@ def available_commands() -> set[str]:
 
 
 class ApiServer:
-    """``bundlestream api``; ready when GET /health answers 200."""
+    """``bundlestream api``: a supervisor that starts its uvicorn process again whenever
+    that dies, as ``StreamWorker`` does for Faust; ready when GET /health answers 200."""
 
     name = "api"
     stop_signal = signal.SIGTERM

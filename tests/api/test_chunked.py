@@ -7,23 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104 import Tag, parse_data_item
-from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
+from bundlestream.core.ans104 import parse_data_item
 from bundlestream.core.receipts import verify_receipt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from upload_harness import MiB, RunningApi
+from upload_harness import MiB, RunningApi, signed_item
 
 pytestmark = pytest.mark.stack
 
 CHUNK = 5 * MiB
 OCTET = {"Content-Type": "application/octet-stream"}
-
-
-def signed_item(payload_size: int, seed: int = 7) -> bytes:
-    """An Ed25519 item (cheap to sign) with a recognisable payload."""
-    payload = bytes((i * seed) % 251 for i in range(256)) * (payload_size // 256 + 1)
-    signer = Ed25519Signer(Ed25519PrivateKey.generate())
-    return sign_data_item(signer, payload[:payload_size], tags=[Tag(b"Content-Type", b"x/y")])
 
 
 async def start_upload(client: Any, chunk_size: int = CHUNK) -> str:

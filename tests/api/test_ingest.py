@@ -167,11 +167,11 @@ async def test_the_same_item_again_is_a_duplicate_and_publishes_nothing(
     assert len(log.events) == 1
 
 
-async def test_an_item_in_flight_elsewhere_is_a_duplicate(
+async def test_an_item_receipted_by_another_process_is_a_duplicate(
     path: UploadPath, log: MemoryEventLog, fresh: MemoryFreshReceipts, signer: Ed25519Signer
 ) -> None:
     data = item(signer)
-    assert await fresh.claim(parse_data_item(data).id)  # another request is uploading it
+    await fresh.remember(parse_data_item(data).id, {"winc": "0"})  # another API receipted it
     assert await upload(path, data) == Duplicate(parse_data_item(data).id)
     assert log.events == []
 
@@ -201,7 +201,7 @@ async def test_a_broken_item_is_rejected_and_leaves_nothing(
     data = item(signer, payload_size=3 * INLINE_MAX)
     assert await upload(path, damage(data)) == expected
     assert log.events == [] and fresh.receipts == {} and files_under(objects) == []
-    assert isinstance(await upload(path, data), Accepted)  # the claim was released
+    assert isinstance(await upload(path, data), Accepted)  # nothing of it stayed behind
 
 
 async def test_an_item_over_the_size_limit_is_rejected_with_the_limit(
@@ -231,7 +231,7 @@ async def test_over_the_free_tier_without_credit_is_refused_unless_allow_listed(
     assert len(big) > FREE
     assert await upload(path, big) == refused
     assert await upload(path, big, declared=len(big)) == refused  # decided at the header
-    assert log.events == [] and fresh.inflight == set()
+    assert log.events == [] and fresh.receipts == {}
     owner = parse_data_item(big).header.owner_address
     allowed = dataclasses.replace(path, admission=policy(allowed=frozenset({owner})))
     outcome = await upload(allowed, big)
@@ -303,7 +303,7 @@ async def test_an_unknown_block_height_is_503_before_anything_is_published(
     assert log.events == []
 
 
-async def test_a_view_that_is_down_at_the_claim_is_503(
+async def test_a_view_that_is_down_at_the_duplicate_check_is_503(
     path: UploadPath, log: MemoryEventLog, fresh: MemoryFreshReceipts, signer: Ed25519Signer
 ) -> None:
     fresh.down = True

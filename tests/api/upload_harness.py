@@ -16,10 +16,13 @@ import httpx
 import uvicorn
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
+from bundlestream.core.ans104 import Tag
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
@@ -135,6 +138,13 @@ async def wait_ready(api: RunningApi, task: "asyncio.Task[None]") -> None:
 async def height_known(client: httpx.AsyncClient) -> bool:
     info = await client.get("/info")
     return info.status_code == 200 and info.json().get("blockHeight") is not None
+
+
+def signed_item(payload_size: int, seed: int = 7) -> bytes:
+    """An Ed25519 item (cheap to sign) with a recognisable payload."""
+    payload = bytes((i * seed) % 251 for i in range(256)) * (payload_size // 256 + 1)
+    signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    return sign_data_item(signer, payload[:payload_size], tags=[Tag(b"Content-Type", b"x/y")])
 
 
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:

@@ -36,9 +36,9 @@ async def redis_views(redis_url: str) -> AsyncIterator[Views]:
     unreachable = Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=1)
     namespaces = [f"contract-{uuid.uuid4().hex[:8]}:" for _ in range(2)]
     yield Views(
-        FreshReceipts(redis, namespaces[0], receipt_ttl_s=300, inflight_ttl_s=300),
-        FreshReceipts(redis, namespaces[1], receipt_ttl_s=300, inflight_ttl_s=300),
-        FreshReceipts(unreachable, namespaces[0], receipt_ttl_s=300, inflight_ttl_s=300),
+        FreshReceipts(redis, namespaces[0], receipt_ttl_s=300),
+        FreshReceipts(redis, namespaces[1], receipt_ttl_s=300),
+        FreshReceipts(unreachable, namespaces[0], receipt_ttl_s=300),
     )
     for namespace in namespaces:
         keys = [key async for key in redis.scan_iter(match=f"{namespace}*")]
@@ -62,25 +62,11 @@ def views(request: pytest.FixtureRequest) -> Views:
     return views
 
 
-async def test_an_id_is_claimed_once_while_in_flight(views: Views) -> None:
-    assert await views.view.claim(ITEM) is True
-    assert await views.view.claim(ITEM) is False
-    assert await views.view.claim("j" * 43) is True
-
-
-async def test_a_released_claim_can_be_taken_again(views: Views) -> None:
-    assert await views.view.claim(ITEM)
-    await views.view.release(ITEM)
-    assert await views.view.claim(ITEM) is True
-
-
-async def test_a_remembered_id_reads_back_and_cannot_be_claimed_again(views: Views) -> None:
-    assert await views.view.claim(ITEM)
-    await views.view.remember(ITEM, {"receipt": {"id": ITEM}, "winc": "0"})
-    assert await views.view.get(ITEM) == {"receipt": {"id": ITEM}, "winc": "0"}
-    assert await views.view.claim(ITEM) is False
-    await views.view.release(ITEM)
-    assert await views.view.claim(ITEM) is False  # receipted, not merely in flight
+async def test_only_a_remembered_id_has_a_receipt(views: Views) -> None:
+    assert await views.view.has_receipt(ITEM) is False
+    await views.view.remember(ITEM, {"winc": "0"})
+    assert await views.view.has_receipt(ITEM) is True
+    assert await views.view.has_receipt("j" * 43) is False
 
 
 async def test_a_record_round_trips_as_json(views: Views) -> None:
@@ -93,17 +79,15 @@ async def test_an_unknown_id_has_no_record(views: Views) -> None:
 
 
 async def test_namespaces_do_not_see_each_other(views: Views) -> None:
-    assert await views.view.claim(ITEM)
     await views.view.remember(ITEM, {"winc": "1"})
     assert await views.neighbour.get(ITEM) is None
-    assert await views.neighbour.claim(ITEM) is True
+    assert await views.neighbour.has_receipt(ITEM) is False
 
 
-async def test_a_view_that_is_down_says_so_except_when_releasing(views: Views) -> None:
+async def test_a_view_that_is_down_says_so(views: Views) -> None:
     with pytest.raises(ViewUnavailable):
-        await views.down.claim(ITEM)
+        await views.down.has_receipt(ITEM)
     with pytest.raises(ViewUnavailable):
         await views.down.remember(ITEM, {"winc": "0"})
     with pytest.raises(ViewUnavailable):
         await views.down.get(ITEM)
-    await views.down.release(ITEM)  # best effort: the marker expires by itself
