@@ -205,12 +205,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.body_timer = None
         if self.transport.is_closing():
             return
+        cycle = self.cycle
         held_back = self.flow.look() if isinstance(self.flow, _WatchedFlow) else False
+        # A client that sent Expect: 100-continue waits for us (RFC 9110 §10.1.1).
+        held_back = held_back or (cycle is not None and cycle.waiting_for_100_continue)
         if held_back or self.body_progress >= self.limits.body_min_bytes:
             self.body_progress = 0
             self.body_timer = self.loop.call_later(self.limits.body_interval_s, self._body_tick)
             return
-        cycle = self.cycle
         started = cycle is not None and cycle.response_started
         if cycle is not None:
             cycle.disconnected = True  # the app's receive() now answers http.disconnect
