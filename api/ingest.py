@@ -115,6 +115,8 @@ class _Upload:
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
+        if self.header is not None:
+            self._admission_so_far(self.header)
         if self.writer is not None:
             # Payload of a large item: parse and write it in ~1 MiB batches.
             self.staged += chunk
@@ -159,6 +161,16 @@ class _Upload:
             return admission.refuses_early(header.owner_address, header.native_address)
         decision = admission.decide(header.owner_address, header.native_address, self.declared_size)
         return decision if isinstance(decision, Refused) else None
+
+    def _admission_so_far(self, header: DataItemHeader) -> None:
+        """Refuse as soon as the bytes that arrived already cost more than the owner may
+        spend: without Content-Length (chunked) this is the early 402. An item is never
+        smaller than what arrived, so a refusal now is the refusal at the end."""
+        decision = self.path.admission.decide(
+            header.owner_address, header.native_address, self.received
+        )
+        if isinstance(decision, Refused):
+            raise _Abort(Rejected(decision.status, decision.message))
 
     async def _open_writer(self, item_id: str) -> None:
         try:

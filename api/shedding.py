@@ -3,7 +3,8 @@
 Upstream collapsed under load because every request waited in unbounded queues (the
 DB pool, the event loop) until clients timed out and retried. Here a request beyond
 the bounds is answered at once with 503 + Retry-After (process overloaded) or 429 +
-Retry-After (one client over its rate), before its body is read.
+Retry-After (one client over its rate); a body beyond the byte budget as soon as
+its bytes arrive.
 """
 
 import logging
@@ -12,7 +13,7 @@ from collections.abc import Collection
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.responses import too_many_requests, unavailable
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -21,25 +22,25 @@ UNMETERED = frozenset(
 )
 
 
-def declared_size(scope: Scope) -> int:
-    """Content-Length of the request, 0 when absent or unreadable."""
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return max(0, int(value))
-            except ValueError:
-                return 0
-    return 0
-
-
 def client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
+class ByteBudgetExceeded(Exception):
+    """Raised from ``receive`` when a body's next bytes would go beyond the budget."""
+
+
 class LoadShedder:
-    """ASGI middleware: at most ``max_requests`` requests and ``max_bytes`` declared
-    body bytes in flight in this process; beyond them 503 with Retry-After."""
+    """ASGI middleware: at most ``max_requests`` requests in flight in this process, and
+    at most ``max_bytes`` body bytes received by them; beyond either, 503 + Retry-After.
+
+    Bytes are reserved as they arrive (Content-Length or chunked alike) and released
+    when the request ends, never from what a header declares: a client that declares
+    10 GiB and sends nothing holds nothing. A body whose next bytes would go beyond
+    the budget ends with 503, unless no other request holds bytes, so one body larger
+    than the whole budget still gets in when nothing else is.
+    """
 
     def __init__(
         self,
@@ -64,32 +65,60 @@ class LoadShedder:
         if scope["type"] != "http" or scope["path"] in self.unmetered:
             await self.app(scope, receive, send)
             return
-        size = declared_size(scope)
-        reason = self._over_bound(size)
-        if reason is not None:
-            self.metrics.shed.labels(reason).inc()
-            response = unavailable(f"Upload Service is overloaded ({reason})", self.retry_after_s)
-            await response(scope, receive, send)
-            return
-        self._add(1, size)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self._add(-1, -size)
-
-    def _over_bound(self, size: int) -> str | None:
         if self.requests >= self.max_requests:
-            return "requests"
-        # A single body larger than the whole budget still gets in when nothing else is.
-        if size and self.bytes and self.bytes + size > self.max_bytes:
-            return "bytes"
-        return None
+            await self._shed("requests", scope, receive, send)
+            return
+        held = _Held(self, receive, send)
+        self._add(1, 0)
+        try:
+            await self.app(scope, held.receive, held.send)
+        except ByteBudgetExceeded:
+            if held.started:
+                raise
+            await self._shed("bytes", scope, receive, send)
+        finally:
+            self._add(-1, -held.bytes)
+
+    async def _shed(self, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
+        self.metrics.shed.labels(reason).inc()
+        response = unavailable(f"Upload Service is overloaded ({reason})", self.retry_after_s)
+        await response(scope, receive, send)
+
+    def reserve(self, held: "_Held", size: int) -> None:
+        """Count ``size`` more bytes of ``held``'s body, or refuse them."""
+        others = self.bytes - held.bytes
+        if others and self.bytes + size > self.max_bytes:
+            raise ByteBudgetExceeded()
+        held.bytes += size
+        self._add(0, size)
 
     def _add(self, requests: int, size: int) -> None:
         self.requests += requests
         self.bytes += size
         self.metrics.inflight_requests.set(self.requests)
         self.metrics.inflight_bytes.set(self.bytes)
+
+
+class _Held:
+    """One request's share of the budget: its body bytes so far, whether it answered."""
+
+    def __init__(self, shedder: LoadShedder, receive: Receive, send: Send) -> None:
+        self.shedder = shedder
+        self._receive = receive
+        self._send = send
+        self.bytes = 0
+        self.started = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and message.get("body"):
+            self.shedder.reserve(self, len(message["body"]))
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 class RateLimit:

@@ -24,7 +24,7 @@ class UploadApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            *upload_routes.routes(),
+            *upload_routes.routes(self.settings.max_paid_by_entries),
             *status_routes.routes(),
             *chunk_routes.routes(),
             Route("/openapi.json", openapi.endpoint, methods=["GET"]),

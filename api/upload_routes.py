@@ -1,6 +1,7 @@
 """POST /tx and /tx/{token}: one raw signed data item in, a receipt out."""
 
 import time
+from functools import partial
 
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import ingest
@@ -19,12 +20,18 @@ def content_length(request: Request) -> int | None:
 
 
 def paid_by(request: Request) -> tuple[str, ...]:
-    """Every x-paid-by header, comma separated lists flattened, in order."""
+    """Every x-paid-by header, comma separated lists flattened, in order, each payer
+    once: the payer walk visits a payer once however often it is named (PAYMENTS §4)."""
     values = request.headers.getlist("x-paid-by")
-    return tuple(a.strip() for v in values for a in v.split(",") if a.strip())
+    payers = (a.strip() for v in values for a in v.split(","))
+    return tuple(dict.fromkeys(a for a in payers if a))
 
 
-def refuse_before_body(request: Request, max_item_size: int) -> Outcome | None:
+def too_many_payers(max_entries: int) -> Rejected:
+    return Rejected(400, f"Too many x-paid-by addresses: at most {max_entries} are accepted")
+
+
+def refuse_before_body(request: Request, max_item_size: int, max_payers: int) -> Outcome | None:
     """What the headers alone decide (upstream's checks, in upstream's order)."""
     size = content_length(request)
     if size is not None and size > max_item_size:
@@ -32,13 +39,15 @@ def refuse_before_body(request: Request, max_item_size: int) -> Outcome | None:
     content_type = request.headers.get("content-type")
     if content_type is not None and content_type != OCTET_STREAM:
         return Rejected(400, INVALID_CONTENT_TYPE)
+    if len(paid_by(request)) > max_payers:
+        return too_many_payers(max_payers)
     return None
 
 
-async def post_data_item(request: Request) -> Response:
+async def post_data_item(request: Request, max_payers: int) -> Response:
     api: ApiContext = request.state.api
     started = time.perf_counter()
-    outcome = refuse_before_body(request, api.upload.max_item_size)
+    outcome = refuse_before_body(request, api.upload.max_item_size, max_payers)
     if outcome is None:
         size, payers = content_length(request), paid_by(request)
         try:
@@ -49,10 +58,11 @@ async def post_data_item(request: Request) -> Response:
     return respond(outcome, api.retry_after_s)
 
 
-def routes() -> list[Route]:
+def routes(max_paid_by_entries: int) -> list[Route]:
     """The upload routes, at the root and under /v1 as upstream serves them."""
+    endpoint = partial(post_data_item, max_payers=max_paid_by_entries)
     return [
-        Route(prefix + p, post_data_item, methods=["POST"])
+        Route(prefix + p, endpoint, methods=["POST"])
         for prefix in ("", "/v1")
         for p in ("/tx", "/tx/{token}")
     ]

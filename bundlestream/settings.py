@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start.
     stack_workers: int = 1
 
+    # HTTP connections (api/protocol.py). A request's header section must arrive within
+    # this of the connection opening or of its first byte, else 408 (RFC 9110 §15.5.9).
+    http_header_timeout_s: float = 10.0
+    # A body must bring at least http_body_min_bytes in every interval (410 B/s), else
+    # it ends as a disconnect: below that, a 10 GiB item would take 300 days to arrive.
+    http_body_interval_s: float = 10.0
+    http_body_min_bytes: int = 4096
+    # Idle time of a keep-alive connection between requests (RFC 9112 §9.5).
+    http_keep_alive_timeout_s: int = 5
+    # Field lines and their bytes per request; beyond either, 431 (RFC 6585 §5).
+    http_max_header_count: int = 100
+    http_max_header_bytes: int = 32 * 1024
+    # Distinct x-paid-by payers per upload: each is an address whose approvals the payer
+    # walk reads in order; 64 addresses of at most 44 characters are under 3 KB of event.
+    max_paid_by_entries: int = 64
+
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = 9093
@@ -94,7 +110,7 @@ class Settings(BaseSettings):
     allow_listed_addresses: list[str] = []
     blocklisted_addresses: list[str] = []
     max_inflight_requests: int = 512  # per process; beyond it 503 + Retry-After
-    max_inflight_bytes: int = 512 * MiB  # declared Content-Length in flight, per process
+    max_inflight_bytes: int = 512 * MiB  # body bytes received and not yet answered, per process
     rate_limit_requests: int = 1000  # per client IP per window (Redis); 0 disables
     rate_limit_window_s: int = 1
     retry_after_s: int = 1

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from bundlestream.core.ans104 import parse_data_item
-from upload_harness import RunningApi, fixture_bytes, free_port, serve
+from upload_harness import RunningApi, fixture_bytes, free_port, serve, wait_reserved
 
 from bundlestream.settings import Settings
 
@@ -127,10 +127,13 @@ async def test_bodies_beyond_the_in_flight_byte_budget_get_503(
     make_api: Callable[..., Any],
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
+    other = fixture_bytes("420KiBStubDataItem")
     async with make_api(max_inflight_bytes=len(raw) + 1000) as api:
-        holder = await open_partial_upload(api, len(raw), raw[:100])
+        # Bytes count as they arrive, not as declared: the holder holds the 2000 it sent.
+        holder = await open_partial_upload(api, len(other), other[:2000])
         async with api.client() as client:
-            await eventually_async(lambda: shed_once(client, raw))
+            await wait_reserved(client, 2000)
+            assert await shed_once(client, raw)
             small = await client.get("/tx/" + "A" * 43 + "/status")  # no body: not shed
             holder.close()
             await holder.wait_closed()

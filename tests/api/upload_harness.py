@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
+from bundlestream.api.server import api_config
 from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.codec import decode
@@ -106,8 +107,9 @@ async def serve(settings: Settings, create_topics_first: bool = True) -> AsyncIt
     if create_topics_first:
         await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    # The production server config: our HTTP protocol, its timeouts and header limits.
+    config = api_config(
+        settings, create_app(settings), port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -150,3 +152,14 @@ def signed_item(payload_size: int, seed: int = 7) -> bytes:
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+async def wait_reserved(client: httpx.AsyncClient, at_least: int) -> None:
+    """Until the process' byte budget holds ``at_least`` bytes (its /metrics gauge)."""
+    for _ in range(300):
+        metrics = (await client.get("/metrics")).text
+        [line] = [x for x in metrics.splitlines() if x.startswith("bundlestream_inflight_bytes ")]
+        if float(line.split()[1]) >= at_least:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the byte budget never held {at_least} bytes")
