@@ -22,8 +22,8 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.settings import Settings
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 MiB = 1024 * 1024
 
 
