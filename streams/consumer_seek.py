@@ -1,7 +1,7 @@
 """Faust's Kafka consumer, made to deliver nothing from a stream partition after a
 rebalance until that partition's position is where the group left it.
 
-Why (issue 5): when table recovery completes, Faust (0.15.3) resumes the stream
+Why: when table recovery completes, Faust (0.15.3) resumes the stream
 partitions, then ``perform_seek`` moves each back to its committed offset, then
 ``flow_control.resume()`` empties every agent's buffer, then ``resume_flow()``. The
 fetcher runs throughout, so records fetched in between, from wherever the fetch position

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bundlestream.settings import Settings
 
-# No per-example deadline: it is a timing assertion, and these machines are shared.
+# No per-example deadline: it is a timing assertion, and the suite asserts no timing.
 hypothesis_settings.register_profile("bundlestream", deadline=None)
 hypothesis_settings.load_profile("bundlestream")
 
