@@ -1,11 +1,13 @@
 """Faust's Kafka consumer, made to deliver nothing from a stream partition after a
 rebalance until that partition's position is where the group left it.
 
-Why: when table recovery completes, Faust (0.15.3) resumes the stream
-partitions, then ``perform_seek`` moves each back to its committed offset, then
-``flow_control.resume()`` empties every agent's buffer, then ``resume_flow()``. The
-fetcher runs throughout, so records fetched in between, from wherever the fetch position
-had got to, are handed to agents before the seek. Two ways this lost records, both seen:
+Why: when table recovery completes, Faust (the versions in
+``faust_internals.CHECKED_VERSIONS``, the module through which the private state used
+here is read) resumes the stream partitions, then ``perform_seek`` moves each back to
+its committed offset, then ``flow_control.resume()`` empties every agent's buffer, then
+``resume_flow()``. The fetcher runs throughout, so records fetched in between, from
+wherever the fetch position had got to, are handed to agents before the seek. Two ways
+this lost records, both seen:
 
 - aiokafka's ``seek_to_committed`` seeks only ``if offset and offset > 0``: a partition
   with no committed offset kept its advanced position, and the records the buffers
