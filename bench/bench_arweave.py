@@ -4,7 +4,7 @@ Run on purpose: ``.venv/bin/python bench/bench_arweave.py [--stream-mib 256]``. 
 each rate beside the hashlib ceiling measured in the same run on the same stream. Rates
 are per CPU second of this thread (``time.thread_time``), and every 1 MiB piece is fed to
 the candidate and then to the ceiling, each timed on its own, so that load from other
-work on a shared machine falls on both alike.
+processes falls on both alike.
 """
 
 import argparse

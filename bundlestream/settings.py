@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # Downloads reused across stacks and clones (Kafka jars); outside the tracked tree.
     cache_dir: Path = Path.home() / ".cache" / "bundlestream"
     stack_start_timeout_s: float = 180.0
-    # Heap of the local Kafka broker: small, the box has 2 cores and other services.
+    # Heap of the local Kafka broker: small, it shares the host with the rest of the stack.
     kafka_heap: str = "512m"
     # When the stack is started as root, Postgres runs as this (created) system user.
     postgres_os_user: str = "bundlestream"
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # Postgres
     postgres_dsn: str = "postgresql://bundlestream@127.0.0.1:5433/bundlestream"
 
-    # Projections (issue 6): the live schema of the read models, the projector's batch
+    # Projections: the live schema of the read models, the projector's batch
     # (rows and offsets of one batch share a transaction) and its consumer group.
     projections_schema: str = "projections"
     projector_batch_size: int = 5000
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     max_bundle_size: int = 2 * GiB
     max_items_per_bundle: int = 10_000
 
-    # Upload API (issue 4)
+    # Upload API
     inline_item_max_bytes: int = 64 * 1024  # items up to this travel inside the event
     deadline_height_margin: int = 200  # receipt deadlineHeight = cached height + margin
     block_height_refresh_s: float = 30.0  # background refresh of the cached height
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     abandoned_write_age_s: float = 3600.0
     sweep_interval_s: float = 300.0
 
-    # Streams (issue 5)
+    # Streams
     # The planner cuts a lane's open bundle once its oldest item is this old.
     plan_overdue_s: float = 5.0
     # Every worker writes a clock tick into each partition of the planner's input this often.

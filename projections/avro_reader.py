@@ -1,8 +1,8 @@
 """Avro binary bodies → plain records, by a reader compiled for each (writer, reader) pair.
 
 The projector's hot path. fastavro's generic reader dispatches on the schema for every
-field and builds a datetime for every timestamp: about 0.4 µs a field on the 2-core
-box, which made decoding most of the rebuild's CPU (docs/benchmarks.md). Here each
+field and builds a datetime for every timestamp: measured at about 0.4 µs a field,
+which made decoding most of the rebuild's CPU (docs/benchmarks.md). Here each
 pair of schemas is turned, once, into the source of one Python function that reads
 its fields in order with the common cases (one-byte lengths and ints) inline, and that
 function is compiled with ``exec`` (as ``dataclasses`` and ``namedtuple`` build

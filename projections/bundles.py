@@ -22,23 +22,23 @@ def bundle_planned(event: EventRecord, at: Position) -> list[Row]:
     """A plan and its entries, in bundle order."""
     f = event.fields
     items = f["items"]
-    plan = (
-        f["plan_id"],
-        f["premium_feature_type"],
-        len(items),
-        sum(item["raw_size"] for item in items),
-        f["planned_at"],
+    plan = BUNDLE_PLANS.row(
+        plan_id=f["plan_id"],
+        premium_feature_type=f["premium_feature_type"],
+        item_count=len(items),
+        byte_count=sum(item["raw_size"] for item in items),
+        planned_at=f["planned_at"],
     )
     entries: list[Row] = [
         (
             PLANNED_ITEMS,
-            (
-                f["plan_id"],
-                item["data_item_id"],
-                position,
-                item["raw_size"],
-                item["payload_start"],
-                item["failed_bundles"],
+            PLANNED_ITEMS.row(
+                plan_id=f["plan_id"],
+                data_item_id=item["data_item_id"],
+                position=position,
+                byte_count=item["raw_size"],
+                payload_start=item["payload_start"],
+                failed_bundles=item["failed_bundles"],
             ),
         )
         for position, item in enumerate(items)
@@ -49,48 +49,66 @@ def bundle_planned(event: EventRecord, at: Position) -> list[Row]:
 def bundle_prepared(event: EventRecord, at: Position) -> list[Row]:
     """The bundle's transaction is signed; its id is the bundle id."""
     f = event.fields
-    row = (
-        f["plan_id"],
-        f["bundle_id"],
-        f["bundle_object_key"],
-        f["data_size"],
-        f["data_root"],
-        f["reward"],
-        f["anchor"],
-        f["item_count"],
-        f["prepared_at"],
+    row = BUNDLE_PREPARATIONS.row(
+        plan_id=f["plan_id"],
+        bundle_id=f["bundle_id"],
+        bundle_object_key=f["bundle_object_key"],
+        data_size=f["data_size"],
+        data_root=f["data_root"],
+        reward=f["reward"],
+        anchor=f["anchor"],
+        item_count=f["item_count"],
+        prepared_at=f["prepared_at"],
     )
     return [(BUNDLE_PREPARATIONS, row)]
 
 
 def bundle_posted(event: EventRecord, at: Position) -> list[Row]:
     f = event.fields
-    row = (f["plan_id"], f["bundle_id"], f["posted_height"], f["already_known"], f["posted_at"])
+    row = BUNDLE_POSTS.row(
+        plan_id=f["plan_id"],
+        bundle_id=f["bundle_id"],
+        posted_height=f["posted_height"],
+        already_known=f["already_known"],
+        posted_at=f["posted_at"],
+    )
     return [(BUNDLE_POSTS, row)]
 
 
 def bundle_seeded(event: EventRecord, at: Position) -> list[Row]:
     f = event.fields
-    return [(BUNDLE_SEEDINGS, (f["plan_id"], f["bundle_id"], f["chunk_count"], f["seeded_at"]))]
+    row = BUNDLE_SEEDINGS.row(
+        plan_id=f["plan_id"],
+        bundle_id=f["bundle_id"],
+        chunk_count=f["chunk_count"],
+        seeded_at=f["seeded_at"],
+    )
+    return [(BUNDLE_SEEDINGS, row)]
 
 
 def bundle_confirmed(event: EventRecord, at: Position) -> list[Row]:
     """Permanence: every item of the plan is permanent (derived by the views)."""
     f = event.fields
-    row = (
-        f["plan_id"],
-        f["bundle_id"],
-        f["block_height"],
-        f["block_id"],
-        f["confirmations"],
-        f["confirmed_at"],
+    row = BUNDLE_CONFIRMATIONS.row(
+        plan_id=f["plan_id"],
+        bundle_id=f["bundle_id"],
+        block_height=f["block_height"],
+        block_id=f["block_id"],
+        confirmations=f["confirmations"],
+        confirmed_at=f["confirmed_at"],
     )
     return [(BUNDLE_CONFIRMATIONS, row)]
 
 
 def bundle_dropped(event: EventRecord, at: Position) -> list[Row]:
     f = event.fields
-    row = (f["plan_id"], f["bundle_id"], f["reason"], f["last_checked_height"], f["dropped_at"])
+    row = BUNDLE_DROPS.row(
+        plan_id=f["plan_id"],
+        bundle_id=f["bundle_id"],
+        reason=f["reason"],
+        last_checked_height=f["last_checked_height"],
+        dropped_at=f["dropped_at"],
+    )
     return [(BUNDLE_DROPS, row)]
 
 

@@ -111,8 +111,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--processes",
         type=int,
         default=2,
-        help="replay topics in this many processes at once (default 2: both cores of the "
-        "reference box; 1M events took 31 s with 1 and 15-19 s with 2 there)",
+        help="replay topics in this many processes at once (default 2: a replay of 1M events "
+        "was measured at 31 s with 1 and 15-19 s with 2, docs/benchmarks.md)",
     )
     rebuild_cmd.set_defaults(run=run_rebuild)
     check = actions.add_parser("check", help="compare two schemas table by table")

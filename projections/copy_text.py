@@ -1,12 +1,12 @@
 """Rows of a fact table → the bytes of a ``COPY ... FROM STDIN`` in text format.
 
-psycopg's ``Copy.write_row`` costs about 8 µs a row on the 2-core box (a dumper lookup
-and call per value); the rebuild writes two million rows. Here each table gets, once, a
-function that formats a whole batch with one f-string per row, its expression per
-column chosen by the column's type (``tables.Table.types``), compiled with ``exec`` like
-``avro_reader``. Text format (PostgreSQL documentation, "COPY", "Text Format"): columns
-separated by tabs, rows ended by newlines, ``\\N`` for NULL, and backslash, tab, newline
-and carriage return written as backslash escapes. Values:
+psycopg's ``Copy.write_row`` was measured at about 8 µs a row (a dumper lookup and
+call per value; docs/benchmarks.md); the rebuild writes two million rows. Here each
+table gets, once, a function that formats a whole batch with one f-string per row, its
+expression per column chosen by the column's type (``tables.Table.types``), compiled
+with ``exec`` like ``avro_reader``. Text format (PostgreSQL documentation, "COPY",
+"Text Format"): columns separated by tabs, rows ended by newlines, ``\\N`` for NULL, and
+backslash, tab, newline and carriage return written as backslash escapes. Values:
 
 - text and numeric: the string (numeric columns hold Avro decimal strings such as winc);
 - int4 and int8: the decimal integer; bool: ``t`` or ``f``;

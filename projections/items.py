@@ -19,46 +19,47 @@ from bundlestream.projections.tables import (
 def item_received(event: EventRecord, at: Position) -> list[Row]:
     """A verified upload; a duplicate upload of the same id adds nothing here."""
     f = event.fields
-    return [
-        (
-            RECEIVED_ITEMS,
-            (
-                f["data_item_id"],
-                f["owner_address"],
-                f["signature_type"],
-                f["raw_size"],
-                f["payload_start"],
-                f["content_type"],
-                f["winc"],
-                f["premium_feature_type"],
-                f["deadline_height"],
-                f["object_key"],
-                f["paid_by"],
-                at.partition,
-                at.offset,
-                f["received_at"],
-            ),
-        )
-    ]
+    row = RECEIVED_ITEMS.row(
+        data_item_id=f["data_item_id"],
+        owner_address=f["owner_address"],
+        signature_type=f["signature_type"],
+        byte_count=f["raw_size"],
+        payload_start=f["payload_start"],
+        content_type=f["content_type"],
+        winc=f["winc"],
+        premium_feature_type=f["premium_feature_type"],
+        deadline_height=f["deadline_height"],
+        object_key=f["object_key"],
+        paid_by=f["paid_by"],
+        received_partition=at.partition,
+        received_offset=at.offset,
+        received_at=f["received_at"],
+    )
+    return [(RECEIVED_ITEMS, row)]
 
 
 def item_accepted(event: EventRecord, at: Position) -> list[Row]:
     """Dedup's first sighting of an id."""
     f = event.fields
-    row = (f["data_item_id"], f["received_partition"], f["received_offset"], f["accepted_at"])
+    row = ACCEPTED_ITEMS.row(
+        data_item_id=f["data_item_id"],
+        received_partition=f["received_partition"],
+        received_offset=f["received_offset"],
+        accepted_at=f["accepted_at"],
+    )
     return [(ACCEPTED_ITEMS, row)]
 
 
 def duplicate_rejected(event: EventRecord, at: Position) -> list[Row]:
     """An upload of an id dedup had already accepted."""
     f = event.fields
-    row = (
-        f["received_partition"],
-        f["received_offset"],
-        f["data_item_id"],
-        f["owner_address"],
-        f["winc"],
-        f["rejected_at"],
+    row = DUPLICATE_UPLOADS.row(
+        received_partition=f["received_partition"],
+        received_offset=f["received_offset"],
+        data_item_id=f["data_item_id"],
+        owner_address=f["owner_address"],
+        winc=f["winc"],
+        rejected_at=f["rejected_at"],
     )
     return [(DUPLICATE_UPLOADS, row)]
 
@@ -69,12 +70,12 @@ def items_repacked(event: EventRecord, at: Position) -> list[Row]:
     return [
         (
             REPACKED_ITEMS,
-            (
-                f["plan_id"],
-                item["data_item_id"],
-                item["owner_address"],
-                item["failed_bundles"],
-                f["repacked_at"],
+            REPACKED_ITEMS.row(
+                plan_id=f["plan_id"],
+                data_item_id=item["data_item_id"],
+                owner_address=item["owner_address"],
+                failed_bundles=item["failed_bundles"],
+                repacked_at=f["repacked_at"],
             ),
         )
         for item in f["items"]
@@ -84,13 +85,13 @@ def items_repacked(event: EventRecord, at: Position) -> list[Row]:
 def item_failed(event: EventRecord, at: Position) -> list[Row]:
     """An item given up for good, with the reason status serves."""
     f = event.fields
-    row = (
-        f["data_item_id"],
-        f["owner_address"],
-        f["reason"],
-        f["failed_bundles"],
-        f["last_plan_id"],
-        f["failed_at"],
+    row = FAILED_ITEMS.row(
+        data_item_id=f["data_item_id"],
+        owner_address=f["owner_address"],
+        reason=f["reason"],
+        failed_bundles=f["failed_bundles"],
+        last_plan_id=f["last_plan_id"],
+        failed_at=f["failed_at"],
     )
     return [(FAILED_ITEMS, row)]
 

@@ -11,17 +11,17 @@ def offsets_recorded(event: EventRecord, at: Position) -> list[Row]:
     return [
         (
             ITEM_OFFSETS,
-            (
-                f["root_bundle_id"],
-                item["data_item_id"],
-                f["plan_id"],
-                item["start_offset_in_root_bundle"],
-                item["raw_content_length"],
-                item["payload_data_start"],
-                item["payload_content_type"],
-                item["parent_data_item_id"],
-                item["start_offset_in_parent_payload"],
-                f["recorded_at"],
+            ITEM_OFFSETS.row(
+                root_bundle_id=f["root_bundle_id"],
+                data_item_id=item["data_item_id"],
+                plan_id=f["plan_id"],
+                start_offset_in_root_bundle=item["start_offset_in_root_bundle"],
+                raw_content_length=item["raw_content_length"],
+                payload_data_start=item["payload_data_start"],
+                payload_content_type=item["payload_content_type"],
+                parent_data_item_id=item["parent_data_item_id"],
+                start_offset_in_parent_payload=item["start_offset_in_parent_payload"],
+                recorded_at=f["recorded_at"],
             ),
         )
         for item in f["items"]

@@ -9,7 +9,8 @@ from bundlestream.projections.tables import Table
 
 
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
-# about 0.7 µs per object on the 2-core box, and the projector builds one per event.
+# measured at about 0.7 µs per object (docs/benchmarks.md), and the projector builds one
+# per event.
 @dataclass(slots=True)
 class Position:
     """Where a message is in the log (treat as a value: evolve functions only read it)."""

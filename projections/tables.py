@@ -1,11 +1,12 @@
 """The fact tables of the read models: their columns (in table order), types and keys.
 
-Mirrors ``migrations/``; a test checks the two agree. The projector writes rows as
-tuples in this column order, so COPY needs no column mapping, and encodes each value by
-its column's type (``copy_text``): a ``timestamptz`` column takes epoch milliseconds.
+Mirrors ``migrations/``; a test checks the two agree. Evolve functions build each row by
+column name (``Table.row``), which lays it out as a tuple in this column order, so COPY
+needs no column mapping; the projector encodes each value by its column's type
+(``copy_text``): a ``timestamptz`` column takes epoch milliseconds.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -25,12 +26,32 @@ class Table:
     key_indexes: tuple[int, ...] = field(init=False)
     # The key of a row (read for every row): one value, or a tuple for a composite key.
     key_of: Callable[[tuple[Any, ...]], Any] = field(init=False, repr=False)
+    _column_set: frozenset[str] = field(init=False, repr=False)
+
+    def row(self, **values: Any) -> tuple[Any, ...]:
+        """The row of ``values`` (column name → value) in column order; RowShapeError
+        unless they name every column of the table and nothing else."""
+        if values.keys() != self._column_set:
+            raise RowShapeError(self, values.keys())
+        return tuple(values[column] for column in self.columns)
 
     def __post_init__(self) -> None:
         # Positions of the key columns in a row, worked out once.
         indexes = tuple(self.columns.index(column) for column in self.key)
         object.__setattr__(self, "key_indexes", indexes)
         object.__setattr__(self, "key_of", itemgetter(*indexes))
+        object.__setattr__(self, "_column_set", frozenset(self.columns))
+
+
+class RowShapeError(ValueError):
+    """A row's values name columns the table lacks, or leave some of its columns out."""
+
+    def __init__(self, table: Table, given: Iterable[str]) -> None:
+        names = set(given)
+        missing = [column for column in table.columns if column not in names]
+        unknown = sorted(names - set(table.columns))
+        super().__init__(f"{table.name}: missing columns {missing}, unknown columns {unknown}")
+        self.missing, self.unknown = missing, unknown
 
 
 def _table(name: str, columns: str, key: str) -> Table:

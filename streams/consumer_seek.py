@@ -1,11 +1,13 @@
 """Faust's Kafka consumer, made to deliver nothing from a stream partition after a
 rebalance until that partition's position is where the group left it.
 
-Why (issue 5): when table recovery completes, Faust (0.15.3) resumes the stream
-partitions, then ``perform_seek`` moves each back to its committed offset, then
-``flow_control.resume()`` empties every agent's buffer, then ``resume_flow()``. The
-fetcher runs throughout, so records fetched in between, from wherever the fetch position
-had got to, are handed to agents before the seek. Two ways this lost records, both seen:
+Why: when table recovery completes, Faust (the versions in
+``faust_internals.CHECKED_VERSIONS``, the module through which the private state used
+here is read) resumes the stream partitions, then ``perform_seek`` moves each back to
+its committed offset, then ``flow_control.resume()`` empties every agent's buffer, then
+``resume_flow()``. The fetcher runs throughout, so records fetched in between, from
+wherever the fetch position had got to, are handed to agents before the seek. Two ways
+this lost records, both seen:
 
 - aiokafka's ``seek_to_committed`` seeks only ``if offset and offset > 0``: a partition
   with no committed offset kept its advanced position, and the records the buffers
@@ -32,6 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
+from bundlestream.streams import faust_internals
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -49,7 +52,7 @@ class SeekingConsumer(faust_aiokafka.Consumer):
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         tpset = {tp for tp in tps}
-        stream = {tp for tp in tpset if not self._is_changelog_tp(tp)}
+        stream = {tp for tp in tpset if not faust_internals.is_changelog(self, tp)}
         if stream:
             self._held |= stream
             self._held_generation = self.app.consumer_generation_id
@@ -62,7 +65,8 @@ class SeekingConsumer(faust_aiokafka.Consumer):
         uncommitted = [
             tp
             for tp in self.assignment()
-            if not self._committed_offset.get(tp) and not self._is_changelog_tp(tp)
+            if not faust_internals.committed_offset(self, tp)
+            and not faust_internals.is_changelog(self, tp)
         ]
         if uncommitted:
             starts = await self.earliest_offsets(*uncommitted)
@@ -79,7 +83,7 @@ class SeekingConsumer(faust_aiokafka.Consumer):
             super().resume_partitions(held & self.assignment())
 
     def _log_advanced(self, tp: TP, start: int) -> None:
-        fetched_to = self._fetch_position(tp)
+        fetched_to = faust_internals.fetch_position(self, tp)
         if fetched_to is not None and fetched_to > start:
             log.info(
                 "%s[%d]: no committed offset and fetched up to %d already; reading again from %d",
@@ -88,16 +92,6 @@ class SeekingConsumer(faust_aiokafka.Consumer):
                 fetched_to,
                 start,
             )
-
-    def _fetch_position(self, tp: TP) -> int | None:
-        """aiokafka's next offset to fetch for ``tp`` (private state, read for the log
-        only: the records before it were fetched and may have been thrown away)."""
-        kafka: Any = self._thread._consumer
-        try:
-            position = kafka._subscription.subscription.assignment.state_value(tp)._position
-        except (AttributeError, KeyError):
-            return None
-        return position if isinstance(position, int) else None
 
 
 class SeekingTransport(faust_aiokafka.Transport):

@@ -30,9 +30,9 @@ from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
 from bundlestream.adapters.received_items import ReceivedItemError
 from bundlestream.core.ans104.errors import Ans104Error
 from bundlestream.core.optical import RecentIds, optical_body, parse_item_header, signed_header
-from bundlestream.core.retrying import backoff_delay
 from bundlestream.schemas.events import DataItemAccepted
 from bundlestream.streams.context import StageContext
+from bundlestream.streams.retrying import call_with_retries, retrying
 
 from bundlestream.wiring import kafka_connection, received_item_reader
 
@@ -117,32 +117,29 @@ class OpticalPoster:
         return b"".join([piece async for piece in read])
 
     async def post(self, url: str, body: bytes, count: int) -> None:
-        s, error = self.ctx.settings, OpticalPostError("no attempt made")
-        for attempt in range(s.optical_max_attempts):
-            if attempt:
-                await asyncio.sleep(
-                    backoff_delay(
-                        attempt - 1,
-                        s.gateway_backoff_base_s,
-                        s.gateway_backoff_max_s,
-                        error.retry_after_s,
-                    )
-                )
-            try:
-                await self.bridge.post(url, body)
-                self.posted += count
-                return
-            except OpticalPostError as exc:
-                error = exc
-        self.failed += count
-        log.error(
-            "optical: %d headers not posted to %s after %d attempts (%d failed so far): %s",
-            count,
-            url,
+        s = self.ctx.settings
+        attempts = retrying(
             s.optical_max_attempts,
-            self.failed,
-            error,
+            s.gateway_backoff_base_s,
+            s.gateway_backoff_max_s,
+            (OpticalPostError,),
         )
+        try:
+            if s.optical_max_attempts < 1:
+                raise OpticalPostError("no attempt made")
+            await call_with_retries(attempts, lambda: self.bridge.post(url, body))
+        except OpticalPostError as error:
+            self.failed += count
+            log.error(
+                "optical: %d headers not posted to %s after %d attempts (%d failed so far): %s",
+                count,
+                url,
+                s.optical_max_attempts,
+                self.failed,
+                error,
+            )
+            return
+        self.posted += count
 
 
 def _accepted(batch: list[Consumed], recent: RecentIds) -> list[DataItemAccepted]:

@@ -9,6 +9,7 @@ transaction id for one plan).
 
 import json
 from datetime import UTC, datetime
+from typing import assert_never
 
 import faust
 from bundlestream.adapters.arweave_gateway import GatewayError
@@ -26,8 +27,25 @@ from bundlestream.schemas.events import (
     OffsetsRecorded,
 )
 from bundlestream.streams.bundle_assembly import Assembled, UnpreparablePlan, assemble
-from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.context import StageContext, Topics, crash_worker
 from bundlestream.streams.retrying import with_backoff
+
+# What preparing a plan writes: each to its own topic (``destination``).
+PreparationEvent = OffsetsRecorded | BundlePrepared | BundleDropped
+
+
+def destination(topics: Topics, event: PreparationEvent) -> faust.TopicT:
+    """The topic an event of preparation goes to, chosen by its type (mypy checks that
+    every type of ``PreparationEvent`` has one)."""
+    match event:
+        case OffsetsRecorded():
+            return topics.offsets
+        case BundlePrepared():
+            return topics.prepared
+        case BundleDropped():
+            return topics.settled
+        case _:
+            assert_never(event)
 
 
 def bundle_key(plan_id: str, name: str) -> str:
@@ -65,7 +83,7 @@ async def _transaction(ctx: StageContext, plan_id: str, built: Assembled) -> Tra
     return tx
 
 
-async def prepare(ctx: StageContext, plan: BundlePlanned) -> list[object]:
+async def prepare(ctx: StageContext, plan: BundlePlanned) -> list[PreparationEvent]:
     """The events of preparing ``plan``: offsets then prepared, or a drop."""
     now = datetime.now(UTC)
     key = bundle_key(plan.plan_id, "bundle")
@@ -97,12 +115,6 @@ async def prepare(ctx: StageContext, plan: BundlePlanned) -> list[object]:
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    out = {
-        "OffsetsRecorded": ctx.topics.offsets,
-        "BundlePrepared": ctx.topics.prepared,
-        "BundleDropped": ctx.topics.settled,
-    }
-
     @app.agent(ctx.topics.planned, name="prepare")
     async def prepare_agent(stream: faust.StreamT[BundlePlanned]) -> None:
         async for plan in stream:
@@ -111,4 +123,4 @@ def register(app: faust.App, ctx: StageContext) -> None:
             except (GatewayError, ObjectStoreError, ReceivedItemError) as exc:
                 crash_worker("prepare", exc)
             for event in events:
-                await out[type(event).__name__].send(key=plan.plan_id, value=event)
+                await destination(ctx.topics, event).send(key=plan.plan_id, value=event)

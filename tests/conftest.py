@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,9 +18,20 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bundlestream.settings import Settings
 
-# No per-example deadline: it is a timing assertion, and these machines are shared.
+# No per-example deadline: it is a timing assertion, and the suite asserts no timing.
 hypothesis_settings.register_profile("bundlestream", deadline=None)
 hypothesis_settings.load_profile("bundlestream")
+
+# The ANS-104 conformance vectors every project of the workplace shares, beside the
+# checkout: ../shared/fixtures/ans104. Tests import this one path (``tests.conftest``).
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ans104"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """The conformance vectors' directory; the test fails when it is missing."""
+    assert FIXTURES.is_dir(), f"ANS-104 conformance vectors missing at {FIXTURES}"
+    return FIXTURES
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ Reads the gateway from Settings (BUNDLESTREAM_GATEWAY_URL) and FAILS if it is un
 
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,9 +25,10 @@ from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_pri
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.conftest import FIXTURES
+
 pytestmark = pytest.mark.stack
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ans104"
 # The 263 KiB item pushes the bundle past one 256 KiB chunk.
 FIXTURE_ITEMS = ("stub1115ByteDataItem", "integrationStubDataItem1", "zeroBytePayloadDataItem")
 

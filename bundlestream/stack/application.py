@@ -7,98 +7,57 @@ with pid files like every other service, after creating the catalogue's topics.
 
 from __future__ import annotations
 
-import argparse
-import signal
-import sys
-
-import httpx
-
 from bundlestream.settings import Settings
-from bundlestream.stack.process import ServiceProcess, run_checked
-from bundlestream.stack.service import Service
+from bundlestream.stack.process import run_checked
+from bundlestream.stack.service import Service, StackService, answers_ok, bundlestream_command
 
 
-def bundlestream_command(*args: str) -> list[str]:
-    """argv running a ``bundlestream`` subcommand with this interpreter (no PATH lookup)."""
-    return [sys.executable, "-u", "-m", "bundlestream.cli", *args]
-
-
-def available_commands() -> set[str]:
-    """The subcommands this build of the CLI has (workers arrive with the streams package)."""
-    from bundlestream.cli import build_parser  # the CLI imports this package: import late
-
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
-
-
-class ApiServer:
+class ApiServer(StackService):
     """``bundlestream api``: a supervisor that starts its uvicorn process again whenever
     that dies, as ``StreamWorker`` does for Faust; ready when GET /health answers 200."""
 
     name = "api"
-    stop_signal = signal.SIGTERM
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     @property
     def url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
     def ports(self) -> list[tuple[str, int]]:
         return [(self.settings.api_host, self.settings.api_port)]
-
-    def install(self) -> None:
-        """Nothing to install: the API is this package."""
 
     def start(self) -> None:
         self.process.spawn(bundlestream_command("api"))
 
     def is_ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def after_ready(self) -> None:
-        """Nothing to create."""
+        return answers_ok(f"{self.url}/health")
 
 
 # Faust logs this line once the worker has joined its group and started its agents.
 WORKER_READY_LINE = b"[^Worker]: Ready"
 
 
-class StreamWorker:
+def create_topics() -> None:
+    """Create the catalogue's topics, so workers and the projector never auto-create them
+    and can subscribe to them."""
+    run_checked(bundlestream_command("topics", "create"))
+
+
+class StreamWorker(StackService):
     """One ``bundlestream worker``, as production runs it: a supervisor that starts its
-    Faust worker again whenever that exits (the stall watchdog, a crash, a kill).
+    Faust worker again whenever that exits (the stall watchdog, a crash, a kill). Its
+    web server is off (streams_web_enabled) when N workers share a host: no ports.
 
     The instance that started it calls it ready once Faust logs that it is; any other
     instance (``stack status``) only knows whether it runs.
     """
 
-    stop_signal = signal.SIGTERM
-
     def __init__(self, settings: Settings, index: int) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.name = f"worker-{index}"
         self._log_offset: int | None = None
 
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return []  # its web server is off (streams_web_enabled) when N workers share a host
-
     def install(self) -> None:
-        """Create the catalogue's topics first, so workers never auto-create them."""
-        run_checked(bundlestream_command("topics", "create"))
+        create_topics()
 
     def start(self) -> None:
         log = self.process.log_file
@@ -117,49 +76,23 @@ class StreamWorker:
             log.seek(self._log_offset)
             return WORKER_READY_LINE in log.read()
 
-    def after_ready(self) -> None:
-        """Nothing to create."""
 
-
-class ProjectorProcess:
+class ProjectorProcess(StackService):
     """``bundlestream projector``: the read models that status and offsets answer from.
 
     Ready once running: it migrates its schema and seeks to its tracked offsets itself.
     """
 
     name = "projector"
-    stop_signal = signal.SIGTERM
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return []
 
     def install(self) -> None:
-        """Create the catalogue's topics first, so the projector can subscribe to them."""
-        run_checked(bundlestream_command("topics", "create"))
+        create_topics()
 
     def start(self) -> None:
         self.process.spawn(bundlestream_command("projector"))
 
-    def is_ready(self) -> bool:
-        return self.process.pid() is not None
-
-    def after_ready(self) -> None:
-        """Nothing to create."""
-
 
 def application_services(settings: Settings) -> list[Service]:
-    """The API and, when this build has them, the stream workers and the projector."""
-    commands = available_commands()
-    services: list[Service] = [ApiServer(settings)] if "api" in commands else []
-    if "worker" in commands:
-        services += [StreamWorker(settings, i) for i in range(1, settings.stack_workers + 1)]
-    if "projector" in commands:
-        services.append(ProjectorProcess(settings))
-    return services
+    """The API, the stream workers and the projector."""
+    workers = [StreamWorker(settings, i) for i in range(1, settings.stack_workers + 1)]
+    return [ApiServer(settings), *workers, ProjectorProcess(settings)]

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import signal
-from urllib.parse import urlsplit
-
-import httpx
-
 from bundlestream.settings import Settings
 from bundlestream.stack.node import NODE_DIR, install_node_packages
-from bundlestream.stack.process import ServiceProcess
+from bundlestream.stack.service import UrlService, answers_ok
 
 
-class Arlocal:
-    """arlocal with a persistent sqlite chain under the stack directory."""
+class Arlocal(UrlService):
+    """arlocal with a persistent sqlite chain under the stack directory; nothing to
+    create once ready: arlocal starts with its genesis state."""
 
     name = "arlocal"
-    stop_signal = signal.SIGTERM
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        url = urlsplit(settings.gateway_url)
-        self.host = url.hostname or "127.0.0.1"
-        self.port = url.port or 1984
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return [(self.host, self.port)]
+        super().__init__(settings, settings.gateway_url, 1984)
 
     def install(self) -> None:
         install_node_packages(self.settings.cache_dir)
@@ -38,24 +23,9 @@ class Arlocal:
         home = self.settings.stack_dir / "arlocal"
         home.mkdir(parents=True, exist_ok=True)
         # arlocal joins --dbpath onto its working directory, so it runs inside ``home``.
-        self.process.spawn(
-            [
-                "node",
-                str(NODE_DIR / "arlocal-loopback.js"),
-                self.host,
-                str(self.port),
-                "--persist",
-                "--dbpath",
-                "db",
-            ],
-            cwd=home,
-        )
+        script = str(NODE_DIR / "arlocal-loopback.js")
+        argv = ["node", script, self.host, str(self.port), "--persist", "--dbpath", "db"]
+        self.process.spawn(argv, cwd=home)
 
     def is_ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.settings.gateway_url}/info", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def after_ready(self) -> None:
-        """Nothing to create: arlocal starts with its genesis state."""
+        return answers_ok(f"{self.settings.gateway_url}/info")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-import signal
 import tempfile
 import uuid
 from pathlib import Path
@@ -18,26 +17,21 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from bundlestream.settings import Settings
-from bundlestream.stack.process import ServiceError, ServiceProcess, run_checked
-from bundlestream.stack.service import STACK_FILES, port_open, split_host_port
+from bundlestream.stack.process import ServiceError, run_checked
+from bundlestream.stack.service import STACK_FILES, StackService, port_open, split_host_port
 
 POM = STACK_FILES / "kafka" / "pom.xml"
 LOG4J_CONFIG = STACK_FILES / "kafka" / "log4j2.properties"
 
 
-class KafkaBroker:
+class KafkaBroker(StackService):
     """The local broker: combined controller and broker, node id 1, loopback only."""
 
     name = "kafka"
-    stop_signal = signal.SIGTERM
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.home = settings.stack_dir / "kafka"
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
 
     @property
     def jar_dir(self) -> Path:

@@ -16,42 +16,23 @@ from types import FrameType
 import httpx
 
 from bundlestream.settings import Settings
-from bundlestream.stack.process import ServiceProcess
+from bundlestream.stack.service import StackService, bundlestream_command
 
 
-class Miner:
-    """The miner process as a stack service; ready as soon as it runs."""
+class Miner(StackService):
+    """The miner process as a stack service (part of this package: nothing to install);
+    ready as soon as it runs."""
 
     name = "miner"
-    stop_signal = signal.SIGTERM
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return []
-
-    def install(self) -> None:
-        """Nothing to install: the miner is part of this package."""
 
     def start(self) -> None:
         self.process.spawn(
-            [sys.executable, "-u", "-m", "bundlestream.cli", "stack", "miner"],
+            bundlestream_command("stack", "miner"),
             env={
                 "BUNDLESTREAM_GATEWAY_URL": self.settings.gateway_url,
                 "BUNDLESTREAM_ARLOCAL_MINE_INTERVAL_S": str(self.settings.arlocal_mine_interval_s),
             },
         )
-
-    def is_ready(self) -> bool:
-        return self.process.pid() is not None
-
-    def after_ready(self) -> None:
-        """Nothing to create."""
 
 
 def mine_once(client: httpx.Client, gateway_url: str) -> bool:

@@ -18,29 +18,26 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from bundlestream.settings import Settings
-from bundlestream.stack.process import RunAs, ServiceError, ServiceProcess, run_checked
+from bundlestream.stack.process import RunAs, ServiceError, run_checked
+from bundlestream.stack.service import StackService
 
 DEBIAN_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-class PostgresCluster:
+class PostgresCluster(StackService):
     """One cluster, one database; fast shutdown (SIGINT) on stop."""
 
     name = "postgres"
     stop_signal = signal.SIGINT
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.home = settings.stack_dir / "postgres"
         params = conninfo_to_dict(settings.postgres_dsn)
         self.host = str(params.get("host", "127.0.0.1"))
         self.port = int(str(params.get("port", 5432)))
         self.role = str(params.get("user", "bundlestream"))
         self.database = str(params.get("dbname", self.role))
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]

@@ -102,7 +102,7 @@ class ServiceProcess:
         # A pgid is never handed out as a new pid while its group has members, so this
         # reaches only stragglers of our own service.
         _signal_group(pid, signal.SIGKILL)
-        # SIGKILL takes effect when each member next runs: on a loaded box a child can
+        # SIGKILL takes effect when each member next runs: under load a child can
         # outlive the leader by a moment. Return only once the whole group is gone.
         wait_until(lambda: not _group_alive(pid), 10.0)
         self.pid_file.unlink(missing_ok=True)

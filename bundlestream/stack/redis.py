@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-from urllib.parse import urlsplit
 
 import redis
 
 from bundlestream.settings import Settings
-from bundlestream.stack.process import ServiceError, ServiceProcess, run_checked
+from bundlestream.stack.process import ServiceError, run_checked
+from bundlestream.stack.service import UrlService
 
 
-class RedisServer:
-    """Debian's redis-server in the foreground, its working directory under the stack."""
+class RedisServer(UrlService):
+    """Debian's redis-server in the foreground, its working directory under the stack;
+    nothing to create once ready: Redis needs no schema."""
 
     name = "redis"
-    stop_signal = signal.SIGTERM
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        url = urlsplit(settings.redis_url)
-        self.host = url.hostname or "127.0.0.1"
-        self.port = url.port or 6379
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return [(self.host, self.port)]
+        super().__init__(settings, settings.redis_url, 6379)
 
     def install(self) -> None:
         """Install Debian's redis-server when it is missing (needs root)."""
@@ -71,6 +60,3 @@ class RedisServer:
             return False
         finally:
             client.close()
-
-    def after_ready(self) -> None:
-        """Nothing to create: Redis needs no schema."""

@@ -6,37 +6,22 @@ multi-GiB multipart upload does not have to fit in its memory.
 
 from __future__ import annotations
 
-import signal
-from urllib.parse import urlsplit
-
-import httpx
-
 from bundlestream.settings import Settings
 from bundlestream.stack.node import NODE_DIR, install_node_packages
-from bundlestream.stack.process import ServiceProcess
+from bundlestream.stack.service import UrlService, answers_ok
 
 
-class S3rver:
-    """s3rver on the host and port of ``s3_endpoint``, creating ``s3_bucket`` at start.
+class S3rver(UrlService):
+    """s3rver on the host and port of ``s3_endpoint``, creating ``s3_bucket`` at start
+    (nothing to create once ready: the launcher configured the bucket).
 
     Runs through ``stack/node/s3rver-local.js``, which adds AbortMultipartUpload.
     """
 
     name = "s3rver"
-    stop_signal = signal.SIGTERM
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        url = urlsplit(settings.s3_endpoint)
-        self.host = url.hostname or "127.0.0.1"
-        self.port = url.port or 4568
-
-    @property
-    def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
-
-    def ports(self) -> list[tuple[str, int]]:
-        return [(self.host, self.port)]
+        super().__init__(settings, settings.s3_endpoint, 4568)
 
     def install(self) -> None:
         install_node_packages(self.settings.cache_dir)
@@ -50,11 +35,4 @@ class S3rver:
 
     def is_ready(self) -> bool:
         """Ready when the configured bucket answers (s3rver creates it while starting)."""
-        url = f"{self.settings.s3_endpoint}/{self.settings.s3_bucket}"
-        try:
-            return httpx.head(url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def after_ready(self) -> None:
-        """Nothing to create: the launcher configured the bucket."""
+        return answers_ok(f"{self.settings.s3_endpoint}/{self.settings.s3_bucket}", "HEAD")

@@ -11,8 +11,7 @@ from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.cli import main
-
-FIXTURES = (Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "ans104").resolve()
+from tests.conftest import FIXTURES
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:

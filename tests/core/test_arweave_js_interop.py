@@ -28,12 +28,13 @@ from bundlestream.core.merkle import MAX_CHUNK_SIZE, chunk_upload, merkle_tree, 
 from bundlestream.core.receipts import sign_receipt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.conftest import FIXTURES
+
 pytestmark = pytest.mark.node
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "stack" / "node" / "node_modules"
 SCRIPT = REPO / "tests" / "node" / "arweave_interop.cjs"
-FIXTURES = REPO.parent / "shared" / "fixtures" / "ans104"
 
 
 def ask_arweave_js(request: Mapping[str, object]) -> dict[str, object]:

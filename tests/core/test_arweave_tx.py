@@ -4,7 +4,6 @@ import hashlib
 import json
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 import pytest
 from bundlestream.core.arweave_tx import (
@@ -23,7 +22,7 @@ from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_pri
 from bundlestream.core.merkle import merkle_tree
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
+from tests.conftest import FIXTURES
 
 
 def stub_json() -> dict[str, object]:

@@ -1,7 +1,5 @@
 """Deep hash against vectors computed with arweave-js 1.15.7 (``lib/deepHash``)."""
 
-from pathlib import Path
-
 import pytest
 from bundlestream.core.deephash import BlobHasher, DeepHashable, deep_hash, deep_hash_list
 from cryptography.exceptions import InvalidSignature
@@ -10,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
+from tests.conftest import FIXTURES
 
 # Computed with node: require("arweave/node/lib/deepHash").default(value), arweave 1.15.7.
 ARWEAVE_JS_VECTORS: list[tuple[DeepHashable, str]] = [

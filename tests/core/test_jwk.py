@@ -3,7 +3,6 @@
 import hashlib
 import json
 from functools import cache
-from pathlib import Path
 
 import pytest
 from bundlestream.core.encoding import b64url_decode, b64url_encode
@@ -16,7 +15,7 @@ from bundlestream.core.jwk import (
 )
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
+from tests.conftest import FIXTURES
 
 
 @cache

@@ -26,7 +26,8 @@ from bundlestream.core.merkle import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
+from tests.conftest import FIXTURES
+
 # Produced by tests/node/merkle_vectors.cjs with arweave 1.15.7 (generateTransactionChunks).
 VECTORS = Path(__file__).parent / "vectors" / "arweave_js_merkle.jsonl"
 

@@ -3,7 +3,6 @@ README), from the header bytes alone, and signed as gateways verify them."""
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from bundlestream.core.ans104.errors import DataItemParseError
@@ -24,7 +23,8 @@ from bundlestream.core.optical import (
 )
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
+from tests.conftest import FIXTURES
+
 AT = datetime(2026, 11, 29, 5, 0, 0, 123000, tzinfo=UTC)
 
 

@@ -239,8 +239,8 @@ class GatedMiner:
     """Mines an arlocal block every ``interval_s``, but never while a planned bundle is not
     yet seeded. The stack's arlocal itself mines a bundle only once it has all its chunks
     (stack/node/arlocal-loopback.js); the gate keeps the drop clock still meanwhile: at a
-    block per ``interval_s`` and ``drop_after_blocks`` 8, a bundle seeded late on a loaded
-    box would be dropped and repacked (correct, but not what these tests are about)."""
+    block per ``interval_s`` and ``drop_after_blocks`` 8, a bundle seeded late under load
+    would be dropped and repacked (correct, but not what these tests are about)."""
 
     def __init__(self, gateway_url: str, log: EventLog, interval_s: float = 0.5) -> None:
         self.gateway_url, self.log, self.interval_s = gateway_url, log, interval_s

@@ -46,7 +46,7 @@ async def test_local_copies_stay_for_the_retention_then_go(tmp_path: Path) -> No
             if now < event.confirmed_at + timedelta(seconds=RETENTION_S - 2):
                 assert all(await present(store, copies(plans[plan_id]))), plan_id
                 checked += 1
-        assert checked, "the box was too slow to look before the retention ended"
+        assert checked, "too slow to look before the retention ended"
         await wait_for(
             run.log,
             lambda: {e.plan_id for e in run.log.of("BundleCleanedUp")} >= set(confirmed),

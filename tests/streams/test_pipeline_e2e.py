@@ -20,8 +20,8 @@ from pipeline_checks import (
 )
 from pipeline_harness import pipeline_settings, running_pipeline, wait_for
 
-# Issue 5: 1,000 items, and a small maximum bundle size (one item above it) so that the
-# run makes dozens of bundles.
+# 1,000 items (docs/streams.md, "End-to-end tests"), and a small maximum bundle size (one
+# item above it) so that the run makes dozens of bundles.
 ITEMS = 1_000
 MAX_BUNDLE = 200_000
 OVERSIZE = 450_000  # payload bytes: two 256 KiB chunks; under the free upload limit

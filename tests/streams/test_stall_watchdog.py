@@ -2,7 +2,8 @@
 
 The worker below is the real one with one fault injected from outside the product code:
 a timer pauses one partition of the planner's input in Faust's consumer, which is what
-the stalls of issue 5 looked like (assigned, never fetched again, no error). Clock ticks
+the stalls streams/consumer_seek.py describes looked like (assigned, never fetched again,
+no error). Clock ticks
 keep arriving in that partition, so it has messages waiting and no progress.
 """
 

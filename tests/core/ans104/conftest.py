@@ -1,6 +1,5 @@
-"""Shared values for the ANS-104 tests: the fixture directory and one signer per type."""
-
-from pathlib import Path
+"""Shared values for the ANS-104 tests: one signer per type (the fixture directory is
+``tests/conftest.py``'s)."""
 
 import coincurve
 import pytest
@@ -15,15 +14,6 @@ from bundlestream.core.ans104.signing import (
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-REPO = Path(__file__).resolve().parents[3]
-FIXTURES = (REPO / ".." / "shared" / "fixtures" / "ans104").resolve()
-
-
-@pytest.fixture(scope="session")
-def fixtures() -> Path:
-    assert FIXTURES.is_dir(), f"ANS-104 conformance vectors missing at {FIXTURES}"
-    return FIXTURES
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,12 @@
 """Whatever bytes arrive, the parser answers with one of our own errors or a data item."""
 
-from pathlib import Path
-
 from bundlestream.core.ans104 import Ans104Error, DataItemParser
 from bundlestream.core.ans104.bundle_reader import read_bundle
 from bundlestream.core.ans104.bundle_writer import bundle_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import FIXTURES
 
 SEEDS = [
     "stubSolanaDataItem",
@@ -33,8 +33,7 @@ def parse_in_chunks(data: bytes, chunk: int) -> None:
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    fixtures = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "ans104"
-    data = bytearray((fixtures / draw(st.sampled_from(SEEDS))).read_bytes())
+    data = bytearray((FIXTURES / draw(st.sampled_from(SEEDS))).read_bytes())
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(data)))
         action = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "byte"]))
@@ -78,8 +77,7 @@ def test_mutated_real_items_raise_only_our_errors(data: bytes, chunk: int) -> No
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_mutated_bundles_raise_only_our_errors(data: st.DataObject) -> None:
-    fixtures = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "ans104"
-    bundle = bytearray(bundle_bytes([(fixtures / "bdiDataItemWithTwoNestedItems").read_bytes()]))
+    bundle = bytearray(bundle_bytes([(FIXTURES / "bdiDataItemWithTwoNestedItems").read_bytes()]))
     for _ in range(data.draw(st.integers(1, 3))):
         bundle[data.draw(st.integers(0, len(bundle) - 1))] = data.draw(st.integers(0, 255))
     chunk = data.draw(st.integers(1, 4096))
