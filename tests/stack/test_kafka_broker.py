@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Producer
@@ -10,9 +11,11 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ConfigResource,
     NewTopic,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bundlestream.settings import Settings
-from bundlestream.stack.kafka import KafkaBroker, server_properties
+from bundlestream.stack.kafka import KafkaBroker, cluster_id_from, server_properties
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
@@ -67,3 +70,22 @@ def test_storage_formats_for_a_cluster_id_that_starts_with_a_dash(
     broker.format_storage(config, "-kYg-Nv2QKu_KFcpo7fEzw")
     meta = (tmp_path / "data" / "meta.properties").read_text()
     assert "cluster.id=-kYg-Nv2QKu_KFcpo7fEzw" in meta
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_no_cluster_id_starts_with_a_dash(raw: bytes) -> None:
+    # Every first byte, including the 1 in 64 whose plain base64url starts with "-".
+    cluster_id = cluster_id_from(raw)
+    assert len(cluster_id) == 22 and not cluster_id.startswith("-")
+    assert cluster_id_from(cluster_id_from_text(cluster_id)) == cluster_id
+
+
+def cluster_id_from_text(cluster_id: str) -> bytes:
+    return base64.urlsafe_b64decode(cluster_id + "==")
+
+
+def test_cluster_ids_of_first_bytes_that_would_start_with_a_dash() -> None:
+    for first in range(0xF8, 0xFC):  # top six bits 111110: base64url "-"
+        raw = bytes([first]) + bytes(15)
+        assert base64.urlsafe_b64encode(raw).startswith(b"-")
+        assert not cluster_id_from(raw).startswith("-")
