@@ -6,7 +6,6 @@ object store directory. A missing service makes the test fail, never skip.
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,9 +21,13 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.settings import Settings
+from tests.ports import listening_socket, port_of
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 MiB = 1024 * 1024
+# Bounds for a loaded machine (a shared box, an arlocal holding gigabytes), not timings.
+READY_DEADLINE_S = 180.0
+BROKER_TIMEOUT_S = 60.0
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -62,11 +65,13 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
         }
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
+        metadata = consumer.list_topics(topic, timeout=BROKER_TIMEOUT_S)
         partitions = list(metadata.topics[topic].partitions)
         found: list[DataItemReceived] = []
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), BROKER_TIMEOUT_S
+            )
             if high <= low:
                 continue
             consumer.assign([TopicPartition(topic, partition, low)])
@@ -79,7 +84,7 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
 def poll_until(consumer: Consumer, last_offset: int) -> list[DataItemReceived]:
     found: list[DataItemReceived] = []
     while True:
-        message = consumer.poll(10)
+        message = consumer.poll(BROKER_TIMEOUT_S)
         assert message is not None, "timed out reading the topic"
         assert message.error() is None, message.error()
         event = decode(message.value() or b"")
@@ -90,36 +95,30 @@ def poll_until(consumer: Consumer, last_offset: int) -> list[DataItemReceived]:
             return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, create_topics_first: bool = True) -> AsyncIterator[RunningApi]:
-    """Create the topics, start uvicorn on a free port, wait for the block height."""
+    """Create the topics, start uvicorn on a socket already listening, wait for the block
+    height."""
     if create_topics_first:
         await asyncio.to_thread(create_topics, settings)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    api = RunningApi(settings, f"http://127.0.0.1:{port}")
-    try:
-        await wait_ready(api, task)
-        yield api
-    finally:
-        server.should_exit = True
-        await task
+    with listening_socket() as sock:
+        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        api = RunningApi(settings, f"http://127.0.0.1:{port_of(sock)}")
+        try:
+            await wait_ready(api, task)
+            yield api
+        finally:
+            server.should_exit = True
+            await task
 
 
 async def wait_ready(api: RunningApi, task: "asyncio.Task[None]") -> None:
     """Until /health answers and the gateway height is known (info carries it)."""
+    deadline = asyncio.get_running_loop().time() + READY_DEADLINE_S
     async with api.client() as client:
-        for _ in range(300):
+        while asyncio.get_running_loop().time() < deadline:
             if task.done():
                 task.result()
                 raise RuntimeError("server stopped while starting")

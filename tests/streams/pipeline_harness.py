@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -31,8 +30,13 @@ from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import Consumer
 
 from bundlestream.settings import Settings
+from tests.ports import listening_socket, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+# How long the API may take to come up: a bound for a loaded machine, not a timing.
+READY_DEADLINE_S = 180.0
 
 
 def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -51,7 +55,8 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
             "receipt_key_path": tmp_path / "wallet.json",
             "receipt_key_size": 2048,
             "block_height_refresh_s": 2.0,
-            "kafka_delivery_timeout_s": 5.0,
+            # A bound a loaded machine does not reach; a local delivery takes milliseconds.
+            "kafka_delivery_timeout_s": 30.0,
             "gateway_is_arlocal": True,
             "plan_overdue_s": 1.0,
             "planner_tick_s": 0.5,
@@ -202,36 +207,36 @@ class EventLog:
         self.consumer.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def api_server(settings: Settings) -> AsyncIterator[str]:
-    """The upload API on a free port, in process; yields its URL once it serves."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as client:
-            for _ in range(300):
-                if task.done():
-                    task.result()
-                with contextlib.suppress(httpx.TransportError):
-                    info = await client.get("/info")
-                    if info.status_code == 200 and info.json().get("blockHeight") is not None:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("API did not become ready")
-        yield url
-    finally:
-        server.should_exit = True
-        await task
+    """The upload API in process, on a socket already listening; yields its URL once it
+    serves."""
+    with listening_socket() as sock:
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        url = f"http://127.0.0.1:{port_of(sock)}"
+        try:
+            await _until_serving(url, task)
+            yield url
+        finally:
+            server.should_exit = True
+            await task
+
+
+async def _until_serving(url: str, task: asyncio.Task[None]) -> None:
+    """Until /info carries the block height; a bound for a loaded machine, not a timing."""
+    deadline = asyncio.get_running_loop().time() + READY_DEADLINE_S
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while asyncio.get_running_loop().time() < deadline:
+            if task.done():
+                task.result()
+                raise RuntimeError("API stopped while starting")
+            with contextlib.suppress(httpx.TransportError):
+                info = await client.get("/info")
+                if info.status_code == 200 and info.json().get("blockHeight") is not None:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("API did not become ready")
 
 
 class GatedMiner:
@@ -369,18 +374,19 @@ class GatewayProxy:
 
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
-    """Any ASGI app on a free port in this loop; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """Any ASGI app in this loop, on a socket already listening; yields its URL."""
+    with listening_socket() as sock:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("server stopped while starting")
+                await asyncio.sleep(0.05)
+            yield f"http://127.0.0.1:{port_of(sock)}"
+        finally:
+            server.should_exit = True
+            await task
         if hasattr(app, "close"):
             await app.close()
