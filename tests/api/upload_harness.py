@@ -21,13 +21,11 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.settings import Settings
+from tests.bounds import BROKER_REQUEST_S, CONDITION_S, HTTP_REQUEST_S
 from tests.ports import listening_socket, port_of
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ans104"
 MiB = 1024 * 1024
-# Bounds for a loaded machine (a shared box, an arlocal holding gigabytes), not timings.
-READY_DEADLINE_S = 180.0
-BROKER_TIMEOUT_S = 60.0
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -43,7 +41,7 @@ class RunningApi:
         self.topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=60.0, **kwargs)
+        return httpx.AsyncClient(base_url=self.url, timeout=HTTP_REQUEST_S, **kwargs)
 
     def stored_files(self) -> list[Path]:
         """Every file under the object store root, temp files included."""
@@ -65,12 +63,12 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
         }
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=BROKER_TIMEOUT_S)
+        metadata = consumer.list_topics(topic, timeout=BROKER_REQUEST_S)
         partitions = list(metadata.topics[topic].partitions)
         found: list[DataItemReceived] = []
         for partition in partitions:
             low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), BROKER_TIMEOUT_S
+                TopicPartition(topic, partition), BROKER_REQUEST_S
             )
             if high <= low:
                 continue
@@ -84,7 +82,7 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
 def poll_until(consumer: Consumer, last_offset: int) -> list[DataItemReceived]:
     found: list[DataItemReceived] = []
     while True:
-        message = consumer.poll(BROKER_TIMEOUT_S)
+        message = consumer.poll(BROKER_REQUEST_S)
         assert message is not None, "timed out reading the topic"
         assert message.error() is None, message.error()
         event = decode(message.value() or b"")
@@ -116,7 +114,7 @@ async def serve(settings: Settings, create_topics_first: bool = True) -> AsyncIt
 
 async def wait_ready(api: RunningApi, task: "asyncio.Task[None]") -> None:
     """Until /health answers and the gateway height is known (info carries it)."""
-    deadline = asyncio.get_running_loop().time() + READY_DEADLINE_S
+    deadline = asyncio.get_running_loop().time() + CONDITION_S
     async with api.client() as client:
         while asyncio.get_running_loop().time() < deadline:
             if task.done():

@@ -16,18 +16,19 @@ from hypothesis import strategies as st
 
 from bundlestream.settings import Settings
 from bundlestream.stack.kafka import KafkaBroker, cluster_id_from, server_properties
+from tests.bounds import BROKER_REQUEST_S, CONDITION_S
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    futures[topic].result(timeout=30)
+    futures[topic].result(timeout=BROKER_REQUEST_S)
 
 
 def test_broker_keeps_records_forever(kafka_bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     broker = ConfigResource(ConfigResource.Type.BROKER, "1")
-    config = admin.describe_configs([broker])[broker].result(timeout=30)
+    config = admin.describe_configs([broker])[broker].result(timeout=BROKER_REQUEST_S)
     assert config["log.retention.ms"].value == "-1"
 
 
@@ -47,12 +48,8 @@ def test_a_record_round_trips(kafka_bootstrap: str, unique_name: str) -> None:
     )
     try:
         consumer.subscribe([unique_name])
-        message = None
-        for _ in range(60):
-            message = consumer.poll(1.0)
-            if message is not None:
-                break
-        assert message is not None, "no record within 60 polls"
+        message = consumer.poll(CONDITION_S)
+        assert message is not None, f"no record within {CONDITION_S} s"
         if message.error():
             raise KafkaException(message.error())
         assert (message.key(), message.value()) == (b"owner", b"event")

@@ -30,13 +30,10 @@ from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import Consumer
 
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S, GATEWAY_REQUEST_S, HTTP_REQUEST_S
 from tests.ports import listening_socket, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-# How long the API may take to come up: a bound for a loaded machine, not a timing.
-READY_DEADLINE_S = 180.0
 
 
 def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -225,8 +222,8 @@ async def api_server(settings: Settings) -> AsyncIterator[str]:
 
 async def _until_serving(url: str, task: asyncio.Task[None]) -> None:
     """Until /info carries the block height; a bound for a loaded machine, not a timing."""
-    deadline = asyncio.get_running_loop().time() + READY_DEADLINE_S
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    deadline = asyncio.get_running_loop().time() + CONDITION_S
+    async with httpx.AsyncClient(base_url=url, timeout=HTTP_REQUEST_S) as client:
         while asyncio.get_running_loop().time() < deadline:
             if task.done():
                 task.result()
@@ -257,7 +254,9 @@ class GatedMiner:
         return bool(planned - done)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=self.gateway_url, timeout=GATEWAY_REQUEST_S
+        ) as client:
             while True:
                 await asyncio.sleep(self.interval_s)
                 if not self.paused and not self.waiting_for_chunks():
@@ -336,7 +335,7 @@ class GatewayProxy:
         self.upstream, self.post_delay_s = upstream.rstrip("/"), post_delay_s
         self.hide_first_bundle = hide_first_bundle
         self.hidden: set[str] = set()
-        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
+        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=GATEWAY_REQUEST_S)
 
     async def close(self) -> None:
         await self.client.aclose()
