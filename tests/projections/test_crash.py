@@ -16,11 +16,12 @@ from bundlestream.projections.rebuild import remaining
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S
 from tests.projections.test_rebuild import differences, ignore, replay_into, states
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 300.0
+DEADLINE_S = CONDITION_S
 
 
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:

@@ -18,11 +18,11 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from bench.event_story import produce, story
 from bundlestream.cli import main
 from bundlestream.settings import Settings
-from tests.bounds import BROKER_REQUEST_S
+from tests.bounds import BROKER_REQUEST_S, CONDITION_S
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 60.0
+DEADLINE_S = CONDITION_S
 
 
 def send_raw(

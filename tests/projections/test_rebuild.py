@@ -13,10 +13,11 @@ from bundlestream.projections.tables import FACT_TABLES
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 120.0
+DEADLINE_S = CONDITION_S
 
 
 def project_to_end(projector: Projector) -> None:
