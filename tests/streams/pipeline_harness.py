@@ -325,14 +325,18 @@ async def running_pipeline(
 class GatewayProxy:
     """A small real HTTP proxy in front of arlocal that can misbehave on purpose.
 
-    ``post_delay_s`` holds every ``POST /tx`` that long before forwarding it (so a test
-    can kill a worker while it posts). With ``hide_first_bundle`` the first bundle
+    While ``posting`` is clear every ``POST /tx`` is held (``held_posts`` counts them) and
+    forwarded once it is set again, so a test can kill a worker while it posts, for sure
+    and whatever the machine's speed. With ``hide_first_bundle`` the first bundle
     transaction posted is swallowed (answered 200, never forwarded) and its status is 404
     forever: a bundle the gateway never confirms.
     """
 
-    def __init__(self, upstream: str, post_delay_s: float = 0.0, hide_first_bundle: bool = False):
-        self.upstream, self.post_delay_s = upstream.rstrip("/"), post_delay_s
+    def __init__(self, upstream: str, hide_first_bundle: bool = False):
+        self.upstream = upstream.rstrip("/")
+        self.posting = asyncio.Event()
+        self.posting.set()
+        self.held_posts = 0
         self.hide_first_bundle = hide_first_bundle
         self.hidden: set[str] = set()
         self.client = httpx.AsyncClient(base_url=self.upstream, timeout=GATEWAY_REQUEST_S)
@@ -356,7 +360,7 @@ class GatewayProxy:
             if tx_id in self.hidden:
                 await Response(json.dumps({"id": tx_id}), 200)(scope, receive, send)
                 return
-            await asyncio.sleep(self.post_delay_s)
+            await self.held_until_posting()
         if path.startswith("/tx/") and path.split("/")[2] in self.hidden:
             await Response("Not Found", 404)(scope, receive, send)
             return
@@ -369,6 +373,13 @@ class GatewayProxy:
         )
         headers = {"content-type": upstream.headers.get("content-type", "text/plain")}
         await Response(upstream.content, upstream.status_code, headers)(scope, receive, send)
+
+    async def held_until_posting(self) -> None:
+        self.held_posts += 1
+        try:
+            await self.posting.wait()
+        finally:
+            self.held_posts -= 1
 
 
 @contextlib.asynccontextmanager
