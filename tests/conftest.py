@@ -44,7 +44,9 @@ def settings() -> Settings:
 def require_reachable(service: str, host: str, port: int) -> None:
     """Fail the calling test with a clear hint when nothing listens on host:port."""
     try:
-        with socket.create_connection((host, port), timeout=2):
+        # A bound, not a timing: the kernel answers a local connect at once unless the
+        # machine is starved.
+        with socket.create_connection((host, port), timeout=30):
             return
     except OSError as exc:
         pytest.fail(
