@@ -25,6 +25,7 @@ from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_pri
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.bounds import GATEWAY_REQUEST_S
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.stack
@@ -40,7 +41,7 @@ def wallet() -> ArweaveKey:
 
 @pytest.fixture
 def gateway(gateway_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway_url, timeout=60) as client:
+    with httpx.Client(base_url=gateway_url, timeout=GATEWAY_REQUEST_S) as client:
         yield client
 
 

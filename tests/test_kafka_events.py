@@ -4,7 +4,6 @@ Each test works under its own topic prefix, so tests never see each other's mess
 """
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,11 +28,12 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 from bundlestream.cli import main
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
+from tests.ports import refused_port
 
 pytestmark = pytest.mark.stack
 
 # Upper bound on waiting for messages: a broken pipeline fails instead of hanging.
-READ_DEADLINE_S = 60.0
+READ_DEADLINE_S = 180.0
 
 
 @pytest.fixture
@@ -101,11 +101,11 @@ async def test_topics_create_is_idempotent_and_keeps_events_forever(
     assert create_topics(kafka_connection(own_topics), topic_layout(own_topics)) == []
     admin = AdminClient({"bootstrap.servers": own_topics.kafka_bootstrap})
     names = [topic.full_name(own_topics.topic_prefix) for topic in CATALOGUE]
-    metadata = admin.list_topics(timeout=10).topics
+    metadata = admin.list_topics(timeout=READ_DEADLINE_S).topics
     for name in names:
         assert len(metadata[name].partitions) == own_topics.topic_partitions
     resource = ConfigResource(ConfigResource.Type.TOPIC, names[0])
-    config = admin.describe_configs([resource])[resource].result(timeout=10)
+    config = admin.describe_configs([resource])[resource].result(timeout=READ_DEADLINE_S)
     assert config["retention.ms"].value == "-1"
     assert config["retention.bytes"].value == "-1"
     assert config["cleanup.policy"].value == "delete"
@@ -215,18 +215,16 @@ def assert_accepted(
 
 
 async def test_send_without_a_broker_raises_broker_unavailable(settings: Settings) -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    nowhere = settings.model_copy(
-        update={"kafka_bootstrap": f"127.0.0.1:{closed_port}", "kafka_delivery_timeout_s": 1.0}
-    )
-    producer = EventProducer(kafka_connection(nowhere))
-    try:
-        with pytest.raises(BrokerUnavailable):
-            await producer.send("anything", owner(1), encode(received(1)))
-    finally:
-        await producer.close()
+    with refused_port() as port:  # held for the test: nobody else can start listening on it
+        nowhere = settings.model_copy(
+            update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_delivery_timeout_s": 1.0}
+        )
+        producer = EventProducer(kafka_connection(nowhere))
+        try:
+            with pytest.raises(BrokerUnavailable):
+                await producer.send("anything", owner(1), encode(received(1)))
+        finally:
+            await producer.close()
 
 
 def test_the_topics_create_command_creates_each_topic_once(

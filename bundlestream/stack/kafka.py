@@ -136,8 +136,22 @@ def kafka_version() -> str:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A fresh KRaft cluster id (see ``cluster_id_from``)."""
+    return cluster_id_from(uuid.uuid4().bytes)
+
+
+def cluster_id_from(raw: bytes) -> str:
+    """The cluster id of 16 bytes: base64url without padding (Kafka's Uuid), never one
+    that starts with "-".
+
+    Kafka's own ``Uuid.randomUuid`` never returns an id whose text starts with "-" (the
+    command-line tools would read it as an option); it draws again. Clearing the top bit
+    of the first byte does the same without a loop: the first character then encodes a
+    value below 32, one of A-Z or a-f ("-" is 62). A version-4 UUID keeps its version
+    and variant bits (bytes 6 and 8), and is not one of Kafka's reserved ids (zero, one).
+    """
+    first = raw[0] & 0x7F
+    return base64.urlsafe_b64encode(bytes([first]) + raw[1:]).rstrip(b"=").decode()
 
 
 def server_properties(settings: Settings, data_dir: Path) -> str:

@@ -17,39 +17,62 @@ import pytest
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.core.receipts import verify_receipt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from upload_harness import RunningApi, free_port, serve
+from upload_harness import RunningApi, serve
 
 from bundlestream.settings import Settings
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.process import wait_until
+from tests.ports import PORT_ATTEMPTS, child_ports, port_taken
 
 pytestmark = pytest.mark.stack
 
 OCTET = {"Content-Type": "application/octet-stream"}
+# How long the broker may take to start: a bound for a loaded machine, not a timing.
+START_DEADLINE_S = 300.0
 
 
 @pytest.fixture
 async def own_broker(settings: Settings, tmp_path: Path) -> AsyncIterator[KafkaBroker]:
-    broker_settings = settings.model_copy(
-        update={
-            "stack_dir": tmp_path / "stack",
-            "kafka_bootstrap": f"127.0.0.1:{free_port()}",
-            "kafka_controller_port": free_port(),
-            "kafka_heap": "256m",
-        }
-    )
-    broker = KafkaBroker(broker_settings)
-    await asyncio.to_thread(broker.install)
-    await start(broker)
+    broker = await started_broker(settings, tmp_path)
     try:
         yield broker
     finally:
         await asyncio.to_thread(broker.process.stop)
 
 
+async def started_broker(settings: Settings, tmp_path: Path) -> KafkaBroker:
+    """A broker of our own on ports of its own, started again on others when a port it
+    was given had been taken before it bound it."""
+    for attempt in range(PORT_ATTEMPTS):
+        client_port, controller_port = child_ports(2)
+        broker = KafkaBroker(
+            settings.model_copy(
+                update={
+                    "stack_dir": tmp_path / f"stack-{attempt}",
+                    "kafka_bootstrap": f"127.0.0.1:{client_port}",
+                    "kafka_controller_port": controller_port,
+                    "kafka_heap": "256m",
+                }
+            )
+        )
+        await asyncio.to_thread(broker.install)
+        if await spawn(broker):
+            return broker
+        log = broker.process.log_tail(200)
+        await asyncio.to_thread(broker.process.stop)
+        assert port_taken(log), log
+    raise AssertionError(f"every port given to the broker was taken ({PORT_ATTEMPTS} tries)")
+
+
 async def start(broker: KafkaBroker) -> None:
+    """Start the broker again on its own ports."""
+    assert await spawn(broker), broker.process.log_tail()
+
+
+async def spawn(broker: KafkaBroker) -> bool:
     """Spawn the broker from a short-lived child process, as ``stack up`` does: the
-    daemon outlives it, and no Popen object of ours is left waiting for it."""
+    daemon outlives it, and no Popen object of ours is left waiting for it. True once it
+    serves; False as soon as it has exited."""
     s = broker.settings
     env = {
         **os.environ,
@@ -63,8 +86,12 @@ async def start(broker: KafkaBroker) -> None:
     )
     child = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env)
     assert await child.wait() == 0
-    ready = await asyncio.to_thread(wait_until, broker.is_ready, 120.0)
-    assert ready, broker.process.log_tail()
+
+    def settled() -> bool:
+        return broker.process.pid() is None or broker.is_ready()
+
+    assert await asyncio.to_thread(wait_until, settled, START_DEADLINE_S), "neither up nor down"
+    return broker.is_ready()
 
 
 def fresh_items(count: int) -> list[bytes]:

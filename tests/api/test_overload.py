@@ -2,18 +2,22 @@
 an upload that does not finish leaves nothing behind."""
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from bundlestream.core.ans104 import parse_data_item
-from upload_harness import RunningApi, fixture_bytes, free_port, serve, wait_reserved
+from upload_harness import RunningApi, fixture_bytes, serve, wait_reserved
 
 from bundlestream.settings import Settings
+from tests.ports import refused_port
 
 pytestmark = pytest.mark.stack
 
 OCTET = {"Content-Type": "application/octet-stream"}
+# How long a condition may take to hold: a bound for a loaded machine, not a timing.
+EVENTUALLY_S = 120.0
 
 
 async def open_partial_upload(api: RunningApi, declared: int, sent: bytes) -> asyncio.StreamWriter:
@@ -30,11 +34,11 @@ async def open_partial_upload(api: RunningApi, declared: int, sent: bytes) -> as
 
 
 async def eventually(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(200):
-        if condition():
-            return
+    deadline = asyncio.get_running_loop().time() + EVENTUALLY_S
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never: {what}")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 async def test_client_disconnect_mid_upload_leaves_no_partial_object(api: RunningApi) -> None:
@@ -89,16 +93,21 @@ async def shed_once(client: Any, raw: bytes) -> bool:
 
 
 async def eventually_async(condition: Callable[[], Any]) -> None:
-    for _ in range(200):
-        if await condition():
-            return
+    deadline = asyncio.get_running_loop().time() + EVENTUALLY_S
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition never held")
         await asyncio.sleep(0.05)
-    raise AssertionError("condition never held")
 
 
 async def test_per_ip_rate_limit_answers_429(make_api: Callable[..., Any]) -> None:
+    # The limiter counts in fixed windows, [k*W, (k+1)*W) of the wall clock: with W = 60
+    # the five requests straddled a boundary whenever one fell between them, and the count
+    # started again. W = now puts now in the window [W, 2W), decades long, whatever the
+    # clock reads.
+    window_s = int(time.time())
     async with (
-        make_api(rate_limit_requests=3, rate_limit_window_s=60) as api,
+        make_api(rate_limit_requests=3, rate_limit_window_s=window_s) as api,
         api.client() as client,
     ):
         answers = [await client.get("/tx/" + "A" * 43 + "/status") for _ in range(5)]
@@ -109,7 +118,15 @@ async def test_per_ip_rate_limit_answers_429(make_api: Callable[..., Any]) -> No
 async def test_broker_down_gives_503_and_no_receipt_and_no_object(
     settings: Settings,
 ) -> None:
-    dead = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
+    with refused_port() as port:
+        # The broker-down answer only comes sooner with a shorter delivery timeout.
+        dead = settings.model_copy(
+            update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_delivery_timeout_s": 5.0}
+        )
+        await assert_broker_down_answers(dead)
+
+
+async def assert_broker_down_answers(dead: Settings) -> None:
     async with serve(dead, create_topics_first=False) as down:
         raw = fixture_bytes("1ChunkStubDataItem")
         async with down.client() as client:

@@ -22,12 +22,13 @@ from upload_harness import fixture_bytes
 
 from bench.event_story import Keyed, keyed, produce
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S
 
 pytestmark = pytest.mark.stack
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 OCTET = {"Content-Type": "application/octet-stream"}
-DEADLINE_S = 60.0
+DEADLINE_S = CONDITION_S
 
 
 def lifecycle(item: ev.DataItemReceived, plan_id: str, tx: str) -> Iterator[Keyed]:

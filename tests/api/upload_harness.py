@@ -6,7 +6,6 @@ object store directory. A missing service makes the test fail, never skip.
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,9 +26,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
+from tests.bounds import BROKER_REQUEST_S, CONDITION_S, HTTP_REQUEST_S
 from tests.conftest import FIXTURES
+from tests.ports import child_ports, listening_socket, port_of
 
 MiB = 1024 * 1024
+
+
+def free_port() -> int:
+    """A port for a child process that binds it itself: below the kernel's ephemeral
+    range (``tests.ports.child_ports``), so no outgoing connection can take it first."""
+    return child_ports(1)[0]
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -45,7 +52,7 @@ class RunningApi:
         self.topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=60.0, **kwargs)
+        return httpx.AsyncClient(base_url=self.url, timeout=HTTP_REQUEST_S, **kwargs)
 
     def stored_files(self) -> list[Path]:
         """Every file under the object store root, temp files included."""
@@ -67,11 +74,13 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
         }
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
+        metadata = consumer.list_topics(topic, timeout=BROKER_REQUEST_S)
         partitions = list(metadata.topics[topic].partitions)
         found: list[DataItemReceived] = []
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), BROKER_REQUEST_S
+            )
             if high <= low:
                 continue
             consumer.assign([TopicPartition(topic, partition, low)])
@@ -84,7 +93,7 @@ def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
 def poll_until(consumer: Consumer, last_offset: int) -> list[DataItemReceived]:
     found: list[DataItemReceived] = []
     while True:
-        message = consumer.poll(10)
+        message = consumer.poll(BROKER_REQUEST_S)
         assert message is not None, "timed out reading the topic"
         assert message.error() is None, message.error()
         event = decode(message.value() or b"")
@@ -95,37 +104,31 @@ def poll_until(consumer: Consumer, last_offset: int) -> list[DataItemReceived]:
             return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, create_topics_first: bool = True) -> AsyncIterator[RunningApi]:
-    """Create the topics, start uvicorn on a free port, wait for the block height."""
+    """Create the topics, start uvicorn on a socket already listening, wait for the block
+    height."""
     if create_topics_first:
         await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
-    port = free_port()
-    # The production server config: our HTTP protocol, its timeouts and header limits.
-    config = api_config(
-        settings, create_app(settings), port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    api = RunningApi(settings, f"http://127.0.0.1:{port}")
-    try:
-        await wait_ready(api, task)
-        yield api
-    finally:
-        server.should_exit = True
-        await task
+    with listening_socket() as sock:
+        # The production server config: our HTTP protocol, its timeouts and header limits.
+        config = api_config(settings, create_app(settings), log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        api = RunningApi(settings, f"http://127.0.0.1:{port_of(sock)}")
+        try:
+            await wait_ready(api, task)
+            yield api
+        finally:
+            server.should_exit = True
+            await task
 
 
 async def wait_ready(api: RunningApi, task: "asyncio.Task[None]") -> None:
     """Until /health answers and the gateway height is known (info carries it)."""
+    deadline = asyncio.get_running_loop().time() + CONDITION_S
     async with api.client() as client:
-        for _ in range(300):
+        while asyncio.get_running_loop().time() < deadline:
             if task.done():
                 task.result()
                 raise RuntimeError("server stopped while starting")

@@ -16,11 +16,12 @@ from bundlestream.projections.rebuild import remaining
 
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S
 from tests.projections.test_rebuild import differences, ignore, replay_into, states
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 300.0
+DEADLINE_S = CONDITION_S
 
 
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -68,7 +69,7 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
     end = log_end(own)
     total = sum(end.values())
     log = tmp_path / "projector.log"
-    kills = 0
+    kills, unfinished = 0, []
     for fraction in (0.2, 0.5, 0.8):  # three crashes at different points of the log
         process = start_projector(own, log)
         try:
@@ -77,13 +78,17 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
             process.send_signal(signal.SIGKILL)
             process.wait()
         kills += 1
-    assert remaining(end, projected(own)) > 0, "the projector finished before the last kill"
+        unfinished.append(remaining(end, projected(own)) > 0)
+    # The next start resumes from a crash if a kill left work. How far the projector ran
+    # on between our look and the signal depends on the scheduler: the last kill (20 %
+    # left) could come after the end on a loaded machine; the first leaves 80 %.
+    assert any(unfinished), "the projector finished before every kill"
     process = start_projector(own, log)
     try:
         wait_for(own, lambda offsets: remaining(end, offsets) == 0)
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, log.read_text()
+        assert process.wait(timeout=DEADLINE_S) == 0, log.read_text()
     assert kills == 3
     # Exactly the story's rows: 6,000 items, 6 bundles dropped and their first items failed.
     assert states(own, own.projections_schema, "data_items") == {"permanent": 5994, "failed": 6}

@@ -19,10 +19,11 @@ from bench.event_story import produce, story
 from bundlestream.cli import main
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
+from tests.bounds import BROKER_REQUEST_S, CONDITION_S
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 60.0
+DEADLINE_S = CONDITION_S
 
 
 def send_raw(
@@ -131,7 +132,7 @@ def test_replay_moves_a_stage_group_back_on_its_input_topic(
     group = f"{own.topic_prefix}streams"
     probe = Consumer({"bootstrap.servers": own.kafka_bootstrap, "group.id": group})
     partitions = [TopicPartition(planned, p) for p in range(own.topic_partitions)]
-    ends = [probe.get_watermark_offsets(tp, timeout=30)[1] for tp in partitions]
+    ends = [probe.get_watermark_offsets(tp, timeout=BROKER_REQUEST_S)[1] for tp in partitions]
     probe.close()
     monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
     assert (
@@ -145,7 +146,7 @@ def test_replay_moves_a_stage_group_back_on_its_input_topic(
 def committed(settings: Settings, group: str, partitions: list[TopicPartition]) -> list[int]:
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
     try:
-        return [tp.offset for tp in consumer.committed(partitions, timeout=30)]
+        return [tp.offset for tp in consumer.committed(partitions, timeout=BROKER_REQUEST_S)]
     finally:
         consumer.close()
 

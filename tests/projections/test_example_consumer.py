@@ -10,10 +10,11 @@ from bundlestream.schemas import events as ev
 from bench.event_story import produce, story
 from bundlestream.settings import Settings
 from examples.permanent_items import follow
+from tests.bounds import CONDITION_S
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 60.0
+DEADLINE_S = CONDITION_S
 
 
 def test_the_example_prints_each_permanent_item_once(own: Settings) -> None:

@@ -16,10 +16,11 @@ from bundlestream.projections.tables import FACT_TABLES
 from bench.event_story import keyed, produce, story
 from bench.ledger_story import ledger_story
 from bundlestream.settings import Settings
+from tests.bounds import CONDITION_S
 
 pytestmark = pytest.mark.stack
 
-DEADLINE_S = 120.0
+DEADLINE_S = CONDITION_S
 
 
 def project_to_end(projector: Projector) -> None:

@@ -21,6 +21,7 @@ from bundlestream.core.arweave_tx import transaction_to_json
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
 
 from bundlestream.settings import Settings
+from tests.bounds import GATEWAY_REQUEST_S
 from tests.test_arweave_arlocal import (
     bundle_pieces,
     bundle_transaction,
@@ -32,7 +33,7 @@ from tests.test_arweave_arlocal import (
 
 @pytest.fixture
 def gateway(gateway_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway_url, timeout=60) as client:
+    with httpx.Client(base_url=gateway_url, timeout=GATEWAY_REQUEST_S) as client:
         yield client
 
 
@@ -114,7 +115,7 @@ def test_bundles_posted_while_mines_run_are_all_indexed(
     stop = threading.Event()
 
     def mine_back_to_back() -> None:
-        with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
+        with httpx.Client(base_url=gateway.base_url, timeout=GATEWAY_REQUEST_S) as client:
             while not stop.is_set():
                 client.get("/mine")
 

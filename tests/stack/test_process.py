@@ -11,6 +11,7 @@ from bundlestream.settings import Settings
 from bundlestream.stack.commands import up
 from bundlestream.stack.process import ServiceError, ServiceProcess
 from bundlestream.stack.redis import RedisServer
+from tests.bounds import CONDITION_S
 
 
 def alive(pid: int) -> bool:
@@ -49,5 +50,5 @@ def test_up_refuses_a_port_held_by_a_foreign_process(
     # The running stack's Redis holds the port; a second stack must not adopt it.
     second = RedisServer(settings.model_copy(update={"stack_dir": tmp_path}))
     with pytest.raises(ServiceError, match="already in use"):
-        up([second], timeout_s=10)
+        up([second], timeout_s=CONDITION_S)
     assert second.process.pid() is None

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pipeline_harness import EventLog
 
 from bundlestream.settings import Settings
+from tests.bounds import HTTP_REQUEST_S
 
 
 def signers() -> list[DataItemSigner]:
@@ -102,7 +103,7 @@ async def upload_all(
     """
     gate = asyncio.Semaphore(concurrency)
     headers = {"content-type": "application/octet-stream"}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=HTTP_REQUEST_S) as client:
 
         async def one(item: bytes) -> str:
             for _ in range(120):
@@ -239,7 +240,7 @@ async def assert_nested_offsets(url: str, nested_item: bytes) -> None:
     place in the parent's payload, and its place in the root bundle through the parent."""
     parent_id, entries = parse_data_item(nested_item).id, nested_entries(nested_item)
     assert len(entries) > 1
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=HTTP_REQUEST_S) as client:
         parent = (await client.get(f"/tx/{parent_id}/offsets")).json()
         inner_base = parent["startOffsetInRootBundle"] + parent["payloadDataStart"]
         for inner_id, start, size in entries:
@@ -265,7 +266,7 @@ async def wait_finalized(url: str, ids: list[str], timeout_s: float, concurrency
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=HTTP_REQUEST_S) as client:
 
         async def status(item_id: str) -> str | None:
             async with gate:

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -32,6 +31,8 @@ from confluent_kafka import Consumer
 
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
+from tests.bounds import CONDITION_S, GATEWAY_REQUEST_S, HTTP_REQUEST_S
+from tests.ports import listening_socket, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,8 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
             "receipt_key_path": tmp_path / "wallet.json",
             "receipt_key_size": 2048,
             "block_height_refresh_s": 2.0,
-            "kafka_delivery_timeout_s": 5.0,
+            # A bound a loaded machine does not reach; a local delivery takes milliseconds.
+            "kafka_delivery_timeout_s": 30.0,
             "gateway_is_arlocal": True,
             "plan_overdue_s": 1.0,
             "planner_tick_s": 0.5,
@@ -203,36 +205,36 @@ class EventLog:
         self.consumer.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def api_server(settings: Settings) -> AsyncIterator[str]:
-    """The upload API on a free port, in process; yields its URL once it serves."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as client:
-            for _ in range(300):
-                if task.done():
-                    task.result()
-                with contextlib.suppress(httpx.TransportError):
-                    info = await client.get("/info")
-                    if info.status_code == 200 and info.json().get("blockHeight") is not None:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("API did not become ready")
-        yield url
-    finally:
-        server.should_exit = True
-        await task
+    """The upload API in process, on a socket already listening; yields its URL once it
+    serves."""
+    with listening_socket() as sock:
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        url = f"http://127.0.0.1:{port_of(sock)}"
+        try:
+            await _until_serving(url, task)
+            yield url
+        finally:
+            server.should_exit = True
+            await task
+
+
+async def _until_serving(url: str, task: asyncio.Task[None]) -> None:
+    """Until /info carries the block height; a bound for a loaded machine, not a timing."""
+    deadline = asyncio.get_running_loop().time() + CONDITION_S
+    async with httpx.AsyncClient(base_url=url, timeout=HTTP_REQUEST_S) as client:
+        while asyncio.get_running_loop().time() < deadline:
+            if task.done():
+                task.result()
+                raise RuntimeError("API stopped while starting")
+            with contextlib.suppress(httpx.TransportError):
+                info = await client.get("/info")
+                if info.status_code == 200 and info.json().get("blockHeight") is not None:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("API did not become ready")
 
 
 class GatedMiner:
@@ -253,7 +255,9 @@ class GatedMiner:
         return bool(planned - done)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=self.gateway_url, timeout=GATEWAY_REQUEST_S
+        ) as client:
             while True:
                 await asyncio.sleep(self.interval_s)
                 if not self.paused and not self.waiting_for_chunks():
@@ -322,17 +326,21 @@ async def running_pipeline(
 class GatewayProxy:
     """A small real HTTP proxy in front of arlocal that can misbehave on purpose.
 
-    ``post_delay_s`` holds every ``POST /tx`` that long before forwarding it (so a test
-    can kill a worker while it posts). With ``hide_first_bundle`` the first bundle
+    While ``posting`` is clear every ``POST /tx`` is held (``held_posts`` counts them) and
+    forwarded once it is set again, so a test can kill a worker while it posts, for sure
+    and whatever the machine's speed. With ``hide_first_bundle`` the first bundle
     transaction posted is swallowed (answered 200, never forwarded) and its status is 404
     forever: a bundle the gateway never confirms.
     """
 
-    def __init__(self, upstream: str, post_delay_s: float = 0.0, hide_first_bundle: bool = False):
-        self.upstream, self.post_delay_s = upstream.rstrip("/"), post_delay_s
+    def __init__(self, upstream: str, hide_first_bundle: bool = False):
+        self.upstream = upstream.rstrip("/")
+        self.posting = asyncio.Event()
+        self.posting.set()
+        self.held_posts = 0
         self.hide_first_bundle = hide_first_bundle
         self.hidden: set[str] = set()
-        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
+        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=GATEWAY_REQUEST_S)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -353,7 +361,7 @@ class GatewayProxy:
             if tx_id in self.hidden:
                 await Response(json.dumps({"id": tx_id}), 200)(scope, receive, send)
                 return
-            await asyncio.sleep(self.post_delay_s)
+            await self.held_until_posting()
         if path.startswith("/tx/") and path.split("/")[2] in self.hidden:
             await Response("Not Found", 404)(scope, receive, send)
             return
@@ -367,21 +375,29 @@ class GatewayProxy:
         headers = {"content-type": upstream.headers.get("content-type", "text/plain")}
         await Response(upstream.content, upstream.status_code, headers)(scope, receive, send)
 
+    async def held_until_posting(self) -> None:
+        self.held_posts += 1
+        try:
+            await self.posting.wait()
+        finally:
+            self.held_posts -= 1
+
 
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
-    """Any ASGI app on a free port in this loop; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """Any ASGI app in this loop, on a socket already listening; yields its URL."""
+    with listening_socket() as sock:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("server stopped while starting")
+                await asyncio.sleep(0.05)
+            yield f"http://127.0.0.1:{port_of(sock)}"
+        finally:
+            server.should_exit = True
+            await task
         if hasattr(app, "close"):
             await app.close()

@@ -15,8 +15,11 @@ from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_c
 from pipeline_harness import pipeline_settings, running_pipeline, wait_for
 
 from bundlestream.wiring import open_object_store
+from tests.bounds import CONDITION_S
 
-RETENTION_S = 20.0
+# Long enough that the test looks at a bundle's copies before its retention is over even
+# on a loaded machine (with 20 s, a box slow to return from the wait had nothing to check).
+RETENTION_S = 60.0
 
 
 def copies(plan: BundlePlanned) -> list[str]:
@@ -40,17 +43,19 @@ async def test_local_copies_stay_for_the_retention_then_go(tmp_path: Path) -> No
         await wait_all_confirmed(run.log, ids, 300)
         plans = {p.plan_id: p for p in run.log.of("BundlePlanned")}
         confirmed = {c.plan_id: c for c in run.log.of("BundleConfirmed")}
-        now, checked = datetime.now(UTC), 0
+        checked = 0
         for plan_id, event in confirmed.items():
-            # Deletion cannot start before the retention is over: only then is this sure.
-            if now < event.confirmed_at + timedelta(seconds=RETENTION_S - 2):
-                assert all(await present(store, copies(plans[plan_id]))), plan_id
+            found = await present(store, copies(plans[plan_id]))
+            # Deletion cannot start before the retention is over: a look that ended
+            # before then is sure, whatever it took.
+            if datetime.now(UTC) < event.confirmed_at + timedelta(seconds=RETENTION_S):
+                assert all(found), plan_id
                 checked += 1
-        assert checked, "too slow to look before the retention ended"
+        assert checked, "no bundle was looked at before its retention ended"
         await wait_for(
             run.log,
             lambda: {e.plan_id for e in run.log.of("BundleCleanedUp")} >= set(confirmed),
-            120,
+            RETENTION_S + CONDITION_S,
             "cleanups",
         )
         assert_exactly_once(run.log, ids)

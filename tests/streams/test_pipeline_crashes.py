@@ -24,6 +24,7 @@ from pipeline_harness import GatewayProxy, pipeline_settings, running_pipeline, 
 from bundlestream.settings import Settings
 from bundlestream.stack.commands import up
 from bundlestream.stack.kafka import KafkaBroker
+from tests.bounds import CONDITION_S
 
 
 def small_items(count: int) -> list[bytes]:
@@ -40,23 +41,37 @@ def unposted(log: object) -> set[str]:
 async def test_kill_9_while_planning_and_while_posting_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
-    proxy = GatewayProxy(Settings().gateway_url, post_delay_s=3.0)
+    proxy = GatewayProxy(Settings().gateway_url)
+    proxy.posting.clear()  # every bundle post waits at the proxy until the second kill
     async with serving(proxy) as gateway:
         settings = pipeline_settings(tmp_path, gateway_url=gateway, plan_overdue_s=0.5)
         async with running_pipeline(settings, workers=2, miner_gateway=proxy.upstream) as run:
-            await wait_for(run.log, lambda: run.log.of("PlannerTicked"), 120, "workers")
+            await wait_for(run.log, lambda: run.log.of("PlannerTicked"), CONDITION_S, "workers")
             items = small_items(200)
-            uploads = asyncio.create_task(
-                upload_all(run.api_url, items, concurrency=2, pause_s=0.1)
+            early = asyncio.create_task(
+                upload_all(run.api_url, items[:100], concurrency=2, pause_s=0.1)
             )
-            await wait_for(run.log, lambda: run.log.of("BundlePlanned"), 120, "a first plan")
-            assert not uploads.done(), "uploads finished before the kill: nothing was planning"
+            await wait_for(
+                run.log, lambda: run.log.of("BundlePlanned"), CONDITION_S, "a first plan"
+            )
             first = await run.workers.wait_for_workers(2)
+            # Uploads go on across the kill by construction: the second half starts now,
+            # however far the first got (on a loaded machine it could have finished
+            # before the first plan).
+            late = asyncio.create_task(
+                upload_all(run.api_url, items[100:], concurrency=2, pause_s=0.1)
+            )
             run.workers.kill9(first[0])  # one of two, mid-planning
             second = await run.workers.wait_for_workers(2, gone=first[:1])  # restarted
-            await wait_for(run.log, lambda: unposted(run.log), 120, "a bundle being posted")
+            await wait_for(
+                run.log,
+                lambda: proxy.held_posts and unposted(run.log),
+                CONDITION_S,
+                "a bundle being posted",
+            )
             run.workers.kill9_all()  # the poster of that bundle is one of them
-            ids = await uploads
+            proxy.posting.set()
+            ids = await early + await late
             await run.workers.wait_for_workers(2, gone=second)  # both restarted
             await wait_all_confirmed(run.log, ids, 300)
             assert_exactly_once(run.log, ids)
@@ -71,7 +86,7 @@ async def test_a_broker_restart_loses_and_duplicates_nothing(tmp_path: Path) -> 
     items = small_items(60)
     async with running_pipeline(settings, workers=1) as run:
         ids = await upload_all(run.api_url, items[:30])
-        await wait_for(run.log, lambda: run.log.of("BundlePlanned"), 120, "a first plan")
+        await wait_for(run.log, lambda: run.log.of("BundlePlanned"), CONDITION_S, "a first plan")
         await asyncio.to_thread(broker.process.stop)
         await asyncio.sleep(3)
         await asyncio.to_thread(up, [broker], 180)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pipeline_harness import ROOT, Workers, pipeline_settings, running_log, settings_env
 
+from tests.bounds import CONDITION_S
+
 STALLED_WORKER = """
 import faust
 from faust.types import TP
@@ -40,7 +42,9 @@ faust.Worker(app, loglevel="info").execute_from_commandline()
 def test_a_partition_no_longer_fetched_ends_the_worker(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
-    settings = pipeline_settings(tmp_path, worker_stall_timeout_s=10.0)
+    # The harness's 30 s: with 10 s, a partition merely slow on a loaded machine could
+    # be the one the watchdog named, not the paused one.
+    settings = pipeline_settings(tmp_path)
     log_path = Workers(settings).log_dir / "stalled-worker.log"
     with running_log(settings), log_path.open("wb") as log:
         worker = subprocess.run(
@@ -49,7 +53,7 @@ def test_a_partition_no_longer_fetched_ends_the_worker(
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            timeout=300,
+            timeout=settings.worker_stall_timeout_s + CONDITION_S,
         )
     assert worker.returncode == 75
     stop = [line for line in log_path.read_text().splitlines() if "watchdog: stopping" in line]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pipeline_harness import Workers, is_running, pipeline_settings, running_log
 
+from tests.bounds import CONDITION_S
+
 
 async def test_a_killed_worker_is_restarted_and_sigterm_stops_them_all(
     tmp_path: Path, kafka_bootstrap: str
@@ -22,7 +24,7 @@ async def test_a_killed_worker_is_restarted_and_sigterm_stops_them_all(
             second = await workers.wait_for_workers(2, gone=first[:1])
             assert first[1] in second
             supervisor.send_signal(signal.SIGTERM)
-            assert supervisor.wait(timeout=90) == 0
+            assert supervisor.wait(timeout=CONDITION_S) == 0
             assert not [pid for pid in second if is_running(pid)]
         finally:
             workers.stop_all()
