@@ -15,6 +15,7 @@ from bundlestream.core.ans104 import parse_data_item
 from upload_harness import free_port, signed_item
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 pytestmark = pytest.mark.stack
 
@@ -25,7 +26,7 @@ async def test_the_api_server_is_started_again_after_a_kill_9(
     settings: Settings, tmp_path: Path
 ) -> None:
     settings = settings.model_copy(update={"api_port": free_port()})
-    await asyncio.to_thread(create_topics, settings)
+    await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     raw = signed_item(1024)
     api = ApiProcess(settings, supervised_command(), tmp_path / "api.log")
     try:

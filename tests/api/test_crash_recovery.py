@@ -18,6 +18,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from upload_harness import MiB, free_port, read_events, signed_item
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 pytestmark = pytest.mark.stack
 
@@ -57,7 +58,7 @@ async def test_retry_after_a_kill_9_mid_upload_is_accepted_and_the_orphan_reclai
             "sweep_interval_s": 0.2,
         }
     )
-    await asyncio.to_thread(create_topics, settings)
+    await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     raw = signed_item(4 * MiB)
     item_id = parse_data_item(raw).id
     killed = ApiProcess(settings, uvicorn_command(settings.api_port), tmp_path / "api.log")

@@ -19,6 +19,7 @@ from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import encode
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 pytestmark = pytest.mark.stack
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     mine = settings.model_copy(
         update={"projections_schema": "pay_" + settings.topic_prefix.replace("-", "_")[:-1]}
     )
-    create_topics(mine)
+    create_topics(kafka_connection(mine), topic_layout(mine))
     write_ledger(
         mine,
         [

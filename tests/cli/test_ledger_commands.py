@@ -15,6 +15,7 @@ from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 
 pytestmark = pytest.mark.stack
 ADDRESS = "8wgRDgvYOrtzaNhQIt8zbbeUAGhAyw6R5LRqCTaKzFk"
@@ -32,7 +33,7 @@ def own(
             "projector_group_id": unique_name,
         }
     )
-    create_topics(mine)
+    create_topics(kafka_connection(mine), topic_layout(mine))
     with postgres.connect(postgres_dsn) as conn:
         migrate(conn, stem)
     yield mine

@@ -18,6 +18,7 @@ from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
 from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
 from tests.fakes import MemoryEventLog
 
 Messages = list[tuple[str, DataItemReceived]]
@@ -81,13 +82,13 @@ async def kafka_log(
     settings: Settings, kafka_bootstrap: str, unique_name: str
 ) -> AsyncIterator[Log]:
     own = settings.model_copy(update={"topic_prefix": f"{unique_name}.", "topic_partitions": 2})
-    await asyncio.to_thread(create_topics, own)
+    await asyncio.to_thread(create_topics, kafka_connection(own), topic_layout(own))
     topic = DATA_ITEMS_RECEIVED.full_name(own.topic_prefix)
-    producer = EventProducer(own)
+    producer = EventProducer(kafka_connection(own))
     unreachable = own.model_copy(
         update={"kafka_bootstrap": f"127.0.0.1:{closed_port()}", "kafka_delivery_timeout_s": 1.0}
     )
-    dead = EventProducer(unreachable)
+    dead = EventProducer(kafka_connection(unreachable))
     yield Log(
         publisher(producer, topic),
         lambda: asyncio.to_thread(read_topic, own, topic),

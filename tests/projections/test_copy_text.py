@@ -12,10 +12,13 @@ from bundlestream.projections.projection import TableRows, project
 from bundlestream.projections.records import decode_record
 from bundlestream.projections.rows import Position
 from bundlestream.projections.tables import FACT_TABLES, Table
-from bundlestream.schemas.codec import encode
+from bundlestream.schemas.codec import encode, encode_record
+from bundlestream.schemas.example_payloads import example_record
+from bundlestream.schemas.versions import all_versions
 from psycopg import sql
 
 from bench.event_story import story
+from bench.ledger_story import ledger_story
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AWKWARD = Table(
@@ -75,7 +78,12 @@ def load(conn: postgres.Conn, schema: str, rows: TableRows, ours: bool) -> None:
 
 
 def story_rows() -> TableRows:
+    """Rows of every fact table: the pipeline's and the ledger's stories, and the example
+    of every released schema version (the only source of events no decider writes yet,
+    such as top-ups)."""
     events = [encode(keyed.event) for keyed in story(bundles=10, items_per_bundle=10)]
+    events += [encode(event) for event in ledger_story(accounts=7, rounds=12)]
+    events += [encode_record(version, example_record(version)) for version in all_versions()]
     return project(
         (decode_record(message), Position("t", n % 8, n)) for n, message in enumerate(events)
     )
