@@ -9,14 +9,13 @@ import uvicorn
 from bundlestream.settings import Settings
 
 
-def run_api(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_api(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         "bundlestream.api.app:app_from_environment",
         factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        workers=settings.api_workers,
+        host=settings.api.host,
+        port=settings.api.port,
+        workers=settings.api.workers,
         log_level="info",
     )
     return 0

@@ -37,12 +37,12 @@ class UploadApi:
         return [
             Middleware(
                 LoadShedder,
-                max_requests=s.max_inflight_requests,
-                max_bytes=s.max_inflight_bytes,
-                retry_after_s=s.retry_after_s,
+                max_requests=s.api.max_inflight_requests,
+                max_bytes=s.api.max_inflight_bytes,
+                retry_after_s=s.api.retry_after_s,
                 metrics=self.metrics,
             ),
-            Middleware(RateLimit, retry_after_s=s.retry_after_s, metrics=self.metrics),
+            Middleware(RateLimit, retry_after_s=s.api.retry_after_s, metrics=self.metrics),
         ]
 
     @contextlib.asynccontextmanager

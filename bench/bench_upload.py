@@ -111,21 +111,21 @@ class ApiProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.api_port}"
+        return f"http://127.0.0.1:{self.settings.api.port}"
 
     def env(self) -> dict[str, str]:
         s = self.settings
         return {
             **os.environ,
-            "BUNDLESTREAM_TOPIC_PREFIX": s.topic_prefix,
-            "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store_dir),
-            "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.receipt_key_path),
+            "BUNDLESTREAM_TOPIC_PREFIX": s.kafka.topic_prefix,
+            "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store.dir),
+            "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.arweave.receipt_key_path),
             "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": str(1 << 50),
             "BUNDLESTREAM_RATE_LIMIT_REQUESTS": "0",
             "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS": "4096",
             "BUNDLESTREAM_MAX_INFLIGHT_BYTES": str(64 * GiB),
-            "BUNDLESTREAM_API_PORT": str(s.api_port),
-            "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.receipt_key_size),
+            "BUNDLESTREAM_API_PORT": str(s.api.port),
+            "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.arweave.receipt_key_size),
         }
 
     async def __aenter__(self) -> "ApiProcess":
@@ -138,7 +138,7 @@ class ApiProcess:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.settings.api_port),
+            str(self.settings.api.port),
             "--workers",
             str(self.workers),
             "--no-access-log",
@@ -503,14 +503,12 @@ async def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     base = Settings()
-    settings = base.model_copy(
-        update={
-            "topic_prefix": f"bench-{uuid.uuid4().hex[:8]}-",
-            "object_store_dir": workdir / "objects",
-            "receipt_key_path": workdir / "receipt-key.json",
-            "api_port": base.api_port + 100,
-            "receipt_key_size": args.key_bits,
-        }
+    settings = base.updated(
+        kafka__topic_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
+        object_store__dir=workdir / "objects",
+        arweave__receipt_key_path=workdir / "receipt-key.json",
+        api__port=base.api.port + 100,
+        arweave__receipt_key_size=args.key_bits,
     )
     create_topics(kafka_connection(settings), topic_layout(settings))
     items = iter(signed_items(args.items, Path(tempfile.gettempdir()) / "bench-upload-items.bin"))
@@ -523,7 +521,7 @@ async def main() -> None:
     async with ApiProcess(settings, args.workers) as api:
         print(
             f"RSA-{args.key_bits} receipt signing (one thread, this process): "
-            f"{signing_rate(settings.receipt_key_path):.0f}/s",
+            f"{signing_rate(settings.arweave.receipt_key_path):.0f}/s",
             flush=True,
         )
         for test in args.tests.split(","):

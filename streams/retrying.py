@@ -16,14 +16,17 @@ async def with_backoff(ctx: StageContext, call: Callable[[], Awaitable[T]]) -> T
     from bundlestream.core.retrying import backoff_delay
 
     s = ctx.settings
-    for attempt in range(s.post_max_attempts):
+    for attempt in range(s.streams.post_max_attempts):
         try:
             return await call()
         except GatewayError as exc:
-            if attempt + 1 == s.post_max_attempts:
+            if attempt + 1 == s.streams.post_max_attempts:
                 raise
             delay = backoff_delay(
-                attempt, s.gateway_backoff_base_s, s.gateway_backoff_max_s, exc.retry_after_s
+                attempt,
+                s.arweave.gateway_backoff_base_s,
+                s.arweave.gateway_backoff_max_s,
+                exc.retry_after_s,
             )
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")

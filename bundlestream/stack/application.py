@@ -44,14 +44,14 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+        return f"http://{self.settings.api.host}:{self.settings.api.port}"
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
-        return [(self.settings.api_host, self.settings.api_port)]
+        return [(self.settings.api.host, self.settings.api.port)]
 
     def install(self) -> None:
         """Nothing to install: the API is this package."""
@@ -90,7 +90,7 @@ class StreamWorker:
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return []  # its web server is off (streams_web_enabled) when N workers share a host
@@ -134,7 +134,7 @@ class ProjectorProcess:
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return []
@@ -158,7 +158,7 @@ def application_services(settings: Settings) -> list[Service]:
     commands = available_commands()
     services: list[Service] = [ApiServer(settings)] if "api" in commands else []
     if "worker" in commands:
-        services += [StreamWorker(settings, i) for i in range(1, settings.stack_workers + 1)]
+        services += [StreamWorker(settings, i) for i in range(1, settings.stack.workers + 1)]
     if "projector" in commands:
         services.append(ProjectorProcess(settings))
     return services

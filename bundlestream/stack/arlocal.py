@@ -20,22 +20,22 @@ class Arlocal:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        url = urlsplit(settings.gateway_url)
+        url = urlsplit(settings.arweave.gateway_url)
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or 1984
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
 
     def install(self) -> None:
-        install_node_packages(self.settings.cache_dir)
+        install_node_packages(self.settings.stack.cache_dir)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "arlocal"
+        home = self.settings.stack.dir / "arlocal"
         home.mkdir(parents=True, exist_ok=True)
         # arlocal joins --dbpath onto its working directory, so it runs inside ``home``.
         self.process.spawn(
@@ -53,7 +53,9 @@ class Arlocal:
 
     def is_ready(self) -> bool:
         try:
-            return httpx.get(f"{self.settings.gateway_url}/info", timeout=2).status_code == 200
+            return (
+                httpx.get(f"{self.settings.arweave.gateway_url}/info", timeout=2).status_code == 200
+            )
         except httpx.HTTPError:
             return False
 

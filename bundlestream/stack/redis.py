@@ -21,13 +21,13 @@ class RedisServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        url = urlsplit(settings.redis_url)
+        url = urlsplit(settings.redis.url.get_secret_value())
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or 6379
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
@@ -43,7 +43,7 @@ class RedisServer:
         run_checked(["apt-get", "install", "-y", "-qq", "redis-server"], env=noninteractive)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "redis"
+        home = self.settings.stack.dir / "redis"
         home.mkdir(parents=True, exist_ok=True)
         self.process.spawn(
             [

@@ -27,30 +27,30 @@ class S3rver:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        url = urlsplit(settings.s3_endpoint)
+        url = urlsplit(settings.object_store.s3_endpoint)
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or 4568
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
 
     def install(self) -> None:
-        install_node_packages(self.settings.cache_dir)
+        install_node_packages(self.settings.stack.cache_dir)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "s3rver"
+        home = self.settings.stack.dir / "s3rver"
         home.mkdir(parents=True, exist_ok=True)
         script = str(NODE_DIR / "s3rver-local.js")
-        bucket = self.settings.s3_bucket
+        bucket = self.settings.object_store.s3_bucket
         self.process.spawn(["node", script, str(home), self.host, str(self.port), bucket])
 
     def is_ready(self) -> bool:
         """Ready when the configured bucket answers (s3rver creates it while starting)."""
-        url = f"{self.settings.s3_endpoint}/{self.settings.s3_bucket}"
+        url = f"{self.settings.object_store.s3_endpoint}/{self.settings.object_store.s3_bucket}"
         try:
             return httpx.head(url, timeout=2).status_code == 200
         except httpx.HTTPError:

@@ -30,13 +30,11 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 @pytest.fixture
 async def own_broker(settings: Settings, tmp_path: Path) -> AsyncIterator[KafkaBroker]:
-    broker_settings = settings.model_copy(
-        update={
-            "stack_dir": tmp_path / "stack",
-            "kafka_bootstrap": f"127.0.0.1:{free_port()}",
-            "kafka_controller_port": free_port(),
-            "kafka_heap": "256m",
-        }
+    broker_settings = settings.updated(
+        stack__dir=tmp_path / "stack",
+        kafka__bootstrap=f"127.0.0.1:{free_port()}",
+        stack__kafka_controller_port=free_port(),
+        stack__kafka_heap="256m",
     )
     broker = KafkaBroker(broker_settings)
     await asyncio.to_thread(broker.install)
@@ -53,10 +51,10 @@ async def start(broker: KafkaBroker) -> None:
     s = broker.settings
     env = {
         **os.environ,
-        "BUNDLESTREAM_STACK_DIR": str(s.stack_dir),
-        "BUNDLESTREAM_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-        "BUNDLESTREAM_KAFKA_CONTROLLER_PORT": str(s.kafka_controller_port),
-        "BUNDLESTREAM_KAFKA_HEAP": s.kafka_heap,
+        "BUNDLESTREAM_STACK_DIR": str(s.stack.dir),
+        "BUNDLESTREAM_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+        "BUNDLESTREAM_KAFKA_CONTROLLER_PORT": str(s.stack.kafka_controller_port),
+        "BUNDLESTREAM_KAFKA_HEAP": s.stack.kafka_heap,
     }
     code = "from bundlestream.settings import Settings\n" + (
         "from bundlestream.stack.kafka import KafkaBroker\nKafkaBroker(Settings()).start()"
@@ -99,9 +97,7 @@ class Uploader:
 async def test_broker_killed_and_restarted_during_uploads(
     settings: Settings, own_broker: KafkaBroker
 ) -> None:
-    api_settings = settings.model_copy(
-        update={"kafka_bootstrap": own_broker.settings.kafka_bootstrap}
-    )
+    api_settings = settings.updated(kafka__bootstrap=own_broker.settings.kafka.bootstrap)
     async with serve(api_settings) as api:
         uploader = Uploader(api)
         try:

@@ -75,7 +75,9 @@ async def test_accepted_items_headers_reach_every_gateway_once(tmp_path: Path) -
     good, flaky, broken = OpticalGateway(), OpticalGateway(fail_first=2), OpticalGateway(10**9)
     uploads = items()
     async with serving(good) as g, serving(flaky) as f, serving(broken) as b:
-        settings = pipeline_settings(tmp_path, optical_urls=[g, f, b], optical_max_attempts=3)
+        settings = pipeline_settings(
+            tmp_path, streams__optical_urls=[g, f, b], streams__optical_max_attempts=3
+        )
         async with running_pipeline(settings) as run:
             ids = await upload_all(run.api_url, uploads)
             assert await upload_all(run.api_url, uploads[:3]) == []  # duplicates: 202

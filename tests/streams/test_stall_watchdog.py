@@ -23,7 +23,7 @@ from bundlestream.streams.pipeline import create_pipeline
 
 settings = Settings()
 app = create_pipeline(settings)
-stalled = TP(settings.topic_prefix + "data-items.deduplicated", 0)
+stalled = TP(settings.kafka.topic_prefix + "data-items.deduplicated", 0)
 
 
 @app.timer(interval=0.5)
@@ -39,7 +39,7 @@ faust.Worker(app, loglevel="info").execute_from_commandline()
 def test_a_partition_no_longer_fetched_ends_the_worker(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
-    settings = pipeline_settings(tmp_path, worker_stall_timeout_s=10.0)
+    settings = pipeline_settings(tmp_path, streams__worker_stall_timeout_s=10.0)
     log_path = Workers(settings).log_dir / "stalled-worker.log"
     with running_log(settings), log_path.open("wb") as log:
         worker = subprocess.run(
@@ -53,5 +53,5 @@ def test_a_partition_no_longer_fetched_ends_the_worker(
     assert worker.returncode == 75
     stop = [line for line in log_path.read_text().splitlines() if "watchdog: stopping" in line]
     assert len(stop) == 1
-    assert f"{settings.topic_prefix}data-items.deduplicated[0]: " in stop[0]
+    assert f"{settings.kafka.topic_prefix}data-items.deduplicated[0]: " in stop[0]
     assert "'faust_paused': True" in stop[0]
