@@ -52,5 +52,7 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def app_from_environment() -> Starlette:
-    """The uvicorn factory: settings read from BUNDLESTREAM_* in each worker process."""
+    """The uvicorn factory (``bundlestream api``): uvicorn's worker processes import the
+    app by name, so each builds its settings here from BUNDLESTREAM_*, once per process;
+    every other process gets them from the CLI."""
     return create_app(Settings())

@@ -80,16 +80,17 @@ def infrastructure_fee(multiplier: str) -> pricing.Adjustment:
 
 
 def rates_of(settings: Settings, client: httpx.AsyncClient) -> FixedRates | CoinGeckoRates:
-    if settings.rates_source == "fixed":
-        return FixedRates(settings.fixed_rates)
+    if settings.payments.rates_source == "fixed":
+        return FixedRates(settings.payments.fixed_rates)
     coins = sorted(set(pricing.COINGECKO_IDS.values()))
+    key = settings.payments.coingecko_api_key
     return CoinGeckoRates(
         client,
-        settings.coingecko_url,
+        settings.payments.coingecko_url,
         coins,
         pricing.FIAT_CURRENCIES,
-        settings.rates_refresh_s,
-        settings.coingecko_api_key,
+        settings.payments.rates_refresh_s,
+        key.get_secret_value() if key else None,
     )
 
 
@@ -98,21 +99,25 @@ async def payments_api(settings: Settings) -> AsyncIterator[dict[str, Any]]:
     """Open the payment resources; yields the lifespan state entries."""
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(httpx.AsyncClient())
-        price = GatewayPrice(client, settings.gateway_url, settings.price_refresh_s)
+        price = GatewayPrice(
+            client, settings.arweave.gateway_url, settings.payments.price_refresh_s
+        )
         rates = rates_of(settings, client)
         tasks = [asyncio.create_task(price.run())]
         if isinstance(rates, CoinGeckoRates):
             tasks.append(asyncio.create_task(rates.run()))
         stack.callback(lambda: [task.cancel() for task in tasks])
         ledger = await stack.enter_async_context(
-            open_ledger_queries(settings.postgres_dsn, settings.projections_schema)
+            open_ledger_queries(
+                settings.postgres.dsn.get_secret_value(), settings.postgres.projections_schema
+            )
         )
         payments = Payments(
             price,
             rates,
             ledger,
-            Fraction(settings.usd_price_per_data_item),
-            infrastructure_fee(settings.infrastructure_fee_multiplier),
-            frozenset(settings.tokens_without_fees),
+            Fraction(settings.payments.usd_price_per_data_item),
+            infrastructure_fee(settings.payments.infrastructure_fee_multiplier),
+            frozenset(settings.payments.tokens_without_fees),
         )
         yield {"payments": payments}

@@ -59,9 +59,9 @@ def publisher(producer: EventProducer, topic: str) -> Publish:
 
 def admission_of(settings: Settings) -> AdmissionPolicy:
     return AdmissionPolicy(
-        blocklist=frozenset(settings.blocklisted_addresses),
-        allow_list=frozenset(settings.allow_listed_addresses),
-        free_upload_limit_bytes=settings.free_upload_limit_bytes,
+        blocklist=frozenset(settings.api.blocklisted_addresses),
+        allow_list=frozenset(settings.api.allow_listed_addresses),
+        free_upload_limit_bytes=settings.api.free_upload_limit_bytes,
         balance=NoCredit(),
     )
 
@@ -74,32 +74,34 @@ def upload_path(
     height: BlockHeight,
     key: ArweaveKey,
 ) -> UploadPath:
-    fresh = FreshReceipts(redis, settings.topic_prefix, settings.fresh_receipt_ttl_s)
+    fresh = FreshReceipts(redis, settings.kafka.topic_prefix, settings.api.fresh_receipt_ttl_s)
     return UploadPath(
         store=store,
-        publish=publisher(producer, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)),
+        publish=publisher(producer, DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)),
         fresh=fresh,
         height=height.current,
         sign=functools.partial(sign_receipt, key),
         admission=admission_of(settings),
         now_ms=now_ms,
-        max_item_size=settings.max_data_item_size,
-        inline_max=settings.inline_item_max_bytes,
-        deadline_margin=settings.deadline_height_margin,
-        data_caches=tuple(settings.data_caches),
-        fast_finality_indexes=tuple(settings.fast_finality_indexes),
+        max_item_size=settings.api.max_data_item_size,
+        inline_max=settings.api.inline_item_max_bytes,
+        deadline_margin=settings.api.deadline_height_margin,
+        data_caches=tuple(settings.api.data_caches),
+        fast_finality_indexes=tuple(settings.api.fast_finality_indexes),
     )
 
 
 def chunked_uploads(settings: Settings, redis: Redis, path: UploadPath) -> ChunkedUploads:
     return ChunkedUploads(
-        sessions=MultipartSessions(redis, settings.topic_prefix, settings.multipart_ttl_s),
+        sessions=MultipartSessions(
+            redis, settings.kafka.topic_prefix, settings.api.multipart_ttl_s
+        ),
         store=path.store,
         upload=path,
         bounds=ChunkBounds(
-            min=settings.multipart_chunk_min_bytes,
-            max=settings.multipart_chunk_max_bytes,
-            default=settings.multipart_default_chunk_bytes,
+            min=settings.api.multipart_chunk_min_bytes,
+            max=settings.api.multipart_chunk_max_bytes,
+            default=settings.api.multipart_default_chunk_bytes,
         ),
         now_ms=now_ms,
         new_id=lambda: str(uuid.uuid4()),
@@ -111,8 +113,8 @@ def sweeper_of(settings: Settings, chunked: ChunkedUploads, metrics: ApiMetrics)
         chunked.store,
         chunked.sessions,
         metrics,
-        settings.abandoned_write_age_s,
-        settings.sweep_interval_s,
+        settings.api.abandoned_write_age_s,
+        settings.api.sweep_interval_s,
     )
 
 
@@ -120,14 +122,14 @@ def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
     """GET /info: upstream's fields, then our limits."""
     return {
         "version": RECEIPT_VERSION,
-        "addresses": {"arweave": key.address, **settings.payment_addresses},
-        "gateway": settings.gateway_url,
-        "freeUploadLimitBytes": settings.free_upload_limit_bytes,
-        "maxDataItemSizeBytes": settings.max_data_item_size,
-        "maxBundleSizeBytes": settings.max_bundle_size,
-        "maxItemsPerBundle": settings.max_items_per_bundle,
-        "multipartChunkMinBytes": settings.multipart_chunk_min_bytes,
-        "multipartChunkMaxBytes": settings.multipart_chunk_max_bytes,
+        "addresses": {"arweave": key.address, **settings.payments.addresses},
+        "gateway": settings.arweave.gateway_url,
+        "freeUploadLimitBytes": settings.api.free_upload_limit_bytes,
+        "maxDataItemSizeBytes": settings.api.max_data_item_size,
+        "maxBundleSizeBytes": settings.streams.max_bundle_size,
+        "maxItemsPerBundle": settings.streams.max_items_per_bundle,
+        "multipartChunkMinBytes": settings.api.multipart_chunk_min_bytes,
+        "multipartChunkMaxBytes": settings.api.multipart_chunk_max_bytes,
     }
 
 
@@ -136,7 +138,7 @@ def redis_of(settings: Settings) -> Redis:
     # A bounded pool that makes callers wait for a connection (the default pool raises
     # "Too many connections" under load, which would turn a burst into 503s).
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
+        settings.redis.url.get_secret_value(),
         max_connections=64,
         timeout=5,
         socket_timeout=5,
@@ -160,7 +162,9 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
     backend holds no handle between calls, and boto3's pool goes with its client.
     """
     key = await asyncio.to_thread(
-        load_or_create_receipt_key, settings.receipt_key_path, settings.receipt_key_size
+        load_or_create_receipt_key,
+        settings.arweave.receipt_key_path,
+        settings.arweave.receipt_key_size,
     )
     async with contextlib.AsyncExitStack() as stack:
         redis = redis_of(settings)
@@ -168,7 +172,9 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
         http = await stack.enter_async_context(httpx.AsyncClient())
         producer = EventProducer(kafka_connection(settings))
         stack.push_async_callback(producer.close)
-        height = BlockHeight(http, settings.gateway_url, settings.block_height_refresh_s)
+        height = BlockHeight(
+            http, settings.arweave.gateway_url, settings.api.block_height_refresh_s
+        )
         stack.push_async_callback(_stop, asyncio.create_task(height.run()))
         path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
         chunked = chunked_uploads(settings, redis, path)
@@ -177,12 +183,17 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
             _stop, asyncio.create_task(sweeper_of(settings, chunked, metrics).run())
         )
         projections = await stack.enter_async_context(
-            open_projection_queries(settings.postgres_dsn, settings.projections_schema)
+            open_projection_queries(
+                settings.postgres.dsn.get_secret_value(), settings.postgres.projections_schema
+            )
         )
         limiter = RateLimiter(
-            redis, settings.topic_prefix, settings.rate_limit_requests, settings.rate_limit_window_s
+            redis,
+            settings.kafka.topic_prefix,
+            settings.api.rate_limit_requests,
+            settings.api.rate_limit_window_s,
         )
         context = ApiContext(
-            path, chunked, metrics, info_of(settings, key), settings.retry_after_s, projections
+            path, chunked, metrics, info_of(settings, key), settings.api.retry_after_s, projections
         )
         yield {"api": context, "rate_limiter": limiter}

@@ -32,11 +32,11 @@ class ApiConfig(uvicorn.Config):
 
 def connection_limits(settings: Settings) -> ConnectionLimits:
     return ConnectionLimits(
-        header_timeout_s=settings.http_header_timeout_s,
-        body_interval_s=settings.http_body_interval_s,
-        body_min_bytes=settings.http_body_min_bytes,
-        max_header_count=settings.http_max_header_count,
-        max_header_bytes=settings.http_max_header_bytes,
+        header_timeout_s=settings.api.http_header_timeout_s,
+        body_interval_s=settings.api.http_body_interval_s,
+        body_min_bytes=settings.api.http_body_min_bytes,
+        max_header_count=settings.api.http_max_header_count,
+        max_header_bytes=settings.api.http_max_header_bytes,
     )
 
 
@@ -46,8 +46,8 @@ def api_config(settings: Settings, app: Any = APP, **kwargs: Any) -> ApiConfig:
         app,
         connection_limits=connection_limits(settings),
         http=GuardedHttpProtocol,
-        timeout_keep_alive=settings.http_keep_alive_timeout_s,
-        host=settings.api_host,
+        timeout_keep_alive=settings.api.http_keep_alive_timeout_s,
+        host=settings.api.host,
         **kwargs,
     )
 
@@ -67,8 +67,8 @@ def serve(settings: Settings) -> int:
     config = api_config(
         settings,
         factory=True,
-        port=settings.api_port,
-        workers=settings.api_workers,
+        port=settings.api.port,
+        workers=settings.api.workers,
         log_level="info",
     )
     if config.workers > 1:

@@ -24,7 +24,7 @@ class UploadApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            *upload_routes.routes(self.settings.max_paid_by_entries),
+            *upload_routes.routes(self.settings.api.max_paid_by_entries),
             *status_routes.routes(),
             *chunk_routes.routes(),
             Route("/openapi.json", openapi.endpoint, methods=["GET"]),
@@ -37,12 +37,12 @@ class UploadApi:
         return [
             Middleware(
                 LoadShedder,
-                max_requests=s.max_inflight_requests,
-                max_bytes=s.max_inflight_bytes,
-                retry_after_s=s.retry_after_s,
+                max_requests=s.api.max_inflight_requests,
+                max_bytes=s.api.max_inflight_bytes,
+                retry_after_s=s.api.retry_after_s,
                 metrics=self.metrics,
             ),
-            Middleware(RateLimit, retry_after_s=s.retry_after_s, metrics=self.metrics),
+            Middleware(RateLimit, retry_after_s=s.api.retry_after_s, metrics=self.metrics),
         ]
 
     @contextlib.asynccontextmanager

@@ -29,21 +29,21 @@ class ApiProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.api_port}"
+        return f"http://127.0.0.1:{self.settings.api.port}"
 
     def env(self) -> dict[str, str]:
         s = self.settings
         return {
             **os.environ,
-            "BUNDLESTREAM_TOPIC_PREFIX": s.topic_prefix,
-            "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store_dir),
-            "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.receipt_key_path),
+            "BUNDLESTREAM_TOPIC_PREFIX": s.kafka.topic_prefix,
+            "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store.dir),
+            "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.arweave.receipt_key_path),
             "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": str(1 << 50),
             "BUNDLESTREAM_RATE_LIMIT_REQUESTS": "0",
             "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS": "4096",
             "BUNDLESTREAM_MAX_INFLIGHT_BYTES": str(64 * GiB),
-            "BUNDLESTREAM_API_PORT": str(s.api_port),
-            "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.receipt_key_size),
+            "BUNDLESTREAM_API_PORT": str(s.api.port),
+            "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.arweave.receipt_key_size),
         }
 
     async def __aenter__(self) -> "ApiProcess":
@@ -56,7 +56,7 @@ class ApiProcess:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.settings.api_port),
+            str(self.settings.api.port),
             "--workers",
             str(self.workers),
             "--no-access-log",

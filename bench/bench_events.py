@@ -54,7 +54,7 @@ async def timed_send(producer: EventProducer, topic: str, event: DataItemReceive
 
 
 async def send_all(settings: Settings, sends: int, concurrency: int) -> None:
-    topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
+    topic = DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)
     producer = EventProducer(kafka_connection(settings))
     gate = asyncio.Semaphore(concurrency)
 
@@ -83,7 +83,7 @@ def main() -> None:
     print(
         f"encode/s: {rate(lambda: encode(event)):,.0f}  decode/s: {rate(lambda: decode(data)):,.0f}"
     )
-    settings = Settings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.")
+    settings = Settings().updated(kafka__topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.")
     create_topics(kafka_connection(settings), topic_layout(settings))
     asyncio.run(send_all(settings, args.sends, args.concurrency))
 

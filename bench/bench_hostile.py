@@ -163,7 +163,7 @@ async def upload_all(url: str, items: list[bytes], concurrency: int, phase: Phas
 
 async def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     settings = Settings()
-    host, port = settings.api_host, settings.api_port
+    host, port = settings.api.host, settings.api.port
     url = f"http://{host}:{port}"
     pid = listening_pid(port)
     cache = Path(tempfile.gettempdir()) / f"bench-hostile-{uuid.uuid4().hex}.bin"

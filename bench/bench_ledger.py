@@ -68,4 +68,4 @@ async def bench_route(settings: Settings, requests: int = 2000) -> None:
 
 if __name__ == "__main__":
     bench_core()
-    asyncio.run(bench_route(Settings().model_copy(update={"topic_prefix": "bench-ledger-"})))
+    asyncio.run(bench_route(Settings().updated(kafka__topic_prefix="bench-ledger-")))

@@ -50,18 +50,18 @@ OWNERS = 64
 
 def bench_settings(work: Path, **overrides: Any) -> Settings:
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
-    return Settings().model_copy(
-        update={
-            "topic_prefix": prefix,
-            "streams_app_id": prefix,
-            "topic_partitions": 8,
-            "object_store": "fs",
-            "object_store_dir": work / prefix / "objects",
-            "receipt_key_path": work / "wallet.json",
-            "receipt_key_size": 4096,
-            "gateway_is_arlocal": True,
-            "plan_overdue_s": 1.0,
-            "planner_tick_s": 0.5,
+    return Settings().updated(
+        **{
+            "kafka__topic_prefix": prefix,
+            "streams__app_id": prefix,
+            "kafka__topic_partitions": 8,
+            "object_store__backend": "fs",
+            "object_store__dir": work / prefix / "objects",
+            "arweave__receipt_key_path": work / "wallet.json",
+            "arweave__receipt_key_size": 4096,
+            "stack__gateway_is_arlocal": True,
+            "streams__plan_overdue_s": 1.0,
+            "streams__planner_tick_s": 0.5,
             **overrides,
         }
     )
@@ -69,11 +69,7 @@ def bench_settings(work: Path, **overrides: Any) -> Settings:
 
 def env_of(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"BUNDLESTREAM_{name.upper()}"] = (
-                json.dumps(value) if isinstance(value, list | dict) else str(value)
-            )
+    env.update({k: v for k, v in settings.environment().items() if v is not None})
     return env
 
 
@@ -100,7 +96,7 @@ def received_event(raw: bytes) -> DataItemReceived:
 
 def produce_backlog(settings: Settings, items: list[bytes]) -> list[str]:
     producer = Producer(producer_config(kafka_connection(settings)))
-    topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
+    topic = DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)
     ids = []
     for raw in items:
         event = received_event(raw)
@@ -117,14 +113,14 @@ class Timeline:
     def __init__(self, settings: Settings) -> None:
         self.consumer = Consumer(
             {
-                "bootstrap.servers": settings.kafka_bootstrap,
+                "bootstrap.servers": settings.kafka.bootstrap,
                 "group.id": f"bench-{uuid.uuid4().hex}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "topic.metadata.refresh.interval.ms": 1000,
             }
         )
-        self.consumer.subscribe([t.full_name(settings.topic_prefix) for t in CATALOGUE])
+        self.consumer.subscribe([t.full_name(settings.kafka.topic_prefix) for t in CATALOGUE])
         self.events: list[tuple[int, Any]] = []
 
     def poll(self) -> None:
@@ -142,7 +138,7 @@ class Timeline:
 def start_workers(settings: Settings, count: int, logs: Path) -> list[subprocess.Popen[bytes]]:
     procs = []
     for index in range(count):
-        with open(logs / f"{settings.topic_prefix}worker-{index}.log", "wb") as log:
+        with open(logs / f"{settings.kafka.topic_prefix}worker-{index}.log", "wb") as log:
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "bundlestream.cli", "worker", "--loglevel", "warning"],
@@ -237,18 +233,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency(work: Path, items: list[bytes], rate: float, timeout_s: float) -> dict[str, Any]:
-    settings = bench_settings(work, api_port=free_port())
+    settings = bench_settings(work, api__port=free_port())
     create_topics(kafka_connection(settings), topic_layout(settings))
     timeline = Timeline(settings)
     procs = start_workers(settings, 1, work)
-    with open(work / f"{settings.topic_prefix}api.log", "wb") as log:
+    with open(work / f"{settings.kafka.topic_prefix}api.log", "wb") as log:
         api = subprocess.Popen(
             [sys.executable, "-m", "bundlestream.cli", "api"],
             env=env_of(settings),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{settings.api_port}"
+    url = f"http://127.0.0.1:{settings.api.port}"
     try:
         wait_ready(url, timeline, timeout_s)
         receipts = asyncio.run(paced_uploads(url, items, rate))
@@ -263,7 +259,7 @@ def latency(work: Path, items: list[bytes], rate: float, timeout_s: float) -> di
         "receipts": len(receipts),
         "p50_ms": percentile(delays, 0.50),
         "p99_ms": percentile(delays, 0.99),
-        "plan_overdue_s": settings.plan_overdue_s,
+        "plan_overdue_s": settings.streams.plan_overdue_s,
         "steps_p50_p99_ms": step_delays(timeline, receipts),
     }
 

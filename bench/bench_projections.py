@@ -96,8 +96,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     run = args.reuse or f"bench-projections-{uuid.uuid4().hex[:8]}"
-    settings = Settings().model_copy(
-        update={"topic_prefix": f"{run}.", "projector_batch_size": args.batch}
+    settings = Settings().updated(
+        kafka__topic_prefix=f"{run}.", postgres__projector_batch_size=args.batch
     )
     if args.reuse is None:
         write_events(settings, args.events)
@@ -112,16 +112,16 @@ def main() -> int:
     )
     schema = f"{run.replace('-', '_')}_{uuid.uuid4().hex[:4]}"
     cpu, load_before = _cpu_seconds(), os.getloadavg()[0]
-    services = _service_cpu_seconds(settings.stack_dir)
+    services = _service_cpu_seconds(settings.stack.dir)
     done = replay_into(settings, schema, progress_line, bulk=True, processes=args.processes)
     cpu, load_after = _cpu_seconds() - cpu, os.getloadavg()[0]
     services = {
         name: spent - services[name]
-        for name, spent in _service_cpu_seconds(settings.stack_dir).items()
+        for name, spent in _service_cpu_seconds(settings.stack.dir).items()
         if name in services
     }
     sys.stderr.write("\n")
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         rows = sum(postgres.summarize(conn, schema, t.name).rows for t in FACT_TABLES)
         postgres.drop_schema(conn, schema)
     print(

@@ -327,14 +327,12 @@ async def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     base = Settings()
-    settings = base.model_copy(
-        update={
-            "topic_prefix": f"bench-{uuid.uuid4().hex[:8]}-",
-            "object_store_dir": workdir / "objects",
-            "receipt_key_path": workdir / "receipt-key.json",
-            "api_port": base.api_port + 100,
-            "receipt_key_size": args.key_bits,
-        }
+    settings = base.updated(
+        kafka__topic_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
+        object_store__dir=workdir / "objects",
+        arweave__receipt_key_path=workdir / "receipt-key.json",
+        api__port=base.api.port + 100,
+        arweave__receipt_key_size=args.key_bits,
     )
     create_topics(kafka_connection(settings), topic_layout(settings))
     items = iter(signed_items(args.items, Path(tempfile.gettempdir()) / "bench-upload-items.bin"))
@@ -347,7 +345,7 @@ async def main() -> None:
     async with ApiProcess(settings, args.workers) as api:
         print(
             f"RSA-{args.key_bits} receipt signing (one thread, this process): "
-            f"{signing_rate(settings.receipt_key_path):.0f}/s",
+            f"{signing_rate(settings.arweave.receipt_key_path):.0f}/s",
             flush=True,
         )
         for test in args.tests.split(","):

@@ -256,7 +256,7 @@ def produce(settings: Settings, events: Iterable[Keyed]) -> int:
     producer = Producer({**producer_config(kafka_connection(settings)), "linger.ms": 20})
     count = 0
     for item in events:
-        topic = f"{settings.topic_prefix}{item.topic}"
+        topic = f"{settings.kafka.topic_prefix}{item.topic}"
         while True:
             try:
                 producer.produce(topic, encode(item.event), item.key.encode())

@@ -10,15 +10,17 @@ import argparse
 import logging
 import sys
 
+from bundlestream.settings import Settings
+from bundlestream.worker_supervisor import Supervisor
 
-def run_api(args: argparse.Namespace) -> int:
+
+def run_api(args: argparse.Namespace, settings: Settings) -> int:
     """The supervisor, or (``--supervised``, as the supervisor starts it) the server."""
     if args.supervised:
+        # Imported here: the supervisor process needs none of the server's modules.
         from bundlestream.api.server import serve
-        from bundlestream.settings import Settings
 
-        return serve(Settings())
-    from bundlestream.worker_supervisor import Supervisor
+        return serve(settings)
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
     command = [sys.executable, "-m", "bundlestream.cli", "api", "--supervised"]

@@ -1,4 +1,6 @@
-"""The ``bundlestream`` console script: one entry point for every command."""
+"""The ``bundlestream`` console script: one entry point for every command.
+
+The settings are built here, once per process, and handed to the command."""
 
 import argparse
 import sys
@@ -13,9 +15,10 @@ from bundlestream import (
     worker_command,
 )
 from bundlestream.projections import commands as projection_commands
+from bundlestream.settings import Settings
 from bundlestream.stack import commands as stack_commands
 
-Command = Callable[[argparse.Namespace], int]
+Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Command = args.run
-    return run(args)
+    return run(args, Settings())
 
 
 if __name__ == "__main__":

@@ -38,11 +38,10 @@ STAGE_INPUTS = {
 }
 
 
-def run_show(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
     consumer = reader(kafka_connection(settings))
     try:
-        topic = full_topic_name(settings.topic_prefix, args.topic)
+        topic = full_topic_name(settings.kafka.topic_prefix, args.topic)
         positions = start_positions(consumer, topic, args.partition, args.offset, args.since)
         for message in read(consumer, positions, args.count, follow=False):
             print(json.dumps(message_json(message)), flush=True)
@@ -54,12 +53,11 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_tail(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_tail(args: argparse.Namespace, settings: Settings) -> int:
     names = [args.topic] if args.topic else [t.name for t in topics.CATALOGUE]
     consumer = reader(kafka_connection(settings))
     try:
-        full_names = [full_topic_name(settings.topic_prefix, n) for n in names]
+        full_names = [full_topic_name(settings.kafka.topic_prefix, n) for n in names]
         positions = end_positions(consumer, full_names)
         for message in read(consumer, positions, args.count, follow=True):
             print(json.dumps(message_json(message)), flush=True)
@@ -70,18 +68,16 @@ def run_tail(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_redrive(args: argparse.Namespace) -> int:
-    settings = Settings()
-    result = redrive(kafka_connection(settings), settings.topic_prefix, dry_run=args.dry_run)
+def run_redrive(args: argparse.Namespace, settings: Settings) -> int:
+    result = redrive(kafka_connection(settings), settings.kafka.topic_prefix, dry_run=args.dry_run)
     verb = "would return" if args.dry_run else "returned"
     print(f"{verb} {result.returned} to their topics; {result.kept} still undecodable")
     return 0
 
 
-def run_replay(args: argparse.Namespace) -> int:
-    settings = Settings()
-    topic = STAGE_INPUTS[args.stage].full_name(settings.topic_prefix)
-    group = args.group or settings.streams_app_id
+def run_replay(args: argparse.Namespace, settings: Settings) -> int:
+    topic = STAGE_INPUTS[args.stage].full_name(settings.kafka.topic_prefix)
+    group = args.group or settings.streams.app_id
     try:
         moved = reset_offsets(kafka_connection(settings), group, topic, args.offset, args.since)
     except GroupActive as exc:

@@ -18,6 +18,7 @@ from bundlestream.core.ans104.bundle_reader import (
     read_nested_bundle,
 )
 from bundlestream.core.encoding import b64url_encode
+from bundlestream.settings import Settings
 
 _READ_SIZE = 1024 * 1024
 JsonObject = dict[str, Any]
@@ -126,11 +127,11 @@ def _print_report(report: JsonObject) -> int:
     return 0 if report["valid"] else 1
 
 
-def run_item_inspect(args: argparse.Namespace) -> int:
+def run_item_inspect(args: argparse.Namespace, settings: Settings) -> int:
     return _print_report(inspect_item(Path(args.path)))
 
 
-def run_bundle_inspect(args: argparse.Namespace) -> int:
+def run_bundle_inspect(args: argparse.Namespace, settings: Settings) -> int:
     return _print_report(inspect_bundle(Path(args.path)))
 
 

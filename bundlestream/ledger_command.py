@@ -30,13 +30,13 @@ _HISTORY = """
 
 
 def _query(settings: Settings, query: str, address: str) -> list[tuple[object, ...]]:
-    statement = sql.SQL(query).format(sql.Identifier(settings.projections_schema))
-    with postgres.connect(settings.postgres_dsn) as conn:
+    statement = sql.SQL(query).format(sql.Identifier(settings.postgres.projections_schema))
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         return list(conn.execute(statement, (address,)).fetchall())
 
 
-def run_balance(args: argparse.Namespace) -> int:
-    rows = _query(Settings(), _BALANCE, args.address)
+def run_balance(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _query(settings, _BALANCE, args.address)
     if not rows:
         print(json.dumps({"address": args.address, "error": "unknown address"}))
         return 1
@@ -46,15 +46,14 @@ def run_balance(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_history(args: argparse.Namespace) -> int:
+def run_history(args: argparse.Namespace, settings: Settings) -> int:
     keys = ("at", "winc", "reason", "cause", "causeId", "topic", "partition", "offset")
-    for row in _query(Settings(), _HISTORY, args.address):
+    for row in _query(settings, _HISTORY, args.address):
         print(json.dumps({k: _iso(v) for k, v in zip(keys, row, strict=True)}))
     return 0
 
 
-def run_credit(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_credit(args: argparse.Namespace, settings: Settings) -> int:
     credit_id = args.credit_id or f"operator:{uuid.uuid4()}"
     now = datetime.now(UTC)
     decided = decide_credit(
@@ -66,9 +65,11 @@ def run_credit(args: argparse.Namespace) -> int:
     producer = Producer(producer_config(kafka_connection(settings)))
     for event in decided:
         producer.produce(
-            LEDGER_EVENTS.full_name(settings.topic_prefix), encode(event), event.address.encode()
+            LEDGER_EVENTS.full_name(settings.kafka.topic_prefix),
+            encode(event),
+            event.address.encode(),
         )
-    if producer.flush(settings.kafka_delivery_timeout_s) > 0:
+    if producer.flush(settings.kafka.delivery_timeout_s) > 0:
         print(json.dumps({"error": "the broker did not acknowledge the credit"}), file=sys.stderr)
         return 1
     print(json.dumps({"address": args.address, "winc": str(args.winc), "creditId": credit_id}))

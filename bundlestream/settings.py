@@ -1,106 +1,102 @@
 """The one typed settings object of every bundlestream process.
 
-Built once at start-up (``Settings()`` reads ``BUNDLESTREAM_*`` from the environment)
-and passed down; nothing else in the project reads the environment.
+``Settings()`` reads ``BUNDLESTREAM_*`` from the environment, once per process: the CLI
+builds it at start-up and passes it down; nothing else in the project reads the
+environment. Its fields are groups (``settings.kafka.bootstrap``), each a
+``BaseSettings`` of its own; every variable keeps the flat name it always had
+(``BUNDLESTREAM_`` + the old setting's name), spelled out as ``validation_alias`` where
+the field's name inside its group is shorter.
 """
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
 MiB = 1024**2
+PREFIX = "BUNDLESTREAM_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BUNDLESTREAM_", extra="ignore")
+def _env(default: Any, name: str) -> Any:
+    """A field read from ``BUNDLESTREAM_<name>`` rather than from its own name."""
+    return Field(default, validation_alias=PREFIX + name)
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="forbid")
+
+
+class StackSettings(_Group):
+    """The local development stack (``bundlestream stack``); production sets none of it."""
 
     # Where the local stack keeps its data, logs and pid files.
-    stack_dir: Path = Path(".stack")
+    dir: Path = _env(Path(".stack"), "STACK_DIR")
     # Downloads reused across stacks and clones (Kafka jars); outside the tracked tree.
     cache_dir: Path = Path.home() / ".cache" / "bundlestream"
-    stack_start_timeout_s: float = 180.0
-    # Heap of the local Kafka broker: small, it shares the host with the rest of the stack.
+    start_timeout_s: float = _env(180.0, "STACK_START_TIMEOUT_S")
+    # Heap of the local Kafka broker: small, it shares the host with the other services.
     kafka_heap: str = "512m"
+    kafka_controller_port: int = 9093
     # When the stack is started as root, Postgres runs as this (created) system user.
     postgres_os_user: str = "bundlestream"
-
-    # HTTP API
-    api_host: str = "127.0.0.1"
-    api_port: int = 3001
-    api_workers: int = 1
     # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start.
-    stack_workers: int = 1
+    workers: int = _env(1, "STACK_WORKERS")
+    arlocal_mine_interval_s: float = 5.0
+    # arlocal needs the bundling wallet funded: the worker mints this at start.
+    gateway_is_arlocal: bool = False
+    arlocal_mint_winston: int = 10**15
 
-    # HTTP connections (api/protocol.py). A request's header section must arrive within
-    # this of the connection opening or of its first byte, else 408 (RFC 9110 §15.5.9).
-    http_header_timeout_s: float = 10.0
-    # A body must bring at least http_body_min_bytes in every interval (410 B/s), else
-    # it ends as a disconnect: below that, a 10 GiB item would take 300 days to arrive.
-    http_body_interval_s: float = 10.0
-    http_body_min_bytes: int = 4096
-    # Idle time of a keep-alive connection between requests (RFC 9112 §9.5).
-    http_keep_alive_timeout_s: int = 5
-    # Field lines and their bytes per request; beyond either, 431 (RFC 6585 §5).
-    http_max_header_count: int = 100
-    http_max_header_bytes: int = 32 * 1024
-    # Distinct x-paid-by payers per upload: each is an address whose approvals the payer
-    # walk reads in order; 64 addresses of at most 44 characters are under 3 KB of event.
-    max_paid_by_entries: int = 64
 
-    # Kafka
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_controller_port: int = 9093
+class KafkaSettings(_Group):
+    bootstrap: str = _env("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     topic_prefix: str = ""
     topic_partitions: int = 8
     topic_replication_factor: int = 1  # production: 3 (min.insync.replicas follows, max 2)
     # A send without acks=all acknowledgement within this fails (API answers 503).
-    kafka_delivery_timeout_s: float = 10.0
+    delivery_timeout_s: float = _env(10.0, "KAFKA_DELIVERY_TIMEOUT_S")
     # Bundle events list up to max_items_per_bundle items: above Kafka's 1 MB default.
-    kafka_max_message_bytes: int = 16 * MiB
-    # Faust: consumer group / app id, and its web server (off: N workers on one host).
-    streams_app_id: str = "bundlestream"
-    streams_web_enabled: bool = False
-    streams_web_port: int = 6066
+    max_message_bytes: int = _env(16 * MiB, "KAFKA_MAX_MESSAGE_BYTES")
 
-    # Postgres
-    postgres_dsn: str = "postgresql://bundlestream@127.0.0.1:5433/bundlestream"
 
-    # Projections: the live schema of the read models, the projector's batch
-    # (rows and offsets of one batch share a transaction) and its consumer group.
+class PostgresSettings(_Group):
+    # A DSN may carry a password (postgresql://user:secret@host/db).
+    dsn: SecretStr = _env(
+        SecretStr("postgresql://bundlestream@127.0.0.1:5433/bundlestream"), "POSTGRES_DSN"
+    )
+    # The live schema of the read models, the projector's batch (rows and offsets of one
+    # batch share a transaction) and its consumer group.
     projections_schema: str = "projections"
     projector_batch_size: int = 5000
     projector_group_id: str = "bundlestream-projector"
 
-    # Redis
-    redis_url: str = "redis://127.0.0.1:6380/0"
 
-    # Object store
-    object_store: Literal["fs", "s3"] = "fs"
-    object_store_dir: Path = Path(".stack/objects")
+class RedisSettings(_Group):
+    # A URL may carry a password (redis://:secret@host:port/db).
+    url: SecretStr = _env(SecretStr("redis://127.0.0.1:6380/0"), "REDIS_URL")
+
+
+class ObjectStoreSettings(_Group):
+    backend: Literal["fs", "s3"] = _env("fs", "OBJECT_STORE")
+    dir: Path = _env(Path(".stack/objects"), "OBJECT_STORE_DIR")
     s3_endpoint: str = "http://127.0.0.1:4568"
     s3_bucket: str = "bundlestream"
     s3_region: str = "us-east-1"
     s3_access_key: str = "S3RVER"
-    s3_secret_key: str = "S3RVER"
+    s3_secret_key: SecretStr = SecretStr("S3RVER")
     # Multipart part size: S3 needs >= 5 MiB (but the last); a writer holds about one part.
     s3_part_size: int = 8 * MiB
 
-    # Arweave
-    gateway_url: str = "http://127.0.0.1:1984"
-    arlocal_mine_interval_s: float = 5.0
-    # The service's Arweave key that signs receipts: loaded from this JWK file, or
-    # generated (RSA, this many bits; Arweave wallets are 4096) and written 0600.
-    receipt_key_path: Path = Path(".stack/receipt-key.json")
-    receipt_key_size: int = 4096
 
-    # Limits (upstream defaults)
-    max_data_item_size: int = 10 * GiB
-    max_bundle_size: int = 2 * GiB
-    max_items_per_bundle: int = 10_000
+class ApiSettings(_Group):
+    """The upload API: its server, receipts, admission, load shedding and multipart."""
 
-    # Upload API
+    host: str = _env("127.0.0.1", "API_HOST")
+    port: int = _env(3001, "API_PORT")
+    workers: int = _env(1, "API_WORKERS")
+    max_data_item_size: int = 10 * GiB  # upstream's limit
     inline_item_max_bytes: int = 64 * 1024  # items up to this travel inside the event
     deadline_height_margin: int = 200  # receipt deadlineHeight = cached height + margin
     block_height_refresh_s: float = 30.0  # background refresh of the cached height
@@ -123,14 +119,36 @@ class Settings(BaseSettings):
     # live upload writes at least every MiB), and so are the parts of expired sessions.
     abandoned_write_age_s: float = 3600.0
     sweep_interval_s: float = 300.0
+    # HTTP connections (api/protocol.py). A request's header section must arrive within
+    # this of the connection opening or of its first byte, else 408 (RFC 9110 §15.5.9).
+    http_header_timeout_s: float = 10.0
+    # A body must bring at least http_body_min_bytes in every interval (410 B/s), else
+    # it ends as a disconnect: below that, a 10 GiB item would take 300 days to arrive.
+    http_body_interval_s: float = 10.0
+    http_body_min_bytes: int = 4096
+    # Idle time of a keep-alive connection between requests (RFC 9112 §9.5).
+    http_keep_alive_timeout_s: int = 5
+    # Field lines and their bytes per request; beyond either, 431 (RFC 6585 §5).
+    http_max_header_count: int = 100
+    http_max_header_bytes: int = 32 * 1024
+    # Distinct x-paid-by payers per upload: each is an address whose approvals the payer
+    # walk reads in order; 64 addresses of at most 44 characters are under 3 KB of event.
+    max_paid_by_entries: int = 64
 
-    # Streams
+
+class StreamsSettings(_Group):
+    """The pipeline's workers: planning, posting, verification, optical, cleanup."""
+
+    # Faust: consumer group / app id, and its web server (off: N workers on one host).
+    app_id: str = _env("bundlestream", "STREAMS_APP_ID")
+    web_enabled: bool = _env(False, "STREAMS_WEB_ENABLED")
+    web_port: int = _env(6066, "STREAMS_WEB_PORT")
+    max_bundle_size: int = 2 * GiB  # upstream's limit
+    max_items_per_bundle: int = 10_000  # upstream's limit
     # The planner cuts a lane's open bundle once its oldest item is this old.
     plan_overdue_s: float = 5.0
     # Every worker writes a clock tick into each partition of the planner's input this often.
     planner_tick_s: float = 1.0
-    # The wallet that signs bundle transactions; None: the receipt key (one service key).
-    bundle_wallet_path: Path | None = None
     required_confirmations: int = 18
     drop_after_blocks: int = 50  # unknown this many blocks after its anchor: dropped
     max_bundles_per_item: int = 10  # an item dropped with this many bundles has failed
@@ -139,11 +157,6 @@ class Settings(BaseSettings):
     # progress for this long (or whose rebalance makes none) stops itself; 0: never.
     worker_stall_timeout_s: float = 60.0
     post_max_attempts: int = 8
-    gateway_backoff_base_s: float = 0.5
-    gateway_backoff_max_s: float = 30.0
-    # Local stacks: arlocal needs the wallet funded; the worker mints this at start.
-    gateway_is_arlocal: bool = False
-    arlocal_mint_winston: int = 10**15
     # Optical posting of accepted items' headers to AR.IO gateways (off when empty).
     optical_urls: list[str] = []
     optical_max_attempts: int = 3
@@ -152,10 +165,27 @@ class Settings(BaseSettings):
     # ...this long after its BundleConfirmed (0: at the cleanup stage's next poll).
     cleanup_retention_s: float = 0.0
 
-    # Payments (PAYMENTS.md §2): the gateway's price is re-read this often (upstream
-    # cached it 15 min); the per-item fee in USD (upstream $0.00002); the inclusive
-    # infrastructure fee on token and fiat payments (upstream's seeded 0.766); tokens
-    # exempt from it.
+
+class ArweaveSettings(_Group):
+    """The gateway and the service's Arweave keys."""
+
+    gateway_url: str = "http://127.0.0.1:1984"
+    gateway_backoff_base_s: float = 0.5
+    gateway_backoff_max_s: float = 30.0
+    # The service's Arweave key that signs receipts: loaded from this JWK file, or
+    # generated (RSA, this many bits; Arweave wallets are 4096) and written 0600.
+    receipt_key_path: Path = Path(".stack/receipt-key.json")
+    receipt_key_size: int = 4096
+    # The wallet that signs bundle transactions; None: the receipt key (one service key).
+    bundle_wallet_path: Path | None = None
+
+
+class PaymentsSettings(_Group):
+    """Pricing and the ledger (PAYMENTS.md §2)."""
+
+    # The gateway's price is re-read this often (upstream cached it 15 min); the per-item
+    # fee in USD (upstream $0.00002); the inclusive infrastructure fee on token and fiat
+    # payments (upstream's seeded 0.766); tokens exempt from it.
     price_refresh_s: float = 60.0
     usd_price_per_data_item: str = "0.00002"
     infrastructure_fee_multiplier: str = "0.766"
@@ -169,7 +199,78 @@ class Settings(BaseSettings):
         "l2-standard-bridged-weth-base": {"usd": 3000.0, "eur": 2775.0, "gbp": 2400.0},
     }
     coingecko_url: str = "https://api.coingecko.com/api/v3"
-    coingecko_api_key: str | None = None
+    coingecko_api_key: SecretStr | None = None
     rates_refresh_s: float = 60.0
     # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
-    payment_addresses: dict[str, str] = {}
+    addresses: dict[str, str] = _env({}, "PAYMENT_ADDRESSES")
+
+
+class Settings(BaseModel):
+    """Every group, each read from the environment when ``Settings()`` is built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stack: StackSettings = Field(default_factory=StackSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    streams: StreamsSettings = Field(default_factory=StreamsSettings)
+    arweave: ArweaveSettings = Field(default_factory=ArweaveSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+
+    def updated(self, **changes: Any) -> "Settings":
+        """A copy with ``group__field=value`` replaced (``kafka__topic_prefix="t-"``),
+        validated as if read from the environment; the environment is not read again."""
+        groups: dict[str, dict[str, Any]] = {}
+        for key, value in changes.items():
+            group, _, field = key.partition("__")
+            groups.setdefault(group, {})[field] = value
+        return self.model_copy(
+            update={name: _updated(getattr(self, name), fields) for name, fields in groups.items()}
+        )
+
+    def environment(self) -> dict[str, str | None]:
+        """The ``BUNDLESTREAM_*`` variables that rebuild these settings in a child process
+        (None: leave unset). It reveals the secrets: for a child's environment only."""
+        return {
+            name: _env_text(getattr(getattr(self, group), field))
+            for name, (group, field) in variables().items()
+        }
+
+
+def variables() -> dict[str, tuple[str, str]]:
+    """Every environment variable, with the group and field that it sets."""
+    found: dict[str, tuple[str, str]] = {}
+    for group, group_field in Settings.model_fields.items():
+        model = group_field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for name, field in model.model_fields.items():
+            alias = field.validation_alias
+            found[alias if isinstance(alias, str) else PREFIX + name.upper()] = (group, name)
+    return found
+
+
+def _updated(group: _Group, fields: dict[str, Any]) -> _Group:
+    model = type(group)
+    unknown = set(fields) - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    values = {**group.model_dump(), **fields}
+    return model.model_validate({_input_name(model, k): v for k, v in values.items()})
+
+
+def _input_name(model: type[_Group], field: str) -> str:
+    alias = model.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else field
+
+
+def _env_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)

@@ -8,15 +8,14 @@ from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 
 
-def run_create(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
         created = create_topics(kafka_connection(settings), topic_layout(settings))
     except TopicAdminError as exc:
         print(f"topics create failed: {exc}", file=sys.stderr)
         return 1
     print(
-        f"topics on {settings.kafka_bootstrap}: created {', '.join(created) or 'none (all exist)'}"
+        f"topics on {settings.kafka.bootstrap}: created {', '.join(created) or 'none (all exist)'}"
     )
     return 0
 

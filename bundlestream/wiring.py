@@ -21,43 +21,43 @@ from bundlestream.settings import Settings
 def kafka_connection(settings: Settings) -> KafkaConnection:
     """How every Kafka client of this deployment reaches the cluster."""
     return KafkaConnection(
-        bootstrap=settings.kafka_bootstrap,
-        max_message_bytes=settings.kafka_max_message_bytes,
-        delivery_timeout_s=settings.kafka_delivery_timeout_s,
+        bootstrap=settings.kafka.bootstrap,
+        max_message_bytes=settings.kafka.max_message_bytes,
+        delivery_timeout_s=settings.kafka.delivery_timeout_s,
     )
 
 
 def topic_layout(settings: Settings) -> TopicLayout:
     """The names and layout of this deployment's catalogue topics."""
     return TopicLayout(
-        prefix=settings.topic_prefix,
-        partitions=settings.topic_partitions,
-        replication_factor=settings.topic_replication_factor,
+        prefix=settings.kafka.topic_prefix,
+        partitions=settings.kafka.topic_partitions,
+        replication_factor=settings.kafka.topic_replication_factor,
     )
 
 
 def s3_location(settings: Settings) -> S3Location:
     return S3Location(
-        endpoint=settings.s3_endpoint,
-        bucket=settings.s3_bucket,
-        region=settings.s3_region,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key,
-        part_size=settings.s3_part_size,
+        endpoint=settings.object_store.s3_endpoint,
+        bucket=settings.object_store.s3_bucket,
+        region=settings.object_store.s3_region,
+        access_key=settings.object_store.s3_access_key,
+        secret_key=settings.object_store.s3_secret_key.get_secret_value(),
+        part_size=settings.object_store.s3_part_size,
     )
 
 
 def open_object_store(settings: Settings) -> ObjectStore:
-    """The backend ``settings.object_store`` names: ``fs`` (the default) or ``s3``."""
-    if settings.object_store == "s3":
+    """The backend ``settings.object_store.backend`` names: ``fs`` (the default) or ``s3``."""
+    if settings.object_store.backend == "s3":
         return open_s3_store(s3_location(settings))
-    return FilesystemObjectStore(settings.object_store_dir)
+    return FilesystemObjectStore(settings.object_store.dir)
 
 
 def received_item_reader(settings: Settings) -> ReceivedItemReader:
     """A reader of inline items; one per concurrent user (it is not for sharing)."""
     return ReceivedItemReader(
         kafka_connection(settings),
-        settings.topic_prefix,
-        f"{settings.streams_app_id}-inline-reader",
+        settings.kafka.topic_prefix,
+        f"{settings.streams.app_id}-inline-reader",
     )

@@ -12,11 +12,13 @@ import argparse
 import logging
 import sys
 
+from bundlestream.settings import Settings
 
-def run_worker(args: argparse.Namespace) -> int:
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     """The supervisor, or (``--supervised``, as the supervisor starts it) one worker."""
     if args.supervised:
-        return _run_one_worker(args.loglevel)
+        return _run_one_worker(settings, args.loglevel)
     from bundlestream.worker_supervisor import Supervisor
 
     logging.basicConfig(
@@ -26,14 +28,13 @@ def run_worker(args: argparse.Namespace) -> int:
     return Supervisor([*command, "--loglevel", args.loglevel], args.processes).run()
 
 
-def _run_one_worker(loglevel: str) -> int:
+def _run_one_worker(settings: Settings, loglevel: str) -> int:
     """Run until SIGINT/SIGTERM (or until the worker ends itself); its exit code."""
     import faust  # only the workers load Faust and the pipeline, not their supervisor
 
-    from bundlestream.settings import Settings
     from bundlestream.streams.pipeline import create_pipeline
 
-    app = create_pipeline(Settings())
+    app = create_pipeline(settings)
     worker = faust.Worker(app, loglevel=loglevel)
     try:
         worker.execute_from_commandline()

@@ -74,12 +74,12 @@ def follow(
     """Read both topics from the beginning and emit permanent items until ``stop()``."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            "bootstrap.servers": settings.kafka.bootstrap,
             "group.id": "permanent-items-example",  # assign() only: never joins the group
             "enable.auto.commit": False,
         }
     )
-    topics = [t.full_name(settings.topic_prefix) for t in (BUNDLES_PLANNED, BUNDLES_SETTLED)]
+    topics = [t.full_name(settings.kafka.topic_prefix) for t in (BUNDLES_PLANNED, BUNDLES_SETTLED)]
     partitions = [
         TopicPartition(topic, p, OFFSET_BEGINNING)
         for topic in topics

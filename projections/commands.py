@@ -16,12 +16,11 @@ from bundlestream.projections.rebuild import Progress, rebuild
 from bundlestream.settings import Settings
 
 
-def run_projector(args: argparse.Namespace) -> int:
+def run_projector(args: argparse.Namespace, settings: Settings) -> int:
     """Project the live schema until SIGINT/SIGTERM (finishing the batch in hand)."""
     logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(message)s")
-    settings = Settings()
-    with postgres.connect(settings.postgres_dsn) as conn:
-        migrate(conn, settings.projections_schema)
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, settings.postgres.projections_schema)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -29,7 +28,9 @@ def run_projector(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
+    projector = Projector(
+        settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
+    )
     projector.start()
     try:
         projector.run(stopping.is_set, _log_batch)
@@ -44,10 +45,9 @@ def _log_batch(report: BatchReport) -> None:
     )
 
 
-def run_migrate(args: argparse.Namespace) -> int:
-    settings = Settings()
-    schema = args.schema or settings.projections_schema
-    with postgres.connect(settings.postgres_dsn) as conn:
+def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    schema = args.schema or settings.postgres.projections_schema
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         applied = migrate(conn, schema)
     print(f"{schema}: applied {applied or 'nothing (up to date)'}")
     return 0
@@ -63,8 +63,8 @@ def print_progress(progress: Progress) -> None:
     sys.stderr.flush()
 
 
-def run_rebuild(args: argparse.Namespace) -> int:
-    result = rebuild(Settings(), print_progress, swap=not args.no_swap, processes=args.processes)
+def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    result = rebuild(settings, print_progress, swap=not args.no_swap, processes=args.processes)
     sys.stderr.write("\n")
     done = result.progress
     print(
@@ -75,10 +75,9 @@ def run_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_check(args: argparse.Namespace) -> int:
-    settings = Settings()
-    left = args.left or settings.projections_schema
-    with postgres.connect(settings.postgres_dsn) as conn:
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    left = args.left or settings.postgres.projections_schema
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         missing = [s for s in (left, args.right) if not postgres.schema_exists(conn, s)]
         if missing:
             print(f"no such schema: {', '.join(missing)}", file=sys.stderr)

@@ -84,7 +84,7 @@ def _collect() -> None:
 
 def projected_topics(settings: Settings) -> list[str]:
     """Every catalogue topic but the dead letters, under the deployment prefix."""
-    return [t.full_name(settings.topic_prefix) for t in CATALOGUE if t is not DEAD_LETTERS]
+    return [t.full_name(settings.kafka.topic_prefix) for t in CATALOGUE if t is not DEAD_LETTERS]
 
 
 class Projector:
@@ -95,14 +95,14 @@ class Projector:
         self._settings = settings
         self._schema = schema
         self._bulk = bulk
-        self._conn = postgres.connect(settings.postgres_dsn)
+        self._conn = postgres.connect(settings.postgres.dsn.get_secret_value())
         self._expected: postgres.Offsets = {}
         self._kafka = kafka_connection(settings)
         # Postgres holds the offsets; Kafka's copy (committed per batch) is for lag
         # dashboards only.
         self._consumer = Consumer(consumer_config(self._kafka, group_id), logger=log)
         self._dead_letters: Producer | None = None
-        self._dead_letter_topic = DEAD_LETTERS.full_name(settings.topic_prefix)
+        self._dead_letter_topic = DEAD_LETTERS.full_name(settings.kafka.topic_prefix)
 
     def start(self, topics: list[str] | None = None) -> None:
         """Subscribe; partitions start where Postgres says they were projected to."""
@@ -151,7 +151,7 @@ class Projector:
         ``at_most``: fewer messages than a full batch (a replay asks for what is left of
         its topic, so that its last batch does not wait out the poll timeout).
         """
-        size = self._settings.projector_batch_size
+        size = self._settings.postgres.projector_batch_size
         messages = self._consumer.consume(min(size, at_most or size), _POLL_TIMEOUT_S)
         events, dead, next_offsets = self._decode(messages)
         if not next_offsets:

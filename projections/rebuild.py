@@ -68,7 +68,7 @@ def replay_into(
     table is written from one topic only, so each table still has a single writer, whose
     COPY order is log order.
     """
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         migrate(conn, schema)
         restore = postgres.begin_bulk_load(conn, schema) if bulk else []
     targets = _log_ends(settings)
@@ -79,7 +79,7 @@ def replay_into(
     ]
     # One connection for the progress readings (a new one per reading cost Postgres a
     # backend start twice a second).
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         tick = _every(_PROGRESS_EVERY_S, lambda: report(_progress(conn, schema, targets, started)))
         if processes <= 1:
             for job in jobs:
@@ -109,7 +109,7 @@ def _keys_of(settings: Settings, topic: str, restore: list[str]) -> tuple[str, .
     writers: dict[str, list[str]] = {}
     for relative, tables in tables_by_topic().items():
         for table in tables:
-            writers.setdefault(table, []).append(settings.topic_prefix + relative)
+            writers.setdefault(table, []).append(settings.kafka.topic_prefix + relative)
     return tuple(ddl for ddl in restore if writers.get(postgres.table_of(ddl)) == [topic])
 
 
@@ -126,7 +126,7 @@ def _every(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
 
 
 def _log_ends(settings: Settings) -> postgres.Offsets:
-    probe = Projector(settings, "", f"{settings.projector_group_id}-replay")
+    probe = Projector(settings, "", f"{settings.postgres.projector_group_id}-replay")
     try:
         return probe.end_offsets()
     finally:
@@ -152,7 +152,9 @@ def _progress(
 def _replay_topic(job: _Job, on_batch: Callable[[], None]) -> None:
     """Project one topic up to where it ends now, then build its tables' keys."""
     settings = job.settings
-    projector = Projector(settings, job.schema, f"{settings.projector_group_id}-replay", job.bulk)
+    projector = Projector(
+        settings, job.schema, f"{settings.postgres.projector_group_id}-replay", job.bulk
+    )
     try:
         targets = projector.end_offsets([job.topic])
         projector.assign([job.topic])
@@ -167,7 +169,7 @@ def _replay_topic(job: _Job, on_batch: Callable[[], None]) -> None:
     finally:
         projector.close()
     if job.keys:
-        with postgres.connect(settings.postgres_dsn) as conn:
+        with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
             postgres.finish_bulk_load(conn, job.schema, list(job.keys))
 
 
@@ -189,13 +191,13 @@ def rebuild(
 ) -> RebuildResult:
     """Replay into ``<live>_rebuild_<stamp>``; with ``swap``, make it the live schema."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    live = settings.projections_schema
+    live = settings.postgres.projections_schema
     fresh, retired = f"{live}_rebuild_{stamp}", f"{live}_retired_{stamp}"
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         postgres.drop_schema(conn, fresh)
     done = replay_into(settings, fresh, report, bulk=True, processes=processes)
     if not swap:
         return RebuildResult(fresh, None, done)
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         postgres.swap_in(conn, live, fresh, retired)
     return RebuildResult(live, retired, done)

@@ -6,7 +6,7 @@ exactly one topic, so ``topic_of`` needs no choice. Per-stage topics make consum
 per-stage number. Every topic is an event topic: the log is the source of truth, so
 nothing is ever deleted by age or size (``retention.ms=-1``).
 
-Names are relative: deployments (and tests) put ``Settings.topic_prefix`` in front with
+Names are relative: deployments (and tests) put ``Settings.kafka.topic_prefix`` in front with
 ``full_name``; this module does not read settings.
 """
 

@@ -17,18 +17,18 @@ def create_app(settings: Settings) -> faust.App:
     their changelog topics at start; nothing is shared between worker processes.
     """
     register_avro_codec()
-    streams_dir = settings.stack_dir / "streams"
+    streams_dir = settings.stack.dir / "streams"
     # Faust creates its data directory but not the parents.
     streams_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.streams_app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        settings.streams.app_id,
+        broker=f"kafka://{settings.kafka.bootstrap}",
         autodiscover=False,
         key_serializer="raw",
         value_serializer=CODEC_NAME,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
-        producer_max_request_size=settings.kafka_max_message_bytes,
+        topic_partitions=settings.kafka.topic_partitions,
+        topic_replication_factor=settings.kafka.topic_replication_factor,
+        producer_max_request_size=settings.kafka.max_message_bytes,
         # A worker killed with -9 holds its partitions until its session expires: keep
         # that short (Faust's default is 60 s).
         broker_session_timeout=10.0,
@@ -42,9 +42,9 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         store="memory://",
-        datadir=str(streams_dir / settings.streams_app_id),
-        web_enabled=settings.streams_web_enabled,
-        web_port=settings.streams_web_port,
+        datadir=str(streams_dir / settings.streams.app_id),
+        web_enabled=settings.streams.web_enabled,
+        web_port=settings.streams.web_port,
     )
     # Faust's seek after a rebalance skips partitions that were never committed, and
     # the records it then discards are lost to it (streams/consumer_seek.py).
@@ -55,8 +55,8 @@ def create_app(settings: Settings) -> faust.App:
 def event_topic(app: faust.App, settings: Settings, topic: Topic) -> faust.TopicT:
     """The Faust channel of one catalogue topic under the settings' prefix."""
     return app.topic(
-        topic.full_name(settings.topic_prefix),
+        topic.full_name(settings.kafka.topic_prefix),
         key_type=str,
         value_serializer=CODEC_NAME,
-        partitions=settings.topic_partitions,
+        partitions=settings.kafka.topic_partitions,
     )

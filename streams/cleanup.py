@@ -86,11 +86,11 @@ def pending_entry(confirmed: BundleConfirmed, partition: int, retention_s: float
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    if not ctx.settings.cleanup_after_permanent:
+    if not ctx.settings.streams.cleanup_after_permanent:
         return
     pending = ctx.table(app, "cleanup-pending")
     cleaner = Cleaner(app, ctx, pending)
-    retention_s = ctx.settings.cleanup_retention_s
+    retention_s = ctx.settings.streams.cleanup_retention_s
 
     @app.agent(ctx.topics.settled, name="cleanup")
     async def cleanup_agent(stream: faust.StreamT[object]) -> None:

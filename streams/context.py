@@ -71,14 +71,14 @@ class StageContext:
     @property
     def namespace(self) -> str:
         """Distinguishes this deployment's plan ids from another's on a shared store."""
-        return f"{self.settings.streams_app_id}/{self.settings.topic_prefix}"
+        return f"{self.settings.streams.app_id}/{self.settings.kafka.topic_prefix}"
 
     def table(self, app: faust.App, name: str) -> faust.types.TableT[str, object]:
         """A changelogged JSON table co-partitioned with the event topics."""
         return app.Table(
             name,
             default=None,
-            partitions=self.settings.topic_partitions,
+            partitions=self.settings.kafka.topic_partitions,
         )  # keys and values that are not Faust models travel as JSON
 
 

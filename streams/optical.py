@@ -51,11 +51,13 @@ class OpticalPoster:
 
     def __init__(self, ctx: StageContext) -> None:
         s = ctx.settings
-        self.ctx, self.urls = ctx, list(s.optical_urls)
-        worst_batch_s = s.optical_max_attempts * (_TIMEOUT_S + s.gateway_backoff_max_s)
+        self.ctx, self.urls = ctx, list(s.streams.optical_urls)
+        worst_batch_s = s.streams.optical_max_attempts * (
+            _TIMEOUT_S + s.arweave.gateway_backoff_max_s
+        )
         self.consumer = GroupConsumer(
             kafka_connection(s),
-            f"{s.streams_app_id}-optical",
+            f"{s.streams.app_id}-optical",
             ctx.topics.deduplicated.get_topic_name(),
             max_poll_interval_s=max(300.0, 2 * worst_batch_s),
         )
@@ -119,13 +121,13 @@ class OpticalPoster:
     async def post(self, url: str, body: bytes, count: int) -> None:
         s = self.ctx.settings
         attempts = retrying(
-            s.optical_max_attempts,
-            s.gateway_backoff_base_s,
-            s.gateway_backoff_max_s,
+            s.streams.optical_max_attempts,
+            s.arweave.gateway_backoff_base_s,
+            s.arweave.gateway_backoff_max_s,
             (OpticalPostError,),
         )
         try:
-            if s.optical_max_attempts < 1:
+            if s.streams.optical_max_attempts < 1:
                 raise OpticalPostError("no attempt made")
             await call_with_retries(attempts, lambda: self.bridge.post(url, body))
         except OpticalPostError as error:
@@ -134,7 +136,7 @@ class OpticalPoster:
                 "optical: %d headers not posted to %s after %d attempts (%d failed so far): %s",
                 count,
                 url,
-                s.optical_max_attempts,
+                s.streams.optical_max_attempts,
                 self.failed,
                 error,
             )
@@ -153,7 +155,7 @@ def _accepted(batch: list[Consumed], recent: RecentIds) -> list[DataItemAccepted
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    if not ctx.settings.optical_urls:
+    if not ctx.settings.streams.optical_urls:
         return
 
     @app.task  # type: ignore[untyped-decorator]

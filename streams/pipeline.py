@@ -36,13 +36,13 @@ def stage_context(app: faust.App, settings: Settings) -> StageContext:
     (``receipt_key_path``) unless ``bundle_wallet_path`` names another wallet. One key
     means one address to fund and to recognise in receipts and on chain.
     """
-    key_path = settings.bundle_wallet_path or settings.receipt_key_path
+    key_path = settings.arweave.bundle_wallet_path or settings.arweave.receipt_key_path
     return StageContext(
         settings=settings,
         topics=catalogue_topics(app, settings),
         store=open_object_store(settings),
-        gateway=ArweaveGateway(settings.gateway_url),
-        key=load_or_create_receipt_key(key_path, settings.receipt_key_size),
+        gateway=ArweaveGateway(settings.arweave.gateway_url),
+        key=load_or_create_receipt_key(key_path, settings.arweave.receipt_key_size),
         received=received_item_reader(settings),
     )
 
@@ -58,15 +58,17 @@ def create_pipeline(settings: Settings) -> faust.App:
 
     @app.task  # type: ignore[untyped-decorator]
     async def fund_wallet() -> None:
-        if settings.gateway_is_arlocal:
-            await ctx.gateway.mint(ctx.key.address, settings.arlocal_mint_winston)
+        if settings.stack.gateway_is_arlocal:
+            await ctx.gateway.mint(ctx.key.address, settings.stack.arlocal_mint_winston)
             log.info(
-                "minted %d winston to %s on arlocal", settings.arlocal_mint_winston, ctx.key.address
+                "minted %d winston to %s on arlocal",
+                settings.stack.arlocal_mint_winston,
+                ctx.key.address,
             )
 
     @app.timer(interval=LAG_REPORT_S)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
-        log.info("assigned partitions and lag: %s", lag_report(app, settings.topic_prefix))
+        log.info("assigned partitions and lag: %s", lag_report(app, settings.kafka.topic_prefix))
 
     return app
 

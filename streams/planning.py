@@ -39,7 +39,9 @@ from bundlestream.streams.context import StageContext
 def limits_of(ctx: StageContext) -> PlanLimits:
     s = ctx.settings
     return PlanLimits(
-        s.max_bundle_size, s.max_items_per_bundle, timedelta(seconds=s.plan_overdue_s)
+        s.streams.max_bundle_size,
+        s.streams.max_items_per_bundle,
+        timedelta(seconds=s.streams.plan_overdue_s),
     )
 
 
@@ -192,7 +194,7 @@ async def handle(planner: PartitionPlanner, value: object) -> None:
 
 def register(app: faust.App, ctx: StageContext) -> None:
     table = ctx.table(app, "planner")
-    partitions = ctx.settings.topic_partitions
+    partitions = ctx.settings.kafka.topic_partitions
 
     @app.agent(ctx.topics.deduplicated, name="plan")
     async def plan(stream: faust.StreamT[object]) -> None:
@@ -200,7 +202,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
             planner = PartitionPlanner(ctx, table, event.message.partition, event.message.offset)
             await handle(planner, event.value)
 
-    @app.timer(interval=ctx.settings.planner_tick_s)  # type: ignore[untyped-decorator]
+    @app.timer(interval=ctx.settings.streams.planner_tick_s)  # type: ignore[untyped-decorator]
     async def tick() -> None:
         now = datetime.now(UTC)
         for partition in range(partitions):

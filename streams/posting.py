@@ -37,7 +37,7 @@ async def _posted(ctx: StageContext, prepared: BundlePrepared, already: bool) ->
 async def post(ctx: StageContext, prepared: BundlePrepared) -> BundlePosted | BundleDropped:
     """Post the transaction; the event that says how it went."""
     s, error = ctx.settings, None
-    for attempt in range(s.post_max_attempts):
+    for attempt in range(s.streams.post_max_attempts):
         try:
             await ctx.gateway.post_tx(prepared.tx_header)
             return await _posted(ctx, prepared, already=False)
@@ -47,12 +47,17 @@ async def post(ctx: StageContext, prepared: BundlePrepared) -> BundlePosted | Bu
                 return await _posted(ctx, prepared, already=True)
         retry_after = error.retry_after_s if error else None
         await asyncio.sleep(
-            backoff_delay(attempt, s.gateway_backoff_base_s, s.gateway_backoff_max_s, retry_after)
+            backoff_delay(
+                attempt,
+                s.arweave.gateway_backoff_base_s,
+                s.arweave.gateway_backoff_max_s,
+                retry_after,
+            )
         )
     return BundleDropped(
         plan_id=prepared.plan_id,
         bundle_id=prepared.bundle_id,
-        reason=f"not posted after {s.post_max_attempts} attempts: {error}",
+        reason=f"not posted after {s.streams.post_max_attempts} attempts: {error}",
         dropped_at=datetime.now(UTC),
     )
 

@@ -72,6 +72,9 @@ async def with_backoff(ctx: StageContext, call: Callable[[], Awaitable[T]]) -> T
     GatewayError propagates. A 429's Retry-After is honoured."""
     s = ctx.settings
     policy = retrying(
-        s.post_max_attempts, s.gateway_backoff_base_s, s.gateway_backoff_max_s, (GatewayError,)
+        s.streams.post_max_attempts,
+        s.arweave.gateway_backoff_base_s,
+        s.arweave.gateway_backoff_max_s,
+        (GatewayError,),
     )
     return await call_with_retries(policy, call)

@@ -35,7 +35,9 @@ async def on_dropped(ctx: StageContext, dropped: BundleDropped) -> None:
     plan = await stored_plan(ctx, dropped.plan_id)
     if plan is None:
         raise ObjectStoreError(f"plan {dropped.plan_id} not stored")
-    for event in repack(plan, dropped, ctx.settings.max_bundles_per_item, datetime.now(UTC)):
+    for event in repack(
+        plan, dropped, ctx.settings.streams.max_bundles_per_item, datetime.now(UTC)
+    ):
         topic = (
             ctx.topics.deduplicated if isinstance(event, DataItemsRepacked) else ctx.topics.repacked
         )

@@ -56,7 +56,7 @@ class Watcher:
         status = await self.ctx.gateway.tx_status(watched["bundle_id"])
         anchor = await self.anchor_height(plan_id, height)
         verdict = judge_status(
-            status, anchor, height, s.required_confirmations, s.drop_after_blocks
+            status, anchor, height, s.streams.required_confirmations, s.streams.drop_after_blocks
         )
         event = settled_event(plan_id, watched["bundle_id"], verdict, height)
         if event is not None:
@@ -124,7 +124,7 @@ def register(app: faust.App, ctx: StageContext) -> Any:
             watched = {"bundle_id": seeded.bundle_id, "partition": event.message.partition}
             watching[seeded.plan_id] = watched
 
-    @app.timer(interval=ctx.settings.verify_poll_s)  # type: ignore[untyped-decorator]
+    @app.timer(interval=ctx.settings.streams.verify_poll_s)  # type: ignore[untyped-decorator]
     async def verify_poll() -> None:
         await watcher.poll()
 

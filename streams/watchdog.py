@@ -129,7 +129,7 @@ def agent_topics(app: faust.App) -> set[str]:
 def register(app: faust.App, ctx: StageContext) -> None:
     """Watch the partitions of every agent's input topic (off when the timeout is 0).
     Register it after the stages: it watches the agents there are then."""
-    timeout_s = ctx.settings.worker_stall_timeout_s
+    timeout_s = ctx.settings.streams.worker_stall_timeout_s
     if timeout_s <= 0:
         return
     watchdog = Watchdog(app, agent_topics(app), timeout_s)

@@ -75,38 +75,38 @@ def _url_address(url: str, default_port: int) -> tuple[str, int]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(settings: Settings) -> str:
     """``host:port`` of a reachable Kafka broker."""
-    host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    host, _, port = settings.kafka.bootstrap.split(",")[0].rpartition(":")
     require_reachable("Kafka", host, int(port))
-    return settings.kafka_bootstrap
+    return settings.kafka.bootstrap
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn(settings: Settings) -> str:
     """The DSN of a reachable Postgres."""
-    params = conninfo_to_dict(settings.postgres_dsn)
+    params = conninfo_to_dict(settings.postgres.dsn.get_secret_value())
     require_reachable("Postgres", str(params.get("host")), int(str(params.get("port", 5432))))
-    return settings.postgres_dsn
+    return settings.postgres.dsn.get_secret_value()
 
 
 @pytest.fixture(scope="session")
 def redis_url(settings: Settings) -> str:
     """The URL of a reachable Redis."""
-    require_reachable("Redis", *_url_address(settings.redis_url, 6379))
-    return settings.redis_url
+    require_reachable("Redis", *_url_address(settings.redis.url.get_secret_value(), 6379))
+    return settings.redis.url.get_secret_value()
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint(settings: Settings) -> str:
     """The endpoint of a reachable S3-compatible server."""
-    require_reachable("S3 server (s3rver)", *_url_address(settings.s3_endpoint, 443))
-    return settings.s3_endpoint
+    require_reachable("S3 server (s3rver)", *_url_address(settings.object_store.s3_endpoint, 443))
+    return settings.object_store.s3_endpoint
 
 
 @pytest.fixture(scope="session")
 def gateway_url(settings: Settings) -> str:
     """The URL of a reachable Arweave gateway (arlocal in the local stack)."""
-    require_reachable("Arweave gateway (arlocal)", *_url_address(settings.gateway_url, 80))
-    return settings.gateway_url
+    require_reachable("Arweave gateway (arlocal)", *_url_address(settings.arweave.gateway_url, 80))
+    return settings.arweave.gateway_url
 
 
 @pytest.fixture

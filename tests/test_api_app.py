@@ -25,7 +25,7 @@ START_DEADLINE_S = 180.0
 
 
 async def test_health_under_both_prefixes(settings: Settings, tmp_path: Path) -> None:
-    app = create_app(settings.model_copy(update={"object_store_dir": tmp_path}))
+    app = create_app(settings.updated(object_store__dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
@@ -88,8 +88,10 @@ async def test_a_start_up_that_fails_half_way_closes_what_it_opened(
 ) -> None:
     """The object store opens after the producer (its poll thread) and the block-height
     refresher (a task); when boto3 refuses the S3 endpoint, both are stopped again."""
-    broken = settings.model_copy(
-        update={"object_store": "s3", "s3_endpoint": "not a url", "object_store_dir": tmp_path}
+    broken = settings.updated(
+        object_store__backend="s3",
+        object_store__s3_endpoint="not a url",
+        object_store__dir=tmp_path,
     )
     app = create_app(broken)
     threads_before = producer_threads()

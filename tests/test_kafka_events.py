@@ -41,12 +41,10 @@ def own_topics(
     settings: Settings, kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> Settings:
     """Settings whose topics (all created) and Faust group belong to this test only."""
-    own = settings.model_copy(
-        update={
-            "topic_prefix": f"{unique_name}.",
-            "streams_app_id": unique_name,
-            "stack_dir": tmp_path,
-        }
+    own = settings.updated(
+        kafka__topic_prefix=f"{unique_name}.",
+        streams__app_id=unique_name,
+        stack__dir=tmp_path,
     )
     create_topics(kafka_connection(own), topic_layout(own))
     return own
@@ -99,11 +97,11 @@ async def test_topics_create_is_idempotent_and_keeps_events_forever(
     own_topics: Settings,
 ) -> None:
     assert create_topics(kafka_connection(own_topics), topic_layout(own_topics)) == []
-    admin = AdminClient({"bootstrap.servers": own_topics.kafka_bootstrap})
-    names = [topic.full_name(own_topics.topic_prefix) for topic in CATALOGUE]
+    admin = AdminClient({"bootstrap.servers": own_topics.kafka.bootstrap})
+    names = [topic.full_name(own_topics.kafka.topic_prefix) for topic in CATALOGUE]
     metadata = admin.list_topics(timeout=READ_DEADLINE_S).topics
     for name in names:
-        assert len(metadata[name].partitions) == own_topics.topic_partitions
+        assert len(metadata[name].partitions) == own_topics.kafka.topic_partitions
     resource = ConfigResource(ConfigResource.Type.TOPIC, names[0])
     config = admin.describe_configs([resource])[resource].result(timeout=READ_DEADLINE_S)
     assert config["retention.ms"].value == "-1"
@@ -115,11 +113,11 @@ async def test_an_event_round_trips_through_the_broker(
     own_topics: Settings, producer: EventProducer
 ) -> None:
     event = received(7)
-    topic = DATA_ITEMS_RECEIVED.full_name(own_topics.topic_prefix)
+    topic = DATA_ITEMS_RECEIVED.full_name(own_topics.kafka.topic_prefix)
     delivery = await producer.send(topic, event.owner_address, encode(event))
     assert delivery.topic == topic
     [message] = await asyncio.to_thread(
-        read_messages, own_topics.kafka_bootstrap, topic, own_topics.topic_partitions, 1
+        read_messages, own_topics.kafka.bootstrap, topic, own_topics.kafka.topic_partitions, 1
     )
     assert (message.partition(), message.offset()) == (delivery.partition, delivery.offset)
     assert message.key() == event.owner_address.encode()
@@ -129,10 +127,10 @@ async def test_an_event_round_trips_through_the_broker(
 async def test_confluent_and_faust_put_a_key_on_the_same_partition(
     own_topics: Settings, producer: EventProducer
 ) -> None:
-    topic = DATA_ITEMS_RECEIVED.full_name(own_topics.topic_prefix)
+    topic = DATA_ITEMS_RECEIVED.full_name(own_topics.kafka.topic_prefix)
     # The partitioner aiokafka (so Faust) uses when a message has a key and no partition.
     faust_partition = DefaultPartitioner()
-    all_partitions = list(range(own_topics.topic_partitions))
+    all_partitions = list(range(own_topics.kafka.topic_partitions))
     keys = [owner(n) for n in range(200)]
     deliveries = await asyncio.gather(
         *(producer.send(topic, key, encode(received(n))) for n, key in enumerate(keys))
@@ -163,9 +161,9 @@ async def test_a_faust_agent_decodes_and_emits_events(
         ]
         messages = await asyncio.to_thread(
             read_messages,
-            own_topics.kafka_bootstrap,
+            own_topics.kafka.bootstrap,
             sink.get_topic_name(),
-            own_topics.topic_partitions,
+            own_topics.kafka.topic_partitions,
             len(events),
         )
     finally:
@@ -216,8 +214,8 @@ def assert_accepted(
 
 async def test_send_without_a_broker_raises_broker_unavailable(settings: Settings) -> None:
     with refused_port() as port:  # held for the test: nobody else can start listening on it
-        nowhere = settings.model_copy(
-            update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_delivery_timeout_s": 1.0}
+        nowhere = settings.updated(
+            kafka__bootstrap=f"127.0.0.1:{port}", kafka__delivery_timeout_s=1.0
         )
         producer = EventProducer(kafka_connection(nowhere))
         try:

@@ -28,10 +28,10 @@ from bundlestream.wiring import open_object_store
 def s3_client(settings: Settings) -> Any:
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
+        endpoint_url=settings.object_store.s3_endpoint,
+        region_name=settings.object_store.s3_region,
+        aws_access_key_id=settings.object_store.s3_access_key,
+        aws_secret_access_key=settings.object_store.s3_secret_key.get_secret_value(),
         config=Config(s3={"addressing_style": "path"}),
     )
 
@@ -44,8 +44,10 @@ def empty_bucket(client: Any, bucket: str) -> None:
 @pytest.fixture
 def s3_settings(settings: Settings, s3_endpoint: str, unique_name: str) -> Iterator[Settings]:
     """Settings pointing at a fresh bucket of its own, with S3's smallest part size."""
-    own = settings.model_copy(
-        update={"object_store": "s3", "s3_bucket": unique_name, "s3_part_size": MIN_PART_SIZE}
+    own = settings.updated(
+        object_store__backend="s3",
+        object_store__s3_bucket=unique_name,
+        object_store__s3_part_size=MIN_PART_SIZE,
     )
     client = s3_client(own)
     client.create_bucket(Bucket=unique_name)
@@ -58,7 +60,7 @@ def s3_settings(settings: Settings, s3_endpoint: str, unique_name: str) -> Itera
 def store(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> ObjectStore:
     if request.param == "fs":
         return open_object_store(
-            settings.model_copy(update={"object_store": "fs", "object_store_dir": tmp_path})
+            settings.updated(object_store__backend="fs", object_store__dir=tmp_path)
         )
     return open_object_store(request.getfixturevalue("s3_settings"))
 
@@ -188,13 +190,13 @@ async def test_s3_abort_cancels_the_multipart_upload(s3_settings: Settings) -> N
     await writer.abort()
     with pytest.raises(ClientError) as raised:
         s3_client(s3_settings).abort_multipart_upload(
-            Bucket=s3_settings.s3_bucket, Key="aborted", UploadId=upload_id
+            Bucket=s3_settings.object_store.s3_bucket, Key="aborted", UploadId=upload_id
         )
     assert raised.value.response["Error"]["Code"] == "NoSuchUpload"
 
 
 async def test_s3_driver_errors_become_object_store_errors(s3_settings: Settings) -> None:
-    store = open_object_store(s3_settings.model_copy(update={"s3_bucket": "no-such-bucket-x"}))
+    store = open_object_store(s3_settings.updated(object_store__s3_bucket="no-such-bucket-x"))
     with pytest.raises(ObjectStoreError) as raised:
         await store.put("k", b"x")
     assert raised.value.__cause__ is not None

@@ -20,10 +20,10 @@ class ApiServer(StackService):
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+        return f"http://{self.settings.api.host}:{self.settings.api.port}"
 
     def ports(self) -> list[tuple[str, int]]:
-        return [(self.settings.api_host, self.settings.api_port)]
+        return [(self.settings.api.host, self.settings.api.port)]
 
     def start(self) -> None:
         self.process.spawn(bundlestream_command("api"))
@@ -94,5 +94,5 @@ class ProjectorProcess(StackService):
 
 def application_services(settings: Settings) -> list[Service]:
     """The API, the stream workers and the projector."""
-    workers = [StreamWorker(settings, i) for i in range(1, settings.stack_workers + 1)]
+    workers = [StreamWorker(settings, i) for i in range(1, settings.stack.workers + 1)]
     return [ApiServer(settings), *workers, ProjectorProcess(settings)]

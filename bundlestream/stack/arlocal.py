@@ -14,13 +14,13 @@ class Arlocal(UrlService):
     name = "arlocal"
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, settings.gateway_url, 1984)
+        super().__init__(settings, settings.arweave.gateway_url, 1984)
 
     def install(self) -> None:
-        install_node_packages(self.settings.cache_dir)
+        install_node_packages(self.settings.stack.cache_dir)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "arlocal"
+        home = self.settings.stack.dir / "arlocal"
         home.mkdir(parents=True, exist_ok=True)
         # arlocal joins --dbpath onto its working directory, so it runs inside ``home``.
         script = str(NODE_DIR / "arlocal-loopback.js")
@@ -28,4 +28,4 @@ class Arlocal(UrlService):
         self.process.spawn(argv, cwd=home)
 
     def is_ready(self) -> bool:
-        return answers_ok(f"{self.settings.gateway_url}/info")
+        return answers_ok(f"{self.settings.arweave.gateway_url}/info")

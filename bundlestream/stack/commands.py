@@ -24,7 +24,7 @@ from bundlestream.stack.service import Service, port_open
 def stack_settings(settings: Settings) -> Settings:
     """The settings with an absolute stack directory, so pid files and data directories
     mean the same thing to child processes and to a later ``down`` run from elsewhere."""
-    return settings.model_copy(update={"stack_dir": settings.stack_dir.resolve()})
+    return settings.updated(stack__dir=settings.stack.dir.resolve())
 
 
 def stack_services(settings: Settings) -> list[Service]:
@@ -36,7 +36,7 @@ def stack_services(settings: Settings) -> list[Service]:
         S3rver(settings),
         Arlocal(settings),
     ]
-    if settings.arlocal_mine_interval_s > 0:
+    if settings.stack.arlocal_mine_interval_s > 0:
         services.append(Miner(settings))  # local mode: nothing else mines arlocal's blocks
     return services
 
@@ -110,20 +110,20 @@ def _names(services: Sequence[Service]) -> str:
 
 def start_all(settings: Settings, with_application: bool) -> list[Service]:
     """Bring up the infrastructure, then (optionally) the API and workers on top of it."""
-    started = up(stack_services(settings), settings.stack_start_timeout_s)
+    started = up(stack_services(settings), settings.stack.start_timeout_s)
     if with_application:
         try:
-            started += up(application_services(settings), settings.stack_start_timeout_s)
+            started += up(application_services(settings), settings.stack.start_timeout_s)
         except BaseException:
             down(started)
             raise
     return started
 
 
-def run_install(args: argparse.Namespace) -> int:
+def run_install(args: argparse.Namespace, settings: Settings) -> int:
     """Install what the stack needs (jars, node packages, redis-server) without starting it."""
     try:
-        for service in stack_services(stack_settings(Settings())):
+        for service in stack_services(stack_settings(settings)):
             service.install()
     except ServiceError as exc:
         print(f"stack install failed: {exc}", file=sys.stderr)
@@ -131,30 +131,30 @@ def run_install(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_up(args: argparse.Namespace) -> int:
-    settings = stack_settings(Settings())
+def run_up(args: argparse.Namespace, settings: Settings) -> int:
+    settings = stack_settings(settings)
     try:
         started = start_all(settings, args.app)
     except ServiceError as exc:
         print(f"stack up failed: {exc}", file=sys.stderr)
         return 1
-    print(f"stack ready in {settings.stack_dir} (started: {_names(started)})")
+    print(f"stack ready in {settings.stack.dir} (started: {_names(started)})")
     if args.app:
         print(f"API: {ApiServer(settings).url}")
     return 0
 
 
-def run_down(args: argparse.Namespace) -> int:
+def run_down(args: argparse.Namespace, settings: Settings) -> int:
     """Stop the application and the infrastructure, whatever started them."""
-    settings = stack_settings(Settings())
+    settings = stack_settings(settings)
     stopped = down(stack_services(settings) + application_services(settings))
     print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
     return 0
 
 
-def run_status(args: argparse.Namespace) -> int:
+def run_status(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 only when every infrastructure service is ready (scripts decide on ``up``)."""
-    settings = stack_settings(Settings())
+    settings = stack_settings(settings)
     infrastructure = status(stack_services(settings))
     if not args.quiet:
         for name, state in {**infrastructure, **status(application_services(settings))}.items():
@@ -162,9 +162,9 @@ def run_status(args: argparse.Namespace) -> int:
     return 0 if all(state == "ready" for state in infrastructure.values()) else 3
 
 
-def run_foreground(args: argparse.Namespace) -> int:
+def run_foreground(args: argparse.Namespace, settings: Settings) -> int:
     """``make run``: start everything, print the URL, stop what we started on Ctrl-C."""
-    settings = stack_settings(Settings())
+    settings = stack_settings(settings)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -178,7 +178,7 @@ def run_foreground(args: argparse.Namespace) -> int:
         print(f"stack up failed: {exc}", file=sys.stderr)
         return 1
     api = ApiServer(settings)
-    print(f"bundlestream is running: {api.url}  (logs in {settings.stack_dir}/logs; Ctrl-C stops)")
+    print(f"bundlestream is running: {api.url}  (logs in {settings.stack.dir}/logs; Ctrl-C stops)")
     sys.stdout.flush()
     while not stop.wait(1.0) and api.process.pid() is not None:
         pass

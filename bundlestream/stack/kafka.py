@@ -31,15 +31,15 @@ class KafkaBroker(StackService):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.home = settings.stack_dir / "kafka"
+        self.home = settings.stack.dir / "kafka"
 
     @property
     def jar_dir(self) -> Path:
-        return self.settings.cache_dir / f"kafka-{kafka_version()}"
+        return self.settings.stack.cache_dir / f"kafka-{kafka_version()}"
 
     def ports(self) -> list[tuple[str, int]]:
-        host, port = split_host_port(self.settings.kafka_bootstrap)
-        return [(host, port), (host, self.settings.kafka_controller_port)]
+        host, port = split_host_port(self.settings.kafka.bootstrap)
+        return [(host, port), (host, self.settings.stack.kafka_controller_port)]
 
     def install(self) -> None:
         """Copy the broker's jars from Maven Central into the cache, once."""
@@ -98,9 +98,9 @@ class KafkaBroker(StackService):
         )
 
     def is_ready(self) -> bool:
-        if not port_open(*split_host_port(self.settings.kafka_bootstrap)):
+        if not port_open(*split_host_port(self.settings.kafka.bootstrap)):
             return False  # spares librdkafka's connection-refused log lines
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka.bootstrap})
         try:
             metadata = admin.list_topics(timeout=2)
         except Exception:  # any failure means "not ready yet"
@@ -111,7 +111,7 @@ class KafkaBroker(StackService):
         """Nothing to create: topics are created by ``bundlestream topics create``."""
 
     def _java(self, main_class: str, *args: str) -> list[str]:
-        heap = self.settings.kafka_heap
+        heap = self.settings.stack.kafka_heap
         return [
             "java",
             f"-Xmx{heap}",
@@ -156,8 +156,8 @@ def cluster_id_from(raw: bytes) -> str:
 
 def server_properties(settings: Settings, data_dir: Path) -> str:
     """The broker configuration: one node, loopback listeners, retention forever."""
-    host, port = split_host_port(settings.kafka_bootstrap)
-    controller = f"{host}:{settings.kafka_controller_port}"
+    host, port = split_host_port(settings.kafka.bootstrap)
+    controller = f"{host}:{settings.stack.kafka_controller_port}"
     return "\n".join(
         [
             "process.roles=broker,controller",
@@ -169,7 +169,7 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
             "inter.broker.listener.name=PLAINTEXT",
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             f"log.dirs={data_dir.resolve()}",
-            f"num.partitions={settings.topic_partitions}",
+            f"num.partitions={settings.kafka.topic_partitions}",
             # Event topics are the source of truth: never delete by age or size.
             "log.retention.ms=-1",
             "log.retention.bytes=-1",

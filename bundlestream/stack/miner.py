@@ -29,8 +29,10 @@ class Miner(StackService):
         self.process.spawn(
             bundlestream_command("stack", "miner"),
             env={
-                "BUNDLESTREAM_GATEWAY_URL": self.settings.gateway_url,
-                "BUNDLESTREAM_ARLOCAL_MINE_INTERVAL_S": str(self.settings.arlocal_mine_interval_s),
+                "BUNDLESTREAM_GATEWAY_URL": self.settings.arweave.gateway_url,
+                "BUNDLESTREAM_ARLOCAL_MINE_INTERVAL_S": str(
+                    self.settings.stack.arlocal_mine_interval_s
+                ),
             },
         )
 
@@ -52,8 +54,7 @@ def mine_until(stop: threading.Event, gateway_url: str, interval_s: float) -> No
             mine_once(client, gateway_url)
 
 
-def run_miner(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_miner(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -61,6 +62,9 @@ def run_miner(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    print(f"mining {settings.gateway_url} every {settings.arlocal_mine_interval_s}s", flush=True)
-    mine_until(stop, settings.gateway_url, settings.arlocal_mine_interval_s)
+    print(
+        f"mining {settings.arweave.gateway_url} every {settings.stack.arlocal_mine_interval_s}s",
+        flush=True,
+    )
+    mine_until(stop, settings.arweave.gateway_url, settings.stack.arlocal_mine_interval_s)
     return 0

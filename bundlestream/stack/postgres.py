@@ -32,8 +32,8 @@ class PostgresCluster(StackService):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.home = settings.stack_dir / "postgres"
-        params = conninfo_to_dict(settings.postgres_dsn)
+        self.home = settings.stack.dir / "postgres"
+        params = conninfo_to_dict(settings.postgres.dsn.get_secret_value())
         self.host = str(params.get("host", "127.0.0.1"))
         self.port = int(str(params.get("port", 5432)))
         self.role = str(params.get("user", "bundlestream"))
@@ -47,7 +47,7 @@ class PostgresCluster(StackService):
         if not (bin_dir() / "initdb").exists():
             raise ServiceError("PostgreSQL 15 is missing: apt-get install -y postgresql-15")
         if os.geteuid() == 0:
-            _ensure_system_user(self.settings.postgres_os_user)
+            _ensure_system_user(self.settings.stack.postgres_os_user)
 
     def start(self) -> None:
         run_as = self._run_as()
@@ -104,7 +104,7 @@ class PostgresCluster(StackService):
     def _run_as(self) -> RunAs | None:
         if os.geteuid() != 0:
             return None
-        user = pwd.getpwnam(self.settings.postgres_os_user)
+        user = pwd.getpwnam(self.settings.stack.postgres_os_user)
         return RunAs(uid=user.pw_uid, gid=user.pw_gid, home=str(self.home))
 
     def _prepare_dirs(self, run_as: RunAs | None) -> None:

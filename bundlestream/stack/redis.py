@@ -19,7 +19,7 @@ class RedisServer(UrlService):
     name = "redis"
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, settings.redis_url, 6379)
+        super().__init__(settings, settings.redis.url.get_secret_value(), 6379)
 
     def install(self) -> None:
         """Install Debian's redis-server when it is missing (needs root)."""
@@ -32,7 +32,7 @@ class RedisServer(UrlService):
         run_checked(["apt-get", "install", "-y", "-qq", "redis-server"], env=noninteractive)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "redis"
+        home = self.settings.stack.dir / "redis"
         home.mkdir(parents=True, exist_ok=True)
         self.process.spawn(
             [

@@ -21,18 +21,21 @@ class S3rver(UrlService):
     name = "s3rver"
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, settings.s3_endpoint, 4568)
+        super().__init__(settings, settings.object_store.s3_endpoint, 4568)
 
     def install(self) -> None:
-        install_node_packages(self.settings.cache_dir)
+        install_node_packages(self.settings.stack.cache_dir)
 
     def start(self) -> None:
-        home = self.settings.stack_dir / "s3rver"
+        home = self.settings.stack.dir / "s3rver"
         home.mkdir(parents=True, exist_ok=True)
         script = str(NODE_DIR / "s3rver-local.js")
-        bucket = self.settings.s3_bucket
+        bucket = self.settings.object_store.s3_bucket
         self.process.spawn(["node", script, str(home), self.host, str(self.port), bucket])
 
     def is_ready(self) -> bool:
         """Ready when the configured bucket answers (s3rver creates it while starting)."""
-        return answers_ok(f"{self.settings.s3_endpoint}/{self.settings.s3_bucket}", "HEAD")
+        return answers_ok(
+            f"{self.settings.object_store.s3_endpoint}/{self.settings.object_store.s3_bucket}",
+            "HEAD",
+        )

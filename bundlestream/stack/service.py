@@ -66,7 +66,7 @@ class StackService:
 
     @property
     def process(self) -> ServiceProcess:
-        return ServiceProcess(self.name, self.settings.stack_dir)
+        return ServiceProcess(self.name, self.settings.stack.dir)
 
     def ports(self) -> list[tuple[str, int]]:
         return []

@@ -61,11 +61,11 @@ async def eventually(condition: Callable[[], bool], what: str, tries: int = 600)
 
 
 class ApiProcess:
-    """One started process serving ``settings`` on ``settings.api_port``."""
+    """One started process serving ``settings`` on ``settings.api.port``."""
 
     def __init__(self, settings: Settings, command: Sequence[str], output: Path) -> None:
         self.settings = settings
-        self.url = f"http://127.0.0.1:{settings.api_port}"
+        self.url = f"http://127.0.0.1:{settings.api.port}"
         self.output = output
         with output.open("ab") as sink:
             self.process = subprocess.Popen(

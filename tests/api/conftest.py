@@ -25,19 +25,17 @@ def receipt_key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, receipt_key_path: Path) -> Settings:
     """Stack addresses from the environment; everything else private to this test."""
-    return Settings().model_copy(
-        update={
-            "topic_prefix": f"t-{uuid.uuid4().hex[:10]}-",
-            "topic_partitions": 2,
-            "object_store": "fs",
-            "object_store_dir": tmp_path / "objects",
-            "receipt_key_path": receipt_key_path,
-            "receipt_key_size": 2048,
-            "block_height_refresh_s": 2.0,
-            # A bound a loaded machine does not reach (a local delivery takes milliseconds);
-            # a test that wants the broker-down 503 sooner sets its own.
-            "kafka_delivery_timeout_s": 30.0,
-        }
+    return Settings().updated(
+        kafka__topic_prefix=f"t-{uuid.uuid4().hex[:10]}-",
+        kafka__topic_partitions=2,
+        object_store__backend="fs",
+        object_store__dir=tmp_path / "objects",
+        arweave__receipt_key_path=receipt_key_path,
+        arweave__receipt_key_size=2048,
+        api__block_height_refresh_s=2.0,
+        # A bound a loaded machine does not reach (a local delivery takes milliseconds);
+        # a test that wants the broker-down 503 sooner sets its own.
+        kafka__delivery_timeout_s=30.0,
     )
 
 
@@ -52,6 +50,6 @@ def make_api(settings: Settings) -> Callable[..., Any]:
     """``async with make_api(key=value) as api`` with settings overridden."""
 
     def make(**update: Any) -> contextlib.AbstractAsyncContextManager[RunningApi]:
-        return serve(settings.model_copy(update=update))
+        return serve(settings.updated(**update))
 
     return make

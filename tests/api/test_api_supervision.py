@@ -25,7 +25,7 @@ OCTET = {"Content-Type": "application/octet-stream"}
 async def test_the_api_server_is_started_again_after_a_kill_9(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(update={"api_port": free_port()})
+    settings = settings.updated(api__port=free_port())
     await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     raw = signed_item(1024)
     api = ApiProcess(settings, supervised_command(), tmp_path / "api.log")

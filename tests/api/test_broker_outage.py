@@ -46,13 +46,11 @@ async def started_broker(settings: Settings, tmp_path: Path) -> KafkaBroker:
     for attempt in range(PORT_ATTEMPTS):
         client_port, controller_port = child_ports(2)
         broker = KafkaBroker(
-            settings.model_copy(
-                update={
-                    "stack_dir": tmp_path / f"stack-{attempt}",
-                    "kafka_bootstrap": f"127.0.0.1:{client_port}",
-                    "kafka_controller_port": controller_port,
-                    "kafka_heap": "256m",
-                }
+            settings.updated(
+                stack__dir=tmp_path / f"stack-{attempt}",
+                kafka__bootstrap=f"127.0.0.1:{client_port}",
+                stack__kafka_controller_port=controller_port,
+                stack__kafka_heap="256m",
             )
         )
         await asyncio.to_thread(broker.install)
@@ -76,10 +74,10 @@ async def spawn(broker: KafkaBroker) -> bool:
     s = broker.settings
     env = {
         **os.environ,
-        "BUNDLESTREAM_STACK_DIR": str(s.stack_dir),
-        "BUNDLESTREAM_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-        "BUNDLESTREAM_KAFKA_CONTROLLER_PORT": str(s.kafka_controller_port),
-        "BUNDLESTREAM_KAFKA_HEAP": s.kafka_heap,
+        "BUNDLESTREAM_STACK_DIR": str(s.stack.dir),
+        "BUNDLESTREAM_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+        "BUNDLESTREAM_KAFKA_CONTROLLER_PORT": str(s.stack.kafka_controller_port),
+        "BUNDLESTREAM_KAFKA_HEAP": s.stack.kafka_heap,
     }
     code = "from bundlestream.settings import Settings\n" + (
         "from bundlestream.stack.kafka import KafkaBroker\nKafkaBroker(Settings()).start()"
@@ -126,9 +124,7 @@ class Uploader:
 async def test_broker_killed_and_restarted_during_uploads(
     settings: Settings, own_broker: KafkaBroker
 ) -> None:
-    api_settings = settings.model_copy(
-        update={"kafka_bootstrap": own_broker.settings.kafka_bootstrap}
-    )
+    api_settings = settings.updated(kafka__bootstrap=own_broker.settings.kafka.bootstrap)
     async with serve(api_settings) as api:
         uploader = Uploader(api)
         try:

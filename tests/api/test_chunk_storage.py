@@ -20,7 +20,7 @@ OCTET = {"Content-Type": "application/octet-stream"}
 def parts_on_disk(api: RunningApi) -> list[Path]:
     """Every file under the multipart prefix, temp files included."""
     return [
-        p for p in api.stored_files() if "mpu" in p.relative_to(api.settings.object_store_dir).parts
+        p for p in api.stored_files() if "mpu" in p.relative_to(api.settings.object_store.dir).parts
     ]
 
 
@@ -33,7 +33,7 @@ async def new_session(client: Any) -> str:
 async def test_a_sessions_parts_are_capped_at_the_maximum_item_size(make_api: Any) -> None:
     limit = 2 * MiB
     too_large = f"Data item is too large, this service only accepts data items up to {limit} bytes!"
-    async with make_api(max_data_item_size=limit) as api, api.client() as client:
+    async with make_api(api__max_data_item_size=limit) as api, api.client() as client:
         upload_id = await new_session(client)
 
         async def chunk(offset: int, size: int) -> tuple[int, str]:
@@ -64,7 +64,7 @@ async def test_a_chunk_arriving_during_finalize_is_refused_and_its_bytes_deleted
         await release.wait()
         yield b"L" * (64 * 1024)
 
-    async with make_api(free_upload_limit_bytes=1 << 40) as api, api.client() as client:
+    async with make_api(api__free_upload_limit_bytes=1 << 40) as api, api.client() as client:
         upload_id = await new_session(client)
         whole = await client.post(f"/chunks/arweave/{upload_id}/0", content=raw, headers=OCTET)
         late_headers = {**OCTET, "Content-Length": str(128 * 1024)}
@@ -88,7 +88,10 @@ async def test_a_chunk_arriving_during_finalize_is_refused_and_its_bytes_deleted
 
 
 async def test_the_parts_of_an_expired_session_are_reclaimed_and_counted(make_api: Any) -> None:
-    async with make_api(multipart_ttl_s=1, sweep_interval_s=0.2) as api, api.client() as client:
+    async with (
+        make_api(api__multipart_ttl_s=1, api__sweep_interval_s=0.2) as api,
+        api.client() as client,
+    ):
         upload_id = await new_session(client)
         for offset in (0, 100_000):
             url = f"/chunks/arweave/{upload_id}/{offset}"

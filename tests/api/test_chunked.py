@@ -43,7 +43,7 @@ async def send_chunks_out_of_order(client: Any, upload_id: str, raw: bytes) -> N
 
 @pytest.fixture
 def generous(make_api: Callable[..., Any]) -> Any:
-    return make_api(free_upload_limit_bytes=1 << 40)
+    return make_api(api__free_upload_limit_bytes=1 << 40)
 
 
 async def test_sync_finalize_twice_gives_one_item_and_the_same_receipt(generous: Any) -> None:

@@ -96,7 +96,7 @@ async def test_chunked_bodies_count_against_the_byte_budget(
     raw = fixture_bytes("1ChunkStubDataItem")
     other = fixture_bytes("420KiBStubDataItem")
     async with (
-        make_api(max_inflight_bytes=len(raw) + 1000) as api,
+        make_api(api__max_inflight_bytes=len(raw) + 1000) as api,
         raw_connection(api) as (_, holder),
         api.client() as client,
     ):
@@ -112,7 +112,7 @@ async def test_a_chunked_upload_beyond_the_free_tier_gets_402_before_its_body_en
     make_api: Callable[..., Any],
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
-    async with make_api(free_upload_limit_bytes=1000) as api:
+    async with make_api(api__free_upload_limit_bytes=1000) as api:
         async with raw_connection(api) as (reader, writer):
             writer.write(upload_head() + chunk(raw[: 200 * 1024]))
             await writer.drain()  # and never the rest, nor the last chunk
@@ -147,7 +147,7 @@ async def test_a_stalled_body_gets_408_and_frees_its_request_slot(
     make_api: Callable[..., Any],
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
-    async with make_api(max_inflight_requests=1, **FAST) as api:
+    async with make_api(api__max_inflight_requests=1, **FAST) as api:
         async with raw_connection(api) as (reader, writer):
             writer.write(upload_head(length=len(raw)) + raw[:100_000])
             await writer.drain()
@@ -197,7 +197,7 @@ async def test_a_4_mib_header_gets_431(api: RunningApi) -> None:
 
 async def test_more_paid_by_addresses_than_the_limit_get_400(api: RunningApi) -> None:
     raw = fixture_bytes("stub1115ByteDataItem")
-    limit = api.settings.max_paid_by_entries
+    limit = api.settings.api.max_paid_by_entries
     payers = ",".join(f"{'B' * 39}{i:04d}" for i in range(limit + 1))
     async with api.client() as client:
         refused = await client.post("/tx", content=raw, headers={**OCTET, "x-paid-by": payers})

@@ -29,7 +29,7 @@ OWNER = slice(2 + 64, 2 + 64 + 32)
 
 def temp_files(settings: Settings) -> list[Path]:
     """Writers' temp files (``.<name>.<random>.part``) anywhere in the object store."""
-    root = settings.object_store_dir
+    root = settings.object_store.dir
     return sorted(p for p in root.rglob(".*.part")) if root.exists() else []
 
 
@@ -49,19 +49,17 @@ async def send_part_of(url: str, declared: int, sent: bytes) -> asyncio.StreamWr
 async def test_retry_after_a_kill_9_mid_upload_is_accepted_and_the_orphan_reclaimed(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(
-        update={
-            "api_port": free_port(),
-            "free_upload_limit_bytes": 1 << 40,
-            # Short enough to see it happen; a live upload writes every MiB, far sooner.
-            "abandoned_write_age_s": 5.0,
-            "sweep_interval_s": 0.2,
-        }
+    settings = settings.updated(
+        api__port=free_port(),
+        api__free_upload_limit_bytes=1 << 40,
+        # Short enough to see it happen; a live upload writes every MiB, far sooner.
+        api__abandoned_write_age_s=5.0,
+        api__sweep_interval_s=0.2,
     )
     await asyncio.to_thread(create_topics, kafka_connection(settings), topic_layout(settings))
     raw = signed_item(4 * MiB)
     item_id = parse_data_item(raw).id
-    killed = ApiProcess(settings, uvicorn_command(settings.api_port), tmp_path / "api.log")
+    killed = ApiProcess(settings, uvicorn_command(settings.api.port), tmp_path / "api.log")
     try:
         await killed.ready()
         connection = await send_part_of(killed.url, len(raw), raw[: 2 * MiB])
@@ -71,7 +69,7 @@ async def test_retry_after_a_kill_9_mid_upload_is_accepted_and_the_orphan_reclai
     finally:
         killed.stop()
     orphans = temp_files(settings)
-    restarted = ApiProcess(settings, uvicorn_command(settings.api_port), tmp_path / "api.log")
+    restarted = ApiProcess(settings, uvicorn_command(settings.api.port), tmp_path / "api.log")
     try:
         await restarted.ready()
         async with httpx.AsyncClient(base_url=restarted.url, timeout=60) as client:
@@ -81,12 +79,12 @@ async def test_retry_after_a_kill_9_mid_upload_is_accepted_and_the_orphan_reclai
         await eventually(lambda: not any(p.exists() for p in orphans), "the orphan reclaimed")
     finally:
         restarted.stop()
-    events = read_events(settings, DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix))
+    events = read_events(settings, DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix))
     assert orphans != []
     assert retry.json()["id"] == item_id
     assert status.status_code == 200
     assert [event.data_item_id for event in events] == [item_id]
-    assert (settings.object_store_dir / "raw" / item_id).read_bytes() == raw
+    assert (settings.object_store.dir / "raw" / item_id).read_bytes() == raw
     assert "reclaimed 1 abandoned writes" in restarted.log()
 
 
@@ -103,7 +101,7 @@ async def test_a_forged_header_held_open_does_not_turn_the_genuine_upload_into_a
         await release.wait()
         yield forged[256 * 1024 :]
 
-    async with make_api(free_upload_limit_bytes=1 << 40) as api, api.client() as client:
+    async with make_api(api__free_upload_limit_bytes=1 << 40) as api, api.client() as client:
         holder = asyncio.create_task(client.post("/tx", content=held_open(), headers=OCTET))
         await eventually(lambda: api.stored_files() != [], "the forged upload is being written")
         genuine = await client.post("/tx", content=raw, headers=OCTET)

@@ -76,7 +76,7 @@ async def test_a_line_break_in_an_id_never_reaches_a_log_line(
     absent_schema = f"absent_{uuid.uuid4().hex[:8]}"
     forged = "A" * 43 + "%0A[ERROR] FORGED"
     caplog.set_level(logging.WARNING)
-    async with make_api(projections_schema=absent_schema) as api, api.client() as client:
+    async with make_api(postgres__projections_schema=absent_schema) as api, api.client() as client:
         answers = [
             await client.get(f"/tx/{forged}/status"),
             await client.get(f"/tx/{forged}/offsets"),

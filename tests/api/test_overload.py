@@ -57,7 +57,7 @@ async def test_client_disconnect_mid_upload_leaves_no_partial_object(api: Runnin
 async def test_too_large_by_content_length_is_refused_before_the_body(
     make_api: Callable[..., Any],
 ) -> None:
-    async with make_api(max_data_item_size=1000) as api:
+    async with make_api(api__max_data_item_size=1000) as api:
         host, port = api.url.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         writer.write(
@@ -76,7 +76,7 @@ async def test_too_large_by_content_length_is_refused_before_the_body(
 async def test_requests_beyond_the_in_flight_bound_get_503_with_retry_after(
     make_api: Callable[..., Any],
 ) -> None:
-    async with make_api(max_inflight_requests=1, retry_after_s=3) as api:
+    async with make_api(api__max_inflight_requests=1, api__retry_after_s=3) as api:
         raw = fixture_bytes("stub1115ByteDataItem")
         holder = await open_partial_upload(api, len(raw), raw[:100])
         async with api.client() as client:
@@ -107,12 +107,12 @@ async def test_per_ip_rate_limit_answers_429(make_api: Callable[..., Any]) -> No
     # clock reads.
     window_s = int(time.time())
     async with (
-        make_api(rate_limit_requests=3, rate_limit_window_s=window_s) as api,
+        make_api(api__rate_limit_requests=3, api__rate_limit_window_s=window_s) as api,
         api.client() as client,
     ):
         answers = [await client.get("/tx/" + "A" * 43 + "/status") for _ in range(5)]
     assert [a.status_code for a in answers] == [404, 404, 404, 429, 429]
-    assert answers[-1].headers["retry-after"] == str(api.settings.retry_after_s)
+    assert answers[-1].headers["retry-after"] == str(api.settings.api.retry_after_s)
 
 
 async def test_broker_down_gives_503_and_no_receipt_and_no_object(
@@ -120,9 +120,7 @@ async def test_broker_down_gives_503_and_no_receipt_and_no_object(
 ) -> None:
     with refused_port() as port:
         # The broker-down answer only comes sooner with a shorter delivery timeout.
-        dead = settings.model_copy(
-            update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_delivery_timeout_s": 5.0}
-        )
+        dead = settings.updated(kafka__bootstrap=f"127.0.0.1:{port}", kafka__delivery_timeout_s=5.0)
         await assert_broker_down_answers(dead)
 
 
@@ -134,7 +132,7 @@ async def assert_broker_down_answers(dead: Settings) -> None:
             retried = await client.post("/tx", content=raw, headers=OCTET)
         assert response.status_code == 503
         assert "Event log is unreachable" in response.text
-        assert response.headers["retry-after"] == str(dead.retry_after_s)
+        assert response.headers["retry-after"] == str(dead.api.retry_after_s)
         assert retried.status_code == 503  # not 202: the failed attempt left no claim
         # No partial object; the committed one stays (the event's fate is unknown).
         assert [p.name for p in down.stored_files()] == [parse_data_item(raw).id]
@@ -145,7 +143,7 @@ async def test_bodies_beyond_the_in_flight_byte_budget_get_503(
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
     other = fixture_bytes("420KiBStubDataItem")
-    async with make_api(max_inflight_bytes=len(raw) + 1000) as api:
+    async with make_api(api__max_inflight_bytes=len(raw) + 1000) as api:
         # Bytes count as they arrive, not as declared: the holder holds the 2000 it sent.
         holder = await open_partial_upload(api, len(other), other[:2000])
         async with api.client() as client:

@@ -31,11 +31,11 @@ def write_ledger(settings: Settings, events: list[ev.LedgerEvent]) -> None:
     records = [
         (decode_record(encode(e)), Position("ledger.events", 0, n)) for n, e in enumerate(events)
     ]
-    with postgres.connect(settings.postgres_dsn) as conn:
-        migrate(conn, settings.projections_schema)
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, settings.postgres.projections_schema)
         postgres.write_batch(
             conn,
-            settings.projections_schema,
+            settings.postgres.projections_schema,
             project(records),
             {("ledger.events", 0): 0},
             {("ledger.events", 0): len(events)},
@@ -44,8 +44,8 @@ def write_ledger(settings: Settings, events: list[ev.LedgerEvent]) -> None:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    mine = settings.model_copy(
-        update={"projections_schema": "pay_" + settings.topic_prefix.replace("-", "_")[:-1]}
+    mine = settings.updated(
+        postgres__projections_schema="pay_" + settings.kafka.topic_prefix.replace("-", "_")[:-1]
     )
     create_topics(kafka_connection(mine), topic_layout(mine))
     write_ledger(
@@ -87,15 +87,15 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
                     await asyncio.sleep(0.1)
                 yield http
     finally:
-        with postgres.connect(mine.postgres_dsn) as conn:
-            postgres.drop_schema(conn, mine.projections_schema)
+        with postgres.connect(mine.postgres.dsn.get_secret_value()) as conn:
+            postgres.drop_schema(conn, mine.postgres.projections_schema)
 
 
 async def test_bytes_are_priced_from_arlocal_plus_the_item_fee(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     async with httpx.AsyncClient() as direct:
-        p10 = int((await direct.get(f"{settings.gateway_url}/price/{TEN_GIB}")).text)
+        p10 = int((await direct.get(f"{settings.arweave.gateway_url}/price/{TEN_GIB}")).text)
     response = await client.get("/v1/price/bytes/1048576")
     assert response.status_code == 200
     # $0.00002 per item at the fixed $20/AR = 1,000,000 winc.

@@ -80,9 +80,11 @@ def lifecycle(item: ev.DataItemReceived, plan_id: str, tx: str) -> Iterator[Keye
 
 
 def project_all(settings: Settings) -> None:
-    with postgres.connect(settings.postgres_dsn) as conn:
-        migrate(conn, settings.projections_schema)
-    projector = Projector(settings, settings.projections_schema, f"{settings.topic_prefix}proj")
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, settings.postgres.projections_schema)
+    projector = Projector(
+        settings, settings.postgres.projections_schema, f"{settings.kafka.topic_prefix}proj"
+    )
     try:
         targets = projector.end_offsets()
         projector.start()
@@ -98,12 +100,12 @@ def project_all(settings: Settings) -> None:
 async def test_status_and_offsets_follow_the_projection(
     settings: Settings, make_api: Callable[..., Any], unique_name: str
 ) -> None:
-    own = settings.model_copy(update={"projections_schema": unique_name.replace("-", "_")})
+    own = settings.updated(postgres__projections_schema=unique_name.replace("-", "_"))
     raw = fixture_bytes("integrationStubDataItem1")
     parsed = parse_data_item(raw)
     try:
         async with (
-            make_api(projections_schema=own.projections_schema) as api,
+            make_api(postgres__projections_schema=own.postgres.projections_schema) as api,
             api.client() as client,
         ):
             receipt = (await client.post("/tx", content=raw, headers=OCTET)).json()
@@ -135,8 +137,8 @@ async def test_status_and_offsets_follow_the_projection(
             offsets = (await client.get(f"/v1/tx/{receipt['id']}/offsets")).json()
             failed = (await client.get(f"/tx/{failed_id}/status")).json()
     finally:
-        with postgres.connect(own.postgres_dsn) as conn:
-            postgres.drop_schema(conn, own.projections_schema)
+        with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
+            postgres.drop_schema(conn, own.postgres.projections_schema)
     assert (fresh["status"], fresh["info"], fresh["bundleId"]) == ("CONFIRMED", "new", None)
     assert status == {
         "status": "FINALIZED",

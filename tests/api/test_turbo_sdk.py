@@ -38,7 +38,7 @@ async def run_turbo_sdk(url: str, big_mib: int) -> list[dict[str, Any]]:
 async def test_turbo_sdk_uploads_and_gets_verifiable_receipts(
     make_api: Callable[..., Any],
 ) -> None:
-    async with make_api(free_upload_limit_bytes=1 << 40) as api:
+    async with make_api(api__free_upload_limit_bytes=1 << 40) as api:
         results = await run_turbo_sdk(api.url, 100)
         events = {event.data_item_id: event for event in api.events()}
     assert [r["case"] for r in results] == ["pre-signed", "signed-1MiB", "chunked-100MiB"]

@@ -74,7 +74,7 @@ def stored_bytes(api: RunningApi, event: Any) -> bytes:
         assert api.stored_files() == []
         return bytes(event.inline_item)
     [path] = api.stored_files()
-    assert path.relative_to(api.settings.object_store_dir).as_posix() == event.object_key
+    assert path.relative_to(api.settings.object_store.dir).as_posix() == event.object_key
     return path.read_bytes()
 
 
@@ -94,7 +94,7 @@ async def test_over_free_limit_is_accepted_for_an_allow_listed_owner(
 ) -> None:
     raw = fixture_bytes("505KiBStubDataItem")
     owner = parse_data_item(raw).header.owner_address
-    async with make_api(allow_listed_addresses=[owner]) as api:
+    async with make_api(api__allow_listed_addresses=[owner]) as api:
         async with api.client() as client:
             response = await client.post("/tx", content=raw, headers=OCTET)
         assert response.status_code == 200, response.text
@@ -134,7 +134,7 @@ async def test_blocklisted_owner_is_forbidden_and_nothing_is_kept(
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
     owner = parse_data_item(raw).header.owner_address
-    async with make_api(blocklisted_addresses=[owner]) as api:
+    async with make_api(api__blocklisted_addresses=[owner]) as api:
         async with api.client() as client:
             response = await client.post("/tx", content=raw, headers=OCTET)
         assert (response.status_code, response.text) == (403, "Forbidden")
@@ -179,8 +179,8 @@ async def test_info_metrics_and_openapi(api: RunningApi) -> None:
         spec = (await client.get("/openapi.json")).json()
     assert info["version"] == "0.2.0"
     assert len(info["addresses"]["arweave"]) == 43
-    assert info["freeUploadLimitBytes"] == api.settings.free_upload_limit_bytes
-    assert info["maxDataItemSizeBytes"] == api.settings.max_data_item_size
+    assert info["freeUploadLimitBytes"] == api.settings.api.free_upload_limit_bytes
+    assert info["maxDataItemSizeBytes"] == api.settings.api.max_data_item_size
     assert 'bundlestream_uploads_total{outcome="Accepted"} 1.0' in metrics
     assert "/v1/chunks/{token}/{uploadId}/status" in spec["paths"]
 
@@ -188,7 +188,7 @@ async def test_info_metrics_and_openapi(api: RunningApi) -> None:
 async def test_large_item_lands_in_the_s3_object_store(make_api: Callable[..., Any]) -> None:
     """The same path on the S3 backend (the stack's disk-backed S3 server)."""
     raw = fixture_bytes("420KiBStubDataItem")
-    async with make_api(object_store="s3") as api:
+    async with make_api(object_store__backend="s3") as api:
         async with api.client() as client:
             response = await client.post("/tx", content=raw, headers=OCTET)
         assert response.status_code == 200, response.text

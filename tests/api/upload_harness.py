@@ -49,14 +49,14 @@ class RunningApi:
     def __init__(self, settings: Settings, url: str) -> None:
         self.settings = settings
         self.url = url
-        self.topic = DATA_ITEMS_RECEIVED.full_name(settings.topic_prefix)
+        self.topic = DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=HTTP_REQUEST_S, **kwargs)
 
     def stored_files(self) -> list[Path]:
         """Every file under the object store root, temp files included."""
-        root = self.settings.object_store_dir
+        root = self.settings.object_store.dir
         return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
     def events(self) -> list[DataItemReceived]:
@@ -67,7 +67,7 @@ class RunningApi:
 def read_events(settings: Settings, topic: str) -> list[DataItemReceived]:
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            "bootstrap.servers": settings.kafka.bootstrap,
             "group.id": f"test-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",

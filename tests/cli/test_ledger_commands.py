@@ -26,12 +26,10 @@ def own(
     settings: Settings, kafka_bootstrap: str, postgres_dsn: str, unique_name: str
 ) -> Iterator[Settings]:
     stem = unique_name.replace("-", "_")
-    mine = settings.model_copy(
-        update={
-            "topic_prefix": f"{unique_name}.",
-            "projections_schema": stem,
-            "projector_group_id": unique_name,
-        }
+    mine = settings.updated(
+        kafka__topic_prefix=f"{unique_name}.",
+        postgres__projections_schema=stem,
+        postgres__projector_group_id=unique_name,
     )
     create_topics(kafka_connection(mine), topic_layout(mine))
     with postgres.connect(postgres_dsn) as conn:
@@ -45,10 +43,10 @@ def ledger(settings: Settings, *argv: str) -> tuple[int, list[dict[str, object]]
     """Run the real console entry point in its own process, settings from the environment."""
     env = {
         **os.environ,
-        "BUNDLESTREAM_TOPIC_PREFIX": settings.topic_prefix,
-        "BUNDLESTREAM_PROJECTIONS_SCHEMA": settings.projections_schema,
-        "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "BUNDLESTREAM_POSTGRES_DSN": settings.postgres_dsn,
+        "BUNDLESTREAM_TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "BUNDLESTREAM_PROJECTIONS_SCHEMA": settings.postgres.projections_schema,
+        "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
+        "BUNDLESTREAM_POSTGRES_DSN": settings.postgres.dsn.get_secret_value(),
     }
     done = subprocess.run(
         [sys.executable, "-m", "bundlestream.cli", "ledger", *argv],
@@ -61,7 +59,9 @@ def ledger(settings: Settings, *argv: str) -> tuple[int, list[dict[str, object]]
 
 
 def project_all(settings: Settings) -> None:
-    projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
+    projector = Projector(
+        settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
+    )
     try:
         projector.start()
         targets, positions = projector.end_offsets(), {}

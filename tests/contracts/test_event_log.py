@@ -58,7 +58,7 @@ def closed_port() -> int:
 def read_topic(settings: Settings, topic: str) -> Messages:
     """Everything on ``topic``, partition by partition, read up to its high watermark."""
     consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "contract-reader"}
+        {"bootstrap.servers": settings.kafka.bootstrap, "group.id": "contract-reader"}
     )
     found: Messages = []
     try:
@@ -81,12 +81,12 @@ def read_topic(settings: Settings, topic: str) -> Messages:
 async def kafka_log(
     settings: Settings, kafka_bootstrap: str, unique_name: str
 ) -> AsyncIterator[Log]:
-    own = settings.model_copy(update={"topic_prefix": f"{unique_name}.", "topic_partitions": 2})
+    own = settings.updated(kafka__topic_prefix=f"{unique_name}.", kafka__topic_partitions=2)
     await asyncio.to_thread(create_topics, kafka_connection(own), topic_layout(own))
-    topic = DATA_ITEMS_RECEIVED.full_name(own.topic_prefix)
+    topic = DATA_ITEMS_RECEIVED.full_name(own.kafka.topic_prefix)
     producer = EventProducer(kafka_connection(own))
-    unreachable = own.model_copy(
-        update={"kafka_bootstrap": f"127.0.0.1:{closed_port()}", "kafka_delivery_timeout_s": 1.0}
+    unreachable = own.updated(
+        kafka__bootstrap=f"127.0.0.1:{closed_port()}", kafka__delivery_timeout_s=1.0
     )
     dead = EventProducer(kafka_connection(unreachable))
     yield Log(

@@ -17,14 +17,12 @@ def own(
 ) -> Iterator[Settings]:
     """Settings with this test's topics (created) and live schema; schemas dropped after."""
     stem = unique_name.replace("-", "_")
-    mine = settings.model_copy(
-        update={
-            "topic_prefix": f"{unique_name}.",
-            "projections_schema": stem,
-            "projector_group_id": unique_name,
-            "projector_batch_size": 500,
-            "stack_dir": tmp_path,
-        }
+    mine = settings.updated(
+        kafka__topic_prefix=f"{unique_name}.",
+        postgres__projections_schema=stem,
+        postgres__projector_group_id=unique_name,
+        postgres__projector_batch_size=500,
+        stack__dir=tmp_path,
     )
     create_topics(kafka_connection(mine), topic_layout(mine))
     yield mine

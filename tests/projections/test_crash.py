@@ -27,12 +27,12 @@ DEADLINE_S = CONDITION_S
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "BUNDLESTREAM_POSTGRES_DSN": settings.postgres_dsn,
-        "BUNDLESTREAM_TOPIC_PREFIX": settings.topic_prefix,
-        "BUNDLESTREAM_PROJECTIONS_SCHEMA": settings.projections_schema,
-        "BUNDLESTREAM_PROJECTOR_GROUP_ID": settings.projector_group_id,
-        "BUNDLESTREAM_PROJECTOR_BATCH_SIZE": str(settings.projector_batch_size),
+        "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
+        "BUNDLESTREAM_POSTGRES_DSN": settings.postgres.dsn.get_secret_value(),
+        "BUNDLESTREAM_TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "BUNDLESTREAM_PROJECTIONS_SCHEMA": settings.postgres.projections_schema,
+        "BUNDLESTREAM_PROJECTOR_GROUP_ID": settings.postgres.projector_group_id,
+        "BUNDLESTREAM_PROJECTOR_BATCH_SIZE": str(settings.postgres.projector_batch_size),
     }
     command = [sys.executable, "-m", "bundlestream.cli", "projector"]
     with log.open("ab") as out:  # the child keeps its own descriptor
@@ -40,8 +40,8 @@ def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 
 
 def projected(settings: Settings) -> postgres.Offsets:
-    with postgres.connect(settings.postgres_dsn) as conn:
-        return postgres.tracked_offsets(conn, settings.projections_schema)
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        return postgres.tracked_offsets(conn, settings.postgres.projections_schema)
 
 
 def wait_for(settings: Settings, done: Callable[[postgres.Offsets], bool]) -> postgres.Offsets:
@@ -53,7 +53,9 @@ def wait_for(settings: Settings, done: Callable[[postgres.Offsets], bool]) -> po
 
 
 def log_end(settings: Settings) -> postgres.Offsets:
-    probe = Projector(settings, settings.projections_schema, f"{settings.projector_group_id}-x")
+    probe = Projector(
+        settings, settings.postgres.projections_schema, f"{settings.postgres.projector_group_id}-x"
+    )
     try:
         return probe.end_offsets()
     finally:
@@ -64,8 +66,8 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
     own: Settings, tmp_path: Path
 ) -> None:
     produce(own, story(bundles=60, items_per_bundle=100))
-    with postgres.connect(own.postgres_dsn) as conn:
-        migrate(conn, own.projections_schema)
+    with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, own.postgres.projections_schema)
     end = log_end(own)
     total = sum(end.values())
     log = tmp_path / "projector.log"
@@ -91,13 +93,19 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(
         assert process.wait(timeout=DEADLINE_S) == 0, log.read_text()
     assert kills == 3
     # Exactly the story's rows: 6,000 items, 6 bundles dropped and their first items failed.
-    assert states(own, own.projections_schema, "data_items") == {"permanent": 5994, "failed": 6}
-    assert states(own, own.projections_schema, "bundles") == {"permanent": 60, "dropped": 6}
-    with postgres.connect(own.postgres_dsn) as conn:
+    assert states(own, own.postgres.projections_schema, "data_items") == {
+        "permanent": 5994,
+        "failed": 6,
+    }
+    assert states(own, own.postgres.projections_schema, "bundles") == {
+        "permanent": 60,
+        "dropped": 6,
+    }
+    with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
         offsets = conn.execute(
-            f'SELECT count(*) FROM "{own.projections_schema}".item_offsets'
+            f'SELECT count(*) FROM "{own.postgres.projections_schema}".item_offsets'
         ).fetchone()
     assert offsets == (6000 + 594 + 66,)  # every item, re-planned ones again, one nested each
-    replay = f"{own.projections_schema}_replay"
+    replay = f"{own.postgres.projections_schema}_replay"
     replay_into(own, replay, ignore)
-    assert differences(own, own.projections_schema, replay) == []
+    assert differences(own, own.postgres.projections_schema, replay) == []

@@ -35,9 +35,11 @@ def send_raw(
 
 
 def project_to_end(settings: Settings) -> None:
-    with postgres.connect(settings.postgres_dsn) as conn:
-        migrate(conn, settings.projections_schema)
-    projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, settings.postgres.projections_schema)
+    projector = Projector(
+        settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
+    )
     try:
         targets = projector.end_offsets()
         projector.start()
@@ -51,9 +53,9 @@ def project_to_end(settings: Settings) -> None:
 
 
 def dead_letters(settings: Settings) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "x"})
-    topic = DEAD_LETTERS.full_name(settings.topic_prefix)
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(settings.topic_partitions)])
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "x"})
+    topic = DEAD_LETTERS.full_name(settings.kafka.topic_prefix)
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(settings.kafka.topic_partitions)])
     found, idle = [], 0
     while idle < 3:
         message = consumer.poll(1.0)
@@ -66,9 +68,9 @@ def dead_letters(settings: Settings) -> list[tuple[bytes, dict[str, bytes]]]:
 
 
 def received_count(settings: Settings) -> int:
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         row = conn.execute(
-            f'SELECT count(*) FROM "{settings.projections_schema}".received_items'
+            f'SELECT count(*) FROM "{settings.postgres.projections_schema}".received_items'
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -77,7 +79,7 @@ def received_count(settings: Settings) -> int:
 def test_an_undecodable_message_is_a_dead_letter_and_redrive_returns_what_decodes(
     own: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    received = DATA_ITEMS_RECEIVED.full_name(own.topic_prefix)
+    received = DATA_ITEMS_RECEIVED.full_name(own.kafka.topic_prefix)
     first = list(story(bundles=1, items_per_bundle=5))
     produce(own, first)
     send_raw(own, received, b"\xc3\x01not an event")
@@ -94,9 +96,9 @@ def test_an_undecodable_message_is_a_dead_letter_and_redrive_returns_what_decode
         for k in list(story(bundles=2, items_per_bundle=5))[len(first) :]
         if k.topic == DATA_ITEMS_RECEIVED.name
     )
-    dead = DEAD_LETTERS.full_name(own.topic_prefix)
+    dead = DEAD_LETTERS.full_name(own.kafka.topic_prefix)
     send_raw(own, dead, encode(late), [("dlq.topic", received.encode())])
-    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.kafka.topic_prefix)
     assert main(["events", "redrive"]) == 0
     assert "returned 1 to their topics; 1 still undecodable" in capsys.readouterr().out
     project_to_end(own)
@@ -109,7 +111,7 @@ def test_events_show_decodes_from_an_offset_or_a_time(
     own: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     produce(own, story(bundles=3, items_per_bundle=2, drop_every=0))
-    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.kafka.topic_prefix)
     assert main(["events", "show", "bundles.planned", "--offset", "0"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(s["fields"]["plan_id"] for s in shown) == sorted(
@@ -128,23 +130,23 @@ def test_replay_moves_a_stage_group_back_on_its_input_topic(
     own: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     produce(own, story(bundles=4, items_per_bundle=2, drop_every=0))
-    planned = BUNDLES_PLANNED.full_name(own.topic_prefix)
-    group = f"{own.topic_prefix}streams"
-    probe = Consumer({"bootstrap.servers": own.kafka_bootstrap, "group.id": group})
-    partitions = [TopicPartition(planned, p) for p in range(own.topic_partitions)]
+    planned = BUNDLES_PLANNED.full_name(own.kafka.topic_prefix)
+    group = f"{own.kafka.topic_prefix}streams"
+    probe = Consumer({"bootstrap.servers": own.kafka.bootstrap, "group.id": group})
+    partitions = [TopicPartition(planned, p) for p in range(own.kafka.topic_partitions)]
     ends = [probe.get_watermark_offsets(tp, timeout=BROKER_REQUEST_S)[1] for tp in partitions]
     probe.close()
-    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.kafka.topic_prefix)
     assert (
         main(["replay", "prepare", "--group", group, "--since", "2100-01-01T00:00:00+00:00"]) == 0
     )
     assert committed(own, group, partitions) == ends  # a time after the log: the end
     assert main(["replay", "prepare", "--group", group, "--offset", "0"]) == 0
-    assert committed(own, group, partitions) == [0] * own.topic_partitions
+    assert committed(own, group, partitions) == [0] * own.kafka.topic_partitions
 
 
 def committed(settings: Settings, group: str, partitions: list[TopicPartition]) -> list[int]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": group})
     try:
         return [tp.offset for tp in consumer.committed(partitions, timeout=BROKER_REQUEST_S)]
     finally:
@@ -155,7 +157,7 @@ def test_events_tail_prints_what_arrives_after_it_starts(
     own: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     produce(own, story(bundles=1, items_per_bundle=1, drop_every=0))  # before: not shown
-    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.topic_prefix)
+    monkeypatch.setenv("BUNDLESTREAM_TOPIC_PREFIX", own.kafka.topic_prefix)
     tail = threading.Thread(target=main, args=(["events", "tail", "--count", "1"],))
     tail.start()
     later = list(story(bundles=2, items_per_bundle=1, drop_every=0))[-1:]
@@ -167,4 +169,4 @@ def test_events_tail_prints_what_arrives_after_it_starts(
     [line] = capsys.readouterr().out.splitlines()
     shown = json.loads(line)
     assert shown["event"] == type(later[0].event).__name__ == "BundleConfirmed"
-    assert shown["topic"] == f"{own.topic_prefix}bundles.settled"
+    assert shown["topic"] == f"{own.kafka.topic_prefix}bundles.settled"

@@ -36,15 +36,17 @@ def project_to_end(projector: Projector) -> None:
 
 
 def live_projector(settings: Settings) -> Projector:
-    with postgres.connect(settings.postgres_dsn) as conn:
-        migrate(conn, settings.projections_schema)
-    projector = Projector(settings, settings.projections_schema, settings.projector_group_id)
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, settings.postgres.projections_schema)
+    projector = Projector(
+        settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
+    )
     projector.start()
     return projector
 
 
 def differences(settings: Settings, left: str, right: str) -> list[str]:
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         return [
             f"{c.relation}: {c.left} != {c.right}"
             for c in compare_schemas(conn, left, right)
@@ -54,13 +56,13 @@ def differences(settings: Settings, left: str, right: str) -> list[str]:
 
 def states(settings: Settings, schema: str, view: str) -> dict[str, int]:
     column = "status" if view == "approvals" else "state"
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         query = f'SELECT {column}, count(*) FROM "{schema}".{view} GROUP BY {column}'
         return {state: count for state, count in conn.execute(query).fetchall()}
 
 
 def balances(settings: Settings, schema: str) -> dict[str, int]:
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         rows = conn.execute(
             f'SELECT address, winc FROM "{schema}".ledger_balances WHERE winc <> 0'
         ).fetchall()
@@ -69,7 +71,7 @@ def balances(settings: Settings, schema: str) -> dict[str, int]:
 
 def indexes(settings: Settings, schema: str) -> list[tuple[str, str]]:
     """(index name, definition without the schema name) of every index of ``schema``."""
-    with postgres.connect(settings.postgres_dsn) as conn:
+    with postgres.connect(settings.postgres.dsn.get_secret_value()) as conn:
         rows = conn.execute(
             "SELECT indexname, replace(indexdef, schemaname || '.', '') FROM pg_indexes"
             " WHERE schemaname = %s ORDER BY indexname",
@@ -94,9 +96,9 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
         project_to_end(projector)
         swapped = rebuild(own, ignore, processes=2)
         assert swapped.retired is not None
-        assert differences(own, own.projections_schema, swapped.retired) == []
+        assert differences(own, own.postgres.projections_schema, swapped.retired) == []
         # The bulk load restored every key and index the migrations create.
-        assert indexes(own, own.projections_schema) == indexes(own, swapped.retired)
+        assert indexes(own, own.postgres.projections_schema) == indexes(own, swapped.retired)
 
         # The swapped-in schema is live: the running projector goes on writing there.
         produce(own, story(bundles=30, items_per_bundle=30))  # 10 more bundles, same ids first
@@ -105,17 +107,23 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
         projector.close()
     # Every event of the first 20 bundles is in the log twice, across batches: the bulk
     # load's first-row-wins deduplication must agree with the live ON CONFLICT DO NOTHING.
-    replay = f"{own.projections_schema}_replay"
+    replay = f"{own.postgres.projections_schema}_replay"
     replay_into(own, replay, ignore, bulk=True)
-    assert differences(own, own.projections_schema, replay) == []
+    assert differences(own, own.postgres.projections_schema, replay) == []
     # 30 bundles of 30 items; bundles 9, 19, 29 dropped, their first items failed.
-    assert states(own, own.projections_schema, "data_items") == {"permanent": 897, "failed": 3}
-    assert states(own, own.projections_schema, "bundles") == {"permanent": 30, "dropped": 3}
+    assert states(own, own.postgres.projections_schema, "data_items") == {
+        "permanent": 897,
+        "failed": 3,
+    }
+    assert states(own, own.postgres.projections_schema, "bundles") == {
+        "permanent": 30,
+        "dropped": 3,
+    }
     # The ledger's views are the core's fold of the same log.
-    assert balances(own, own.projections_schema) == {
+    assert balances(own, own.postgres.projections_schema) == {
         a: w for a, w in fold(ledger_log).balances.items() if w
     }
-    assert set(states(own, own.projections_schema, "approvals").items()) <= {
+    assert set(states(own, own.postgres.projections_schema, "approvals").items()) <= {
         (status, n)
         for status, n in Counter(a.status for a in fold(ledger_log).approvals.values()).items()
     }
@@ -123,13 +131,13 @@ def test_a_rebuild_swapped_in_equals_the_live_projection_and_the_projector_carri
 
 def test_check_reports_a_schema_that_lost_a_row(own: Settings) -> None:
     produce(own, story(bundles=3, items_per_bundle=10))
-    replay_into(own, own.projections_schema, ignore)
-    other = f"{own.projections_schema}_other"
+    replay_into(own, own.postgres.projections_schema, ignore)
+    other = f"{own.postgres.projections_schema}_other"
     replay_into(own, other, ignore)
-    assert differences(own, own.projections_schema, other) == []
-    with postgres.connect(own.postgres_dsn) as conn:
+    assert differences(own, own.postgres.projections_schema, other) == []
+    with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
         conn.execute(f'DELETE FROM "{other}".item_offsets WHERE parent_data_item_id IS NOT NULL')
-    assert [d.split(":")[0] for d in differences(own, own.projections_schema, other)] == [
+    assert [d.split(":")[0] for d in differences(own, own.postgres.projections_schema, other)] == [
         "item_offsets"
     ]
 
@@ -141,13 +149,15 @@ def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consume
     schema swapped in under it) writes nothing and seeks to them; no row is lost."""
     caplog.set_level(logging.INFO, logger="bundlestream.projections.projector")
     produce(own, story(bundles=10, items_per_bundle=30))
-    with postgres.connect(own.postgres_dsn) as conn:
-        migrate(conn, own.projections_schema)
+    with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
+        migrate(conn, own.postgres.projections_schema)
     # Both take their positions from Postgres before either writes. Subscribed, each
     # would take them only when its group assigns it partitions, and a second writer
     # assigned after the first's batch would start from there and never fall behind.
-    first = Projector(own, own.projections_schema, own.projector_group_id)
-    second = Projector(own, own.projections_schema, f"{own.projector_group_id}-second")
+    first = Projector(own, own.postgres.projections_schema, own.postgres.projector_group_id)
+    second = Projector(
+        own, own.postgres.projections_schema, f"{own.postgres.projector_group_id}-second"
+    )
     first.assign(projected_topics(own))
     second.assign(projected_topics(own))
     try:
@@ -158,13 +168,16 @@ def test_two_projectors_on_one_schema_follow_the_tracking_rows_not_their_consume
             assert time.monotonic() < deadline, "projectors did not finish"
             first.project_batch()
             second.project_batch()
-            with postgres.connect(own.postgres_dsn) as conn:
-                tracked = postgres.tracked_offsets(conn, own.projections_schema)
+            with postgres.connect(own.postgres.dsn.get_secret_value()) as conn:
+                tracked = postgres.tracked_offsets(conn, own.postgres.projections_schema)
     finally:
         first.close()
         second.close()
-    replay = f"{own.projections_schema}_replay"
+    replay = f"{own.postgres.projections_schema}_replay"
     replay_into(own, replay, ignore)
-    assert differences(own, own.projections_schema, replay) == []
-    assert states(own, own.projections_schema, "data_items") == {"permanent": 299, "failed": 1}
+    assert differences(own, own.postgres.projections_schema, replay) == []
+    assert states(own, own.postgres.projections_schema, "data_items") == {
+        "permanent": 299,
+        "failed": 1,
+    }
     assert any("rewinding" in r.getMessage() for r in caplog.records), "no writer fell behind"

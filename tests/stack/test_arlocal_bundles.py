@@ -94,7 +94,7 @@ def test_chunk_lookups_are_indexed(gateway: httpx.Client) -> None:
     """POST /chunk and the mine look chunks up by offset and data root: without indexes
     each lookup read every chunk of the chain, and the stack keeps one chain for all tests."""
     gateway.get("/info").raise_for_status()
-    database = Settings().stack_dir.resolve() / "arlocal" / "db" / "db.sqlite"
+    database = Settings().stack.dir.resolve() / "arlocal" / "db" / "db.sqlite"
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         plans = {
             column: db.execute(

@@ -61,7 +61,7 @@ def test_storage_formats_for_a_cluster_id_that_starts_with_a_dash(
     settings: Settings, tmp_path: Path
 ) -> None:
     # base64url ids start with "-" one time in 64: the tool must not read it as an option.
-    broker = KafkaBroker(settings.model_copy(update={"stack_dir": tmp_path}))
+    broker = KafkaBroker(settings.updated(stack__dir=tmp_path))
     config = tmp_path / "server.properties"
     config.write_text(server_properties(broker.settings, tmp_path / "data"))
     broker.format_storage(config, "-kYg-Nv2QKu_KFcpo7fEzw")

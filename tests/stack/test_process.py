@@ -48,7 +48,7 @@ def test_up_refuses_a_port_held_by_a_foreign_process(
     settings: Settings, redis_url: str, tmp_path: Path
 ) -> None:
     # The running stack's Redis holds the port; a second stack must not adopt it.
-    second = RedisServer(settings.model_copy(update={"stack_dir": tmp_path}))
+    second = RedisServer(settings.updated(stack__dir=tmp_path))
     with pytest.raises(ServiceError, match="already in use"):
         up([second], timeout_s=CONDITION_S)
     assert second.process.pid() is None

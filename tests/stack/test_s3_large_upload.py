@@ -21,15 +21,17 @@ CHUNK = MiB
 
 @pytest.fixture
 def bucket_settings(settings: Settings, s3_endpoint: str, unique_name: str) -> Iterator[Settings]:
-    own = settings.model_copy(
-        update={"object_store": "s3", "s3_bucket": unique_name, "s3_part_size": MIN_PART_SIZE}
+    own = settings.updated(
+        object_store__backend="s3",
+        object_store__s3_bucket=unique_name,
+        object_store__s3_part_size=MIN_PART_SIZE,
     )
     client = boto3.client(
         "s3",
-        endpoint_url=own.s3_endpoint,
-        region_name=own.s3_region,
-        aws_access_key_id=own.s3_access_key,
-        aws_secret_access_key=own.s3_secret_key,
+        endpoint_url=own.object_store.s3_endpoint,
+        region_name=own.object_store.s3_region,
+        aws_access_key_id=own.object_store.s3_access_key,
+        aws_secret_access_key=own.object_store.s3_secret_key.get_secret_value(),
         config=Config(s3={"addressing_style": "path"}),
     )
     client.create_bucket(Bucket=unique_name)

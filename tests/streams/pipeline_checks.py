@@ -161,7 +161,7 @@ def arlocal_parents(ids: list[str]) -> dict[str, tuple[str, bool]]:
     arlocal's GraphQL leaves ``bundledIn`` unresolved (always null), so this reads the
     column from arlocal's own database, read-only.
     """
-    database = Settings().stack_dir.resolve() / "arlocal" / "db" / "db.sqlite"
+    database = Settings().stack.dir.resolve() / "arlocal" / "db" / "db.sqlite"
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         marks = ",".join("?" * len(ids))
         rows = db.execute(

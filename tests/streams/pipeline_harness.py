@@ -40,32 +40,32 @@ ROOT = Path(__file__).resolve().parents[2]
 def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
     prefix = f"s-{uuid.uuid4().hex[:10]}-"
     base = Settings()
-    return base.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "streams_app_id": f"bs-{prefix}",
-            "topic_partitions": 4,
-            "projections_schema": f"p_{prefix[2:-1]}",
-            "projector_group_id": f"{prefix}projector",
-            "object_store": "fs",
-            "object_store_dir": tmp_path / "objects",
-            "stack_dir": tmp_path / "stack",
-            "receipt_key_path": tmp_path / "wallet.json",
-            "receipt_key_size": 2048,
-            "block_height_refresh_s": 2.0,
+    return base.updated(
+        **{
+            "kafka__topic_prefix": prefix,
+            "streams__app_id": f"bs-{prefix}",
+            "kafka__topic_partitions": 4,
+            "postgres__projections_schema": f"p_{prefix[2:-1]}",
+            "postgres__projector_group_id": f"{prefix}projector",
+            "object_store__backend": "fs",
+            "object_store__dir": tmp_path / "objects",
+            "stack__dir": tmp_path / "stack",
+            "arweave__receipt_key_path": tmp_path / "wallet.json",
+            "arweave__receipt_key_size": 2048,
+            "api__block_height_refresh_s": 2.0,
             # A bound a loaded machine does not reach; a local delivery takes milliseconds.
-            "kafka_delivery_timeout_s": 30.0,
-            "gateway_is_arlocal": True,
-            "plan_overdue_s": 1.0,
-            "planner_tick_s": 0.5,
-            "required_confirmations": 3,
-            "drop_after_blocks": 8,
-            "verify_poll_s": 0.3,
-            "gateway_backoff_base_s": 0.2,
-            "gateway_backoff_max_s": 2.0,
+            "kafka__delivery_timeout_s": 30.0,
+            "stack__gateway_is_arlocal": True,
+            "streams__plan_overdue_s": 1.0,
+            "streams__planner_tick_s": 0.5,
+            "streams__required_confirmations": 3,
+            "streams__drop_after_blocks": 8,
+            "streams__verify_poll_s": 0.3,
+            "arweave__gateway_backoff_base_s": 0.2,
+            "arweave__gateway_backoff_max_s": 2.0,
             # Shorter than in production, like the other timings here: a worker that
             # stalls is replaced well within a test's deadlines.
-            "worker_stall_timeout_s": 30.0,
+            "streams__worker_stall_timeout_s": 30.0,
             **overrides,
         }
     )
@@ -74,14 +74,11 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The BUNDLESTREAM_* environment that rebuilds ``settings`` in a child process."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        key = f"BUNDLESTREAM_{name.upper()}"
+    for key, value in settings.environment().items():
         if value is None:
             env.pop(key, None)
-        elif isinstance(value, (list, dict)):
-            env[key] = json.dumps(value)
         else:
-            env[key] = str(value)
+            env[key] = value
     return env
 
 
@@ -95,7 +92,7 @@ class Workers:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.started = 0
         # Outside the test's tmp_path, which pytest removes: logs outlive a failed run.
-        self.log_dir = Settings().stack_dir.resolve() / "worker-logs" / settings.topic_prefix
+        self.log_dir = Settings().stack.dir.resolve() / "worker-logs" / settings.kafka.topic_prefix
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, command: str = "worker", processes: int = 1) -> subprocess.Popen[bytes]:
@@ -180,14 +177,14 @@ class EventLog:
     def __post_init__(self) -> None:
         self.consumer = Consumer(
             {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "bootstrap.servers": self.settings.kafka.bootstrap,
                 "group.id": f"test-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "topic.metadata.refresh.interval.ms": 1000,
             }
         )
-        names = [t.full_name(self.settings.topic_prefix) for t in CATALOGUE]
+        names = [t.full_name(self.settings.kafka.topic_prefix) for t in CATALOGUE]
         self.consumer.subscribe(names)
 
     def poll(self, seconds: float = 0.2) -> None:
@@ -195,7 +192,7 @@ class EventLog:
             where = (message.topic(), message.partition(), message.offset())
             if message.error() is None and where not in self.seen:
                 self.seen.add(where)
-                topic = message.topic().removeprefix(self.settings.topic_prefix)
+                topic = message.topic().removeprefix(self.settings.kafka.topic_prefix)
                 self.events.append((topic, decode(message.value())))
 
     def of(self, name: str) -> list[Any]:
@@ -312,7 +309,7 @@ async def running_pipeline(
         projecting = Workers(settings)
         if projector:
             projecting.start("projector")
-        miner = GatedMiner(miner_gateway or settings.gateway_url, log)
+        miner = GatedMiner(miner_gateway or settings.arweave.gateway_url, log)
         mining = asyncio.create_task(miner.run())
         try:
             async with api_server(settings) as url:

@@ -30,10 +30,10 @@ from bundlestream.streams.app import create_app
 settings = Settings()
 app = create_app(settings)
 topic = app.topic(
-    settings.topic_prefix + "probe", value_serializer="raw", partitions=1, internal=True
+    settings.kafka.topic_prefix + "probe", value_serializer="raw", partitions=1, internal=True
 )
 table = app.Table("probe-table", default=int, partitions=1)
-tp = TP(settings.topic_prefix + "probe", 0)
+tp = TP(settings.kafka.topic_prefix + "probe", 0)
 changelog = TP(table.changelog_topic.get_topic_name(), 0)
 seen, sent = [], []
 
@@ -85,7 +85,7 @@ def test_the_installed_versions_are_the_checked_ones() -> None:
 
 
 def test_every_accessor_reads_a_real_worker(tmp_path: Path, kafka_bootstrap: str) -> None:
-    settings = pipeline_settings(tmp_path, worker_stall_timeout_s=0.0)
+    settings = pipeline_settings(tmp_path, streams__worker_stall_timeout_s=0.0)
     report_path = tmp_path / "report.json"
     worker = subprocess.run(
         [sys.executable, "-c", PROBING_WORKER],
@@ -103,7 +103,7 @@ def test_every_accessor_reads_a_real_worker(tmp_path: Path, kafka_bootstrap: str
         "read": 2,
         "stream_is_changelog": False,
         "changelog_is_changelog": True,
-        "in_agents": [[f"{settings.topic_prefix}probe", 0]],
+        "in_agents": [[f"{settings.kafka.topic_prefix}probe", 0]],
         "recovery_remaining": 0,
         "fetch_position": 3,
     }

@@ -33,7 +33,7 @@ async def present(store: ObjectStore, keys: list[str]) -> list[bool]:
 
 
 async def test_local_copies_stay_for_the_retention_then_go(tmp_path: Path) -> None:
-    settings = pipeline_settings(tmp_path, cleanup_retention_s=RETENTION_S)
+    settings = pipeline_settings(tmp_path, streams__cleanup_retention_s=RETENTION_S)
     keys = signers()
     stored = [sign_data_item(keys[i % 3], os.urandom(70_000 + i)) for i in range(4)]
     inline = [sign_data_item(keys[i % 3], os.urandom(100 + i)) for i in range(3)]

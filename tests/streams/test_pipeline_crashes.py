@@ -41,10 +41,12 @@ def unposted(log: object) -> set[str]:
 async def test_kill_9_while_planning_and_while_posting_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
-    proxy = GatewayProxy(Settings().gateway_url)
+    proxy = GatewayProxy(Settings().arweave.gateway_url)
     proxy.posting.clear()  # every bundle post waits at the proxy until the second kill
     async with serving(proxy) as gateway:
-        settings = pipeline_settings(tmp_path, gateway_url=gateway, plan_overdue_s=0.5)
+        settings = pipeline_settings(
+            tmp_path, arweave__gateway_url=gateway, streams__plan_overdue_s=0.5
+        )
         async with running_pipeline(settings, workers=2, miner_gateway=proxy.upstream) as run:
             await wait_for(run.log, lambda: run.log.of("PlannerTicked"), CONDITION_S, "workers")
             items = small_items(200)
@@ -80,9 +82,7 @@ async def test_kill_9_while_planning_and_while_posting_loses_and_duplicates_noth
 
 async def test_a_broker_restart_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     settings = pipeline_settings(tmp_path)
-    broker = KafkaBroker(
-        Settings().model_copy(update={"stack_dir": Settings().stack_dir.resolve()})
-    )
+    broker = KafkaBroker(Settings().updated(stack__dir=Settings().stack.dir.resolve()))
     items = small_items(60)
     async with running_pipeline(settings, workers=1) as run:
         ids = await upload_all(run.api_url, items[:30])
@@ -97,9 +97,11 @@ async def test_a_broker_restart_loses_and_duplicates_nothing(tmp_path: Path) -> 
 
 
 async def test_a_bundle_the_gateway_never_confirms_is_repacked_and_mined(tmp_path: Path) -> None:
-    proxy = GatewayProxy(Settings().gateway_url, hide_first_bundle=True)
+    proxy = GatewayProxy(Settings().arweave.gateway_url, hide_first_bundle=True)
     async with serving(proxy) as gateway:
-        settings = pipeline_settings(tmp_path, gateway_url=gateway, drop_after_blocks=6)
+        settings = pipeline_settings(
+            tmp_path, arweave__gateway_url=gateway, streams__drop_after_blocks=6
+        )
         async with running_pipeline(settings, miner_gateway=proxy.upstream) as run:
             ids = await upload_all(run.api_url, small_items(12))
             await wait_all_confirmed(run.log, ids, 300)

@@ -28,7 +28,7 @@ OVERSIZE = 450_000  # payload bytes: two 256 KiB chunks; under the free upload l
 
 
 async def test_1000_uploads_end_up_in_exactly_one_mined_bundle_each(tmp_path: Path) -> None:
-    settings = pipeline_settings(tmp_path, max_bundle_size=MAX_BUNDLE)
+    settings = pipeline_settings(tmp_path, streams__max_bundle_size=MAX_BUNDLE)
     items = mixed_items(ITEMS, oversize=OVERSIZE)
     async with running_pipeline(settings, projector=True) as run:
         ids = await upload_all(run.api_url, items, concurrency=32)
@@ -40,7 +40,7 @@ async def test_1000_uploads_end_up_in_exactly_one_mined_bundle_each(tmp_path: Pa
         await assert_nested_offsets(run.api_url, items[-1])
         received = {e.data_item_id: e for e in run.log.of("DataItemReceived")}
         assert {e.signature_type for e in received.values()} == set(range(1, 8))
-        inline_max = settings.inline_item_max_bytes
+        inline_max = settings.api.inline_item_max_bytes
         stored = {i for i, e in received.items() if e.object_key is not None}
         assert stored == {i for i, e in received.items() if e.raw_size > inline_max}
         assert len(stored) >= ITEMS // 10

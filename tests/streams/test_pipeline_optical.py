@@ -80,7 +80,9 @@ async def test_accepted_items_headers_reach_every_gateway_once(tmp_path: Path) -
     good, flaky, broken = OpticalGateway(), OpticalGateway(fail_first=2), OpticalGateway(10**9)
     uploads = items()
     async with serving(good) as g, serving(flaky) as f, serving(broken) as b:
-        settings = pipeline_settings(tmp_path, optical_urls=[g, f, b], optical_max_attempts=3)
+        settings = pipeline_settings(
+            tmp_path, streams__optical_urls=[g, f, b], streams__optical_max_attempts=3
+        )
         async with running_pipeline(settings) as run:
             ids = await upload_all(run.api_url, uploads)
             assert await upload_all(run.api_url, uploads[:3]) == []  # duplicates: 202
@@ -124,10 +126,10 @@ def optical_caught_up(settings: Settings) -> bool:
     """Whether the optical stage's group has committed the end of every partition of its
     input, ``data-items.deduplicated`` (written without transactions: no control records
     after the last event)."""
-    topic = DATA_ITEMS_DEDUPLICATED.full_name(settings.topic_prefix)
-    partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-    group = f"{settings.streams_app_id}-optical"
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
+    topic = DATA_ITEMS_DEDUPLICATED.full_name(settings.kafka.topic_prefix)
+    partitions = [TopicPartition(topic, p) for p in range(settings.kafka.topic_partitions)]
+    group = f"{settings.streams.app_id}-optical"
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": group})
     try:
         ends = [consumer.get_watermark_offsets(tp, BROKER_REQUEST_S)[1] for tp in partitions]
         done = [tp.offset for tp in consumer.committed(partitions, timeout=BROKER_REQUEST_S)]

@@ -21,7 +21,7 @@ from bundlestream.settings import Settings
 def test_an_event_of_preparation_goes_to_its_catalogue_topic(
     tmp_path: Path, event_type: type[PreparationEvent]
 ) -> None:
-    settings = Settings(stack_dir=tmp_path, topic_prefix="routing-")
+    settings = Settings().updated(stack__dir=tmp_path, kafka__topic_prefix="routing-")
     topics = catalogue_topics(create_app(settings), settings)
     name = event_type.__name__
     event = from_record(event_type, example_record(latest()[name]))

@@ -26,7 +26,7 @@ from bundlestream.streams.pipeline import create_pipeline
 
 settings = Settings()
 app = create_pipeline(settings)
-stalled = TP(settings.topic_prefix + "data-items.deduplicated", 0)
+stalled = TP(settings.kafka.topic_prefix + "data-items.deduplicated", 0)
 
 
 @app.timer(interval=0.5)
@@ -53,10 +53,10 @@ def test_a_partition_no_longer_fetched_ends_the_worker(
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            timeout=settings.worker_stall_timeout_s + CONDITION_S,
+            timeout=settings.streams.worker_stall_timeout_s + CONDITION_S,
         )
     assert worker.returncode == 75
     stop = [line for line in log_path.read_text().splitlines() if "watchdog: stopping" in line]
     assert len(stop) == 1
-    assert f"{settings.topic_prefix}data-items.deduplicated[0]: " in stop[0]
+    assert f"{settings.kafka.topic_prefix}data-items.deduplicated[0]: " in stop[0]
     assert "'faust_paused': True" in stop[0]
