@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.multipart_sessions import MultipartSessions, Reservation, Session
@@ -51,9 +50,9 @@ class ChunkedUploads:
     lock_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
-        self.background: set[asyncio.Task[Any]] = set()
+        self.background: set[asyncio.Task[object]] = set()
 
-    async def create(self, token: str, chunk_size: int | None) -> dict[str, Any] | None:
+    async def create(self, token: str, chunk_size: int | None) -> dict[str, object] | None:
         """A new session, or None when ``chunk_size`` is out of bounds."""
         size = self.bounds.default if chunk_size is None else chunk_size
         if not self.bounds.min <= size <= self.bounds.max:
@@ -62,7 +61,7 @@ class ChunkedUploads:
         await self.sessions.create(upload_id, token, size, self.now_ms())
         return {"id": upload_id, "min": self.bounds.min, "max": self.bounds.max, "chunkSize": size}
 
-    async def describe(self, session: Session) -> dict[str, Any]:
+    async def describe(self, session: Session) -> dict[str, object]:
         parts = await self.sessions.parts(session.upload_id)
         return {
             "id": session.upload_id,
@@ -73,9 +72,9 @@ class ChunkedUploads:
             "failedReason": session.failed_reason,
         }
 
-    async def status(self, session: Session) -> dict[str, Any]:
+    async def status(self, session: Session) -> dict[str, object]:
         parts = await self.sessions.parts(session.upload_id)
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "status": session.status,
             "timestamp": self.now_ms(),
             "bytesReceived": sum(parts.values()),

@@ -1,6 +1,6 @@
 """GET /openapi.json: the upload API described for client generators and humans."""
 
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,11 +24,11 @@ RECEIPT = {
 }
 
 
-def answer(description: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
+def answer(description: str, content: Mapping[str, object] | None = None) -> dict[str, object]:
     return {"description": description, **({"content": content} if content else {})}
 
 
-def json_of(schema: dict[str, Any]) -> dict[str, Any]:
+def json_of(schema: Mapping[str, object]) -> dict[str, object]:
     return {"application/json": {"schema": schema}}
 
 
@@ -44,8 +44,8 @@ UPLOAD_ANSWERS = {
 OBJECT = json_of({"type": "object"})
 
 
-def operation(summary: str, answers: dict[str, Any], body: bool = False) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": answers}
+def operation(summary: str, answers: Mapping[str, object], body: bool = False) -> dict[str, object]:
+    op: dict[str, object] = {"summary": summary, "responses": answers}
     if body:
         op["requestBody"] = {
             "required": True,
@@ -56,7 +56,7 @@ def operation(summary: str, answers: dict[str, Any], body: bool = False) -> dict
     return op
 
 
-PATHS: dict[str, dict[str, Any]] = {
+PATHS: dict[str, dict[str, object]] = {
     "/tx": {"post": operation("Upload one signed ANS-104 data item", UPLOAD_ANSWERS, True)},
     "/tx/{token}": {"post": operation("Upload a data item (token route)", UPLOAD_ANSWERS, True)},
     "/tx/{id}/status": {
@@ -118,7 +118,7 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 
-def spec(version: str) -> dict[str, Any]:
+def spec(version: str) -> dict[str, object]:
     """The OpenAPI 3.0 document; every path is also served under /v1."""
     paths = {
         **PATHS,

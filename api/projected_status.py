@@ -8,7 +8,6 @@ fresh-receipt view.
 """
 
 import logging
-from typing import Any
 
 from bundlestream.adapters.projection_queries import (
     ItemOffsets,
@@ -23,7 +22,7 @@ _STATUS = {"new": "CONFIRMED", "planned": "CONFIRMED", "permanent": "FINALIZED",
 _INFO = {"new": "new", "planned": "pending", "permanent": "permanent", "failed": "failed"}
 
 
-def payload_facts(size: int, start: int, content_type: str | None) -> dict[str, Any]:
+def payload_facts(size: int, start: int, content_type: str | None) -> dict[str, object]:
     return {
         "rawContentLength": size,
         "payloadDataStart": start,
@@ -32,8 +31,8 @@ def payload_facts(size: int, start: int, content_type: str | None) -> dict[str, 
     }
 
 
-def status_json(item: ItemStatus) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def status_json(item: ItemStatus) -> dict[str, object]:
+    body: dict[str, object] = {
         "status": _STATUS[item.state],
         "bundleId": item.bundle_id,
         "info": _INFO[item.state],
@@ -45,8 +44,8 @@ def status_json(item: ItemStatus) -> dict[str, Any]:
     return body
 
 
-def offsets_json(offsets: ItemOffsets) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def offsets_json(offsets: ItemOffsets) -> dict[str, object]:
+    body: dict[str, object] = {
         "rootBundleId": offsets.root_bundle_id,
         "startOffsetInRootBundle": offsets.start_offset_in_root_bundle,
         **payload_facts(
@@ -63,7 +62,7 @@ def offsets_json(offsets: ItemOffsets) -> dict[str, Any]:
 
 async def projected_status(
     queries: ProjectionQueries | None, item_id: str
-) -> dict[str, Any] | None:
+) -> dict[str, object] | None:
     """The status body from the projections, or None (not projected yet, or unavailable)."""
     try:
         item = None if queries is None else await queries.item_status(item_id)
@@ -75,7 +74,7 @@ async def projected_status(
 
 async def projected_offsets(
     queries: ProjectionQueries | None, item_id: str
-) -> dict[str, Any] | None:
+) -> dict[str, object] | None:
     """The offsets body from the projections (the item's facts before it has a bundle)."""
     if queries is None:
         return None

@@ -12,6 +12,7 @@ from importlib import resources
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 _FILE_NAME = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9_]+)\.sql$")
 MIGRATIONS_TABLE = "schema_migrations"
@@ -57,7 +58,8 @@ def applied_versions(conn: psycopg.Connection[object], schema: str) -> set[int]:
     query = sql.SQL("SELECT version FROM {}.{}").format(
         sql.Identifier(schema), sql.Identifier(MIGRATIONS_TABLE)
     )
-    return {int(str(row[0])) for row in conn.execute(query).fetchall()}  # type: ignore[index]
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        return {int(str(row[0])) for row in cursor.execute(query).fetchall()}
 
 
 def _apply(conn: psycopg.Connection[object], schema: str, migration: Migration) -> None:

@@ -1,5 +1,7 @@
 """The Faust application every bundlestream worker runs."""
 
+from collections.abc import Awaitable, Callable
+
 import faust
 from bundlestream.schemas.topics import Topic
 from bundlestream.streams.avro_codec import CODEC_NAME, register_avro_codec
@@ -60,3 +62,19 @@ def event_topic(app: faust.App, settings: Settings, topic: Topic) -> faust.Topic
         value_serializer=CODEC_NAME,
         partitions=settings.kafka.topic_partitions,
     )
+
+
+# A background job of a worker: a coroutine function without arguments.
+Job = Callable[[], Awaitable[None]]
+
+
+def every(app: faust.App, seconds: float) -> Callable[[Job], Job]:
+    """``app.timer(interval=seconds)``, typed (faust-streaming's decorators return Any)."""
+    register: Callable[[Job], Job] = app.timer(interval=seconds)
+    return register
+
+
+def at_start(app: faust.App) -> Callable[[Job], Job]:
+    """``app.task``, typed: the job runs once when the worker starts."""
+    register: Callable[[Job], Job] = app.task
+    return register

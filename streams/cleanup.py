@@ -24,6 +24,7 @@ import faust
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retention import cleanup_due_at, due_cleanups
 from bundlestream.schemas.events import BundleCleanedUp, BundleConfirmed
+from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext
 from bundlestream.streams.preparation import bundle_key, is_permanent
 from bundlestream.streams.settlement import stored_plan
@@ -105,6 +106,6 @@ def register(app: faust.App, ctx: StageContext) -> None:
         async for cleaned in stream:
             pending.pop(cleaned.plan_id, None)
 
-    @app.timer(interval=_POLL_S)  # type: ignore[untyped-decorator]
+    @every(app, _POLL_S)
     async def cleanup_poll() -> None:
         await cleaner.poll(datetime.now(UTC))

@@ -31,6 +31,7 @@ from bundlestream.adapters.received_items import ReceivedItemError
 from bundlestream.core.ans104.errors import Ans104Error
 from bundlestream.core.optical import RecentIds, optical_body, parse_item_header, signed_header
 from bundlestream.schemas.events import DataItemAccepted
+from bundlestream.streams.app import at_start
 from bundlestream.streams.context import StageContext
 from bundlestream.streams.retrying import call_with_retries, retrying
 
@@ -158,7 +159,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
     if not ctx.settings.streams.optical_urls:
         return
 
-    @app.task  # type: ignore[untyped-decorator]
+    @at_start(app)
     async def optical_post() -> None:
         poster = OpticalPoster(ctx)
         log.info("optical: posting accepted items' headers to %s", poster.urls)

@@ -17,7 +17,7 @@ from bundlestream.streams import (
     verification,
     watchdog,
 )
-from bundlestream.streams.app import create_app
+from bundlestream.streams.app import at_start, create_app, every
 from bundlestream.streams.context import StageContext, catalogue_topics
 
 from bundlestream.settings import Settings
@@ -56,7 +56,7 @@ def create_pipeline(settings: Settings) -> faust.App:
     settlement.register(app, ctx, watching=verification.register(app, ctx))
     watchdog.register(app, ctx)
 
-    @app.task  # type: ignore[untyped-decorator]
+    @at_start(app)
     async def fund_wallet() -> None:
         if settings.stack.gateway_is_arlocal:
             await ctx.gateway.mint(ctx.key.address, settings.stack.arlocal_mint_winston)
@@ -66,7 +66,7 @@ def create_pipeline(settings: Settings) -> faust.App:
                 ctx.key.address,
             )
 
-    @app.timer(interval=LAG_REPORT_S)  # type: ignore[untyped-decorator]
+    @every(app, LAG_REPORT_S)
     async def report_lag() -> None:
         log.info("assigned partitions and lag: %s", lag_report(app, settings.kafka.topic_prefix))
 

@@ -33,6 +33,7 @@ from bundlestream.schemas.events import (
     PlannedItem,
     PlannerTicked,
 )
+from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext
 
 
@@ -87,10 +88,10 @@ class PartitionPlanner:
 
     def save(self, lane: str, state: LaneState) -> None:
         plan = state.open
-        open_ = None
+        open_: dict[str, int | str] | None = None
         if plan is not None:
             open_ = {"seq": plan.seq, "count": plan.count, "size": plan.size}
-            open_["oldest_at"] = plan.oldest_at.isoformat()  # type: ignore[assignment]
+            open_["oldest_at"] = plan.oldest_at.isoformat()
         self.table[self._lane_key(lane)] = {
             "next_seq": state.next_seq,
             "open": open_,
@@ -202,7 +203,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
             planner = PartitionPlanner(ctx, table, event.message.partition, event.message.offset)
             await handle(planner, event.value)
 
-    @app.timer(interval=ctx.settings.streams.planner_tick_s)  # type: ignore[untyped-decorator]
+    @every(app, ctx.settings.streams.planner_tick_s)
     async def tick() -> None:
         now = datetime.now(UTC)
         for partition in range(partitions):

@@ -22,6 +22,7 @@ import faust
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.core.confirmation import Confirmed, Dropped, Verdict, judge_status
 from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundleSeeded
+from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext
 from bundlestream.streams.preparation import bundle_key, read_small
 from faust.types import TP
@@ -124,7 +125,7 @@ def register(app: faust.App, ctx: StageContext) -> Any:
             watched = {"bundle_id": seeded.bundle_id, "partition": event.message.partition}
             watching[seeded.plan_id] = watched
 
-    @app.timer(interval=ctx.settings.streams.verify_poll_s)  # type: ignore[untyped-decorator]
+    @every(app, ctx.settings.streams.verify_poll_s)
     async def verify_poll() -> None:
         await watcher.poll()
 

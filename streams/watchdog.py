@@ -23,6 +23,7 @@ from collections.abc import Hashable
 import faust
 from bundlestream.core.liveness import PartitionView, WorkerLiveness, WorkerStalls, WorkerView
 from bundlestream.streams import faust_internals
+from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext
 from faust.types import TP
 
@@ -134,7 +135,7 @@ def register(app: faust.App, ctx: StageContext) -> None:
         return
     watchdog = Watchdog(app, agent_topics(app), timeout_s)
 
-    @app.timer(interval=check_interval_s(timeout_s))  # type: ignore[untyped-decorator]
+    @every(app, check_interval_s(timeout_s))
     async def watch_progress() -> None:
         reasons = await watchdog.check()
         if reasons:
