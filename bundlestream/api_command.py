@@ -10,16 +10,15 @@ import argparse
 import logging
 import sys
 
+from bundlestream.api.server import raise_open_file_limit, serve
 from bundlestream.settings import Settings
 from bundlestream.worker_supervisor import Supervisor
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
     """The supervisor, or (``--supervised``, as the supervisor starts it) the server."""
+    raise_open_file_limit()  # every connection is a descriptor; the server inherits it
     if args.supervised:
-        # Imported here: the supervisor process needs none of the server's modules.
-        from bundlestream.api.server import serve
-
         return serve(settings)
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")

@@ -5,7 +5,6 @@ environment, waits for /health and the block height, and keeps its output in a f
 """
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -38,16 +37,11 @@ def children(pid: int) -> list[int]:
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The environment from which ``Settings()`` reads back these settings."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list):
-            text = json.dumps(value)
+    for name, text in settings.environment().items():
+        if text is None:
+            env.pop(name, None)
         else:
-            text = str(value)
-        env[f"BUNDLESTREAM_{name.upper()}"] = text
+            env[name] = text
     return env
 
 

@@ -22,6 +22,8 @@ import pytest
 from bundlestream.api.server import raise_open_file_limit
 from upload_harness import RunningApi, fixture_bytes, free_port, wait_reserved
 
+from tests.bounds import CONDITION_S, HTTP_REQUEST_S
+
 pytestmark = pytest.mark.stack
 
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -261,12 +263,14 @@ def test_bundlestream_api_raises_its_open_file_limit_to_the_hard_one(tmp_path: P
     )
     try:
         status = None
-        for _ in range(120):  # bounded: about 30 s for the process to come up
+        deadline = time.monotonic() + CONDITION_S
+        while status is None and time.monotonic() < deadline:
             with contextlib.suppress(httpx.TransportError):
-                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code
-                break
+                url = f"http://127.0.0.1:{port}/health"
+                status = httpx.get(url, timeout=HTTP_REQUEST_S).status_code
             time.sleep(0.25)
         assert status == 200
+        # The supervisor raises it, so the server it starts inherits the raised limit.
         soft_now, hard_now = open_files_limits(server.pid)
     finally:
         server.send_signal(signal.SIGINT)
