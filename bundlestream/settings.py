@@ -7,6 +7,7 @@ and passed down; nothing else in the project reads the environment.
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -52,9 +53,14 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = 9093
+    # Nodes of the local Kafka (stack/kafka.py); above 1, node i listens on the i-th
+    # bootstrap address, or on the first one's ports plus (i-1) steps.
+    kafka_brokers: int = 1
+    kafka_broker_port_step: int = 100
     topic_prefix: str = ""
     topic_partitions: int = 8
-    topic_replication_factor: int = 1  # production: 3 (min.insync.replicas follows, max 2)
+    # Unset: min(3, kafka_brokers); production: 3 (min.insync.replicas follows, max 2).
+    topic_replication_factor: int = 1
     # A send without acks=all acknowledgement within this fails (API answers 503).
     kafka_delivery_timeout_s: float = 10.0
     # Bundle events list up to max_items_per_bundle items: above Kafka's 1 MB default.
@@ -173,3 +179,11 @@ class Settings(BaseSettings):
     rates_refresh_s: float = 60.0
     # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
     payment_addresses: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _replicate_on_the_local_cluster(self) -> "Settings":
+        """Topics on a local cluster of N brokers are replicated min(3, N) times unless
+        the replication factor is set: a 3-broker stack then tolerates one broker down."""
+        if "topic_replication_factor" not in self.model_fields_set:
+            self.topic_replication_factor = min(3, self.kafka_brokers)
+        return self

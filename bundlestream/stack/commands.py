@@ -29,8 +29,9 @@ def stack_settings(settings: Settings) -> Settings:
 
 def stack_services(settings: Settings) -> list[Service]:
     """The infrastructure of the local stack, in start order."""
+    brokers = range(1, settings.kafka_brokers + 1)
     services: list[Service] = [
-        KafkaBroker(settings),
+        *(KafkaBroker(settings, node_id) for node_id in brokers),
         PostgresCluster(settings),
         RedisServer(settings),
         S3rver(settings),
