@@ -1,10 +1,10 @@
 """The faults of the chaos run: what each one does to the stack, and when it happens.
 
-A supervised process (the API's uvicorn, a Faust worker) is killed with SIGKILL and
-left to its supervisor. Everything else is killed with SIGKILL on its whole process
-group (a broker, Postgres, Redis, the unsupervised projector) and started again by the
-run, or stopped for an outage and started again after it (the object store, and the
-gateway through ``GatewayProxy``).
+A supervised process (the API's uvicorn, a Faust worker, the projector) is killed with
+SIGKILL and left to its supervisor. Everything else is killed with SIGKILL on its whole
+process group (a broker, Postgres, Redis) and started again by the run, or stopped for
+an outage and started again after it (the object store, and the gateway through
+``GatewayProxy``).
 """
 
 import asyncio
@@ -77,7 +77,7 @@ class Faults:
 
     async def inject(self, name: str) -> FaultRun:
         run = FaultRun(name, time.monotonic())
-        if name == "api" or name.startswith("worker-"):
+        if name in ("api", "projector") or name.startswith("worker-"):
             run.detail = self._kill_supervised(name)
         elif name == "gateway":
             await self.proxy.stop()
@@ -107,16 +107,17 @@ class Faults:
         services: dict[str, Callable[[Settings], Service]] = {
             "postgres": PostgresCluster,
             "redis": RedisServer,
-            "projector": ProjectorProcess,
         }
         return services[name](self.settings)
 
     def _kill_supervised(self, name: str) -> str:
-        supervisor = (
-            ApiServer(self.settings)
-            if name == "api"
-            else StreamWorker(self.settings, int(name.split("-")[1]))
-        )
+        supervisor: Service
+        if name == "api":
+            supervisor = ApiServer(self.settings)
+        elif name == "projector":
+            supervisor = ProjectorProcess(self.settings)
+        else:
+            supervisor = StreamWorker(self.settings, int(name.split("-")[1]))
         pid = supervisor.process.pid()
         if pid is None:
             raise ServiceError(f"{name} is not running")
