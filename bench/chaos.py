@@ -116,7 +116,6 @@ def figures(
 ) -> dict[str, object]:
     statuses = record.statuses()
     return {
-        "commit": _commit(),
         "rate_per_s": args.rate,
         "duration_s": args.duration,
         "seed": seed,
@@ -140,7 +139,8 @@ def figures(
 async def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     rng = random.Random(seed)
-    print(f"seed {seed}  rate {args.rate}/s  duration {args.duration} s", flush=True)
+    commit = _commit()  # the tree the processes start from, not HEAD at the end
+    print(f"commit {commit}  seed {seed}  rate {args.rate}/s  duration {args.duration} s")
     base = stack_settings(Settings())
     up(stack_services(base), base.stack_start_timeout_s)
     host, port = split_host_port(base.gateway_url.removeprefix("http://").rstrip("/"))
@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace) -> int:
     told = record.told_success()
     acc = await wait_settled(log, told, args.settle_timeout_s, account)
     finalized = await wait_finalized(url, sorted(told - acc.lost), args.settle_timeout_s)
-    result = figures(args, seed, record, acc, finalized)
+    result = {"commit": commit, **figures(args, seed, record, acc, finalized)}
     result["faults"] = fault_rows(runs, record, start)
     result["stories"] = {i: item_story(log, i) for i in sorted(acc.lost | set(acc.twice))[:20]}
     result["gave_up_ids"] = dict(sorted(record.gave_up.items())[:20])
