@@ -51,6 +51,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--broker-down-s", type=float, default=15.0)
     parser.add_argument("--warmup-s", type=float, default=20.0, help="load before any fault")
     parser.add_argument("--settle-timeout-s", type=float, default=1500.0)
+    parser.add_argument(
+        "--items-cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "chaos-items.bin",
+        help="signed items kept between runs: give a new file to upload new ids",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     return parser.parse_args()
 
@@ -150,9 +156,7 @@ async def run(args: argparse.Namespace) -> int:
     settings = await asyncio.to_thread(start_application, base, env)
     items = [
         (parse_data_item(item).id, item)
-        for item in signed_items(
-            int(args.rate * args.duration), Path(tempfile.gettempdir()) / "chaos-items.bin"
-        )
+        for item in signed_items(int(args.rate * args.duration), args.items_cache)
     ]
     plan = schedule(
         fault_names(settings, rng), args.warmup_s, args.duration - args.outage_s - 10, rng
