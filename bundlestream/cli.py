@@ -11,6 +11,7 @@ from bundlestream import (
     events_command,
     inspection,
     ledger_command,
+    projector_command,
     topics_command,
     worker_command,
 )
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics_command.register(subparsers)
     worker_command.register(subparsers)
     projection_commands.register(subparsers)
+    projector_command.register(subparsers)
     events_command.register(subparsers)
     ledger_command.register(subparsers)
     return parser

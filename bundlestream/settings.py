@@ -40,6 +40,10 @@ class StackSettings(_Group):
     # Heap of the local Kafka broker: small, it shares the host with the other services.
     kafka_heap: str = "512m"
     kafka_controller_port: int = 9093
+    # Nodes of the local Kafka (stack/kafka.py); above 1, node i listens on the i-th
+    # bootstrap address, or on the first one's ports plus (i-1) steps.
+    kafka_brokers: int = 1
+    kafka_broker_port_step: int = 100
     # When the stack is started as root, Postgres runs as this (created) system user.
     postgres_os_user: str = "bundlestream"
     # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start.
@@ -54,7 +58,9 @@ class KafkaSettings(_Group):
     bootstrap: str = _env("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     topic_prefix: str = ""
     topic_partitions: int = 8
-    topic_replication_factor: int = 1  # production: 3 (min.insync.replicas follows, max 2)
+    # Unset: min(3, kafka_brokers) (``Settings.replication_factor``); production: 3
+    # (min.insync.replicas follows, max 2).
+    topic_replication_factor: int | None = None
     # A send without acks=all acknowledgement within this fails (API answers 503).
     delivery_timeout_s: float = _env(10.0, "KAFKA_DELIVERY_TIMEOUT_S")
     # Bundle events list up to max_items_per_bundle items: above Kafka's 1 MB default.
@@ -219,6 +225,12 @@ class Settings(BaseModel):
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
     arweave: ArweaveSettings = Field(default_factory=ArweaveSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+
+    def replication_factor(self) -> int:
+        """Of the topics we create: as set, else min(3, the local cluster's brokers), so a
+        3-broker stack tolerates one broker down and a single broker needs no setting."""
+        factor = self.kafka.topic_replication_factor
+        return min(3, self.stack.kafka_brokers) if factor is None else factor
 
     def updated(self, **changes: Any) -> "Settings":
         """A copy with ``group__field=value`` replaced (``kafka__topic_prefix="t-"``),

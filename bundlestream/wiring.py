@@ -32,7 +32,7 @@ def topic_layout(settings: Settings) -> TopicLayout:
     return TopicLayout(
         prefix=settings.kafka.topic_prefix,
         partitions=settings.kafka.topic_partitions,
-        replication_factor=settings.kafka.topic_replication_factor,
+        replication_factor=settings.replication_factor(),
     )
 
 

@@ -1,4 +1,4 @@
-"""``bundlestream projector`` and ``bundlestream projections migrate|rebuild|check``."""
+"""The projector process and ``bundlestream projections migrate|rebuild|check``."""
 
 import argparse
 import logging
@@ -93,10 +93,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add ``projector`` and ``projections ...`` to the ``bundlestream`` command line."""
-    projector = subparsers.add_parser("projector", help="project the event log into Postgres")
-    projector.add_argument("--loglevel", default="info")
-    projector.set_defaults(run=run_projector)
+    """Add ``projections ...`` to the ``bundlestream`` command line (``projector``, which
+    runs ``run_projector`` under a supervisor, is ``bundlestream.projector_command``)."""
     projections = subparsers.add_parser("projections", help="the Postgres read models")
     actions = projections.add_subparsers(dest="projections_command", required=True)
     migrate_cmd = actions.add_parser("migrate", help="apply pending migrations to a schema")

@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer=CODEC_NAME,
         topic_partitions=settings.kafka.topic_partitions,
-        topic_replication_factor=settings.kafka.topic_replication_factor,
+        topic_replication_factor=settings.replication_factor(),
         producer_max_request_size=settings.kafka.max_message_bytes,
         # A worker killed with -9 holds its partitions until its session expires: keep
         # that short (Faust's default is 60 s).

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import faust
 from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retrying import backoff_delay
 from bundlestream.schemas.events import BundleDropped, BundlePosted, BundlePrepared
 from bundlestream.streams.context import StageContext, crash_worker
@@ -66,11 +67,14 @@ def register(app: faust.App, ctx: StageContext) -> None:
     @app.agent(ctx.topics.prepared, name="post")
     async def post_agent(stream: faust.StreamT[BundlePrepared]) -> None:
         async for prepared in stream:
-            if await is_permanent(ctx, prepared.plan_id):
-                continue
+            # The permanence check reads the object store: inside the try, so that an
+            # unreachable store ends the worker instead of raising out of the agent,
+            # which Faust acknowledges (a chaos run lost a 225-item plan that way).
             try:
+                if await is_permanent(ctx, prepared.plan_id):
+                    continue
                 event = await post(ctx, prepared)
-            except GatewayError as exc:
+            except (GatewayError, ObjectStoreError) as exc:
                 crash_worker("post", exc)
             topic = ctx.topics.posted if isinstance(event, BundlePosted) else ctx.topics.settled
             await topic.send(key=prepared.plan_id, value=event)

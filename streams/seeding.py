@@ -48,9 +48,9 @@ def register(app: faust.App, ctx: StageContext) -> None:
     @app.agent(ctx.topics.posted, name="seed")
     async def seed_agent(stream: faust.StreamT[BundlePosted]) -> None:
         async for posted in stream:
-            if await is_permanent(ctx, posted.plan_id):
-                continue
-            try:
+            try:  # the permanence check reads the store too: see the post stage
+                if await is_permanent(ctx, posted.plan_id):
+                    continue
                 seeded = await seed(ctx, posted, progress)
             except (GatewayError, ObjectStoreError) as exc:
                 crash_worker("seed", exc)

@@ -76,6 +76,8 @@ def other_text(field: FieldInfo) -> str:
         return default + "-other"
     if isinstance(default, list):
         return json.dumps(["other.example"])
+    if annotation == int | None:
+        return "2"
     if annotation == dict[str, str]:
         return json.dumps({"ario": "other-address"})
     if isinstance(default, dict):

@@ -78,7 +78,8 @@ class StreamWorker(StackService):
 
 
 class ProjectorProcess(StackService):
-    """``bundlestream projector``: the read models that status and offsets answer from.
+    """``bundlestream projector``: the read models that status and offsets answer from,
+    supervised (started again when it exits) like the API and the workers.
 
     Ready once running: it migrates its schema and seeks to its tracked offsets itself.
     """

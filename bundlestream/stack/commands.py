@@ -29,8 +29,9 @@ def stack_settings(settings: Settings) -> Settings:
 
 def stack_services(settings: Settings) -> list[Service]:
     """The infrastructure of the local stack, in start order."""
+    brokers = range(1, settings.stack.kafka_brokers + 1)
     services: list[Service] = [
-        KafkaBroker(settings),
+        *(KafkaBroker(settings, node_id) for node_id in brokers),
         PostgresCluster(settings),
         RedisServer(settings),
         S3rver(settings),
@@ -52,7 +53,11 @@ def up(services: Sequence[Service], timeout_s: float) -> list[Service]:
     try:
         for service in services:
             service.install()
-        started = [service for service in services if _start_if_stopped(service)]
+        for service in services:
+            # One at a time: a later service whose port is taken must not strand the
+            # ones already spawned outside ``started`` (then nothing would stop them).
+            if _start_if_stopped(service):
+                started.append(service)
         for service in services:
             _await_ready(service, timeout_s)
             service.after_ready()

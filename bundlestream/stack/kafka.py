@@ -1,4 +1,11 @@
-"""A single-node Apache Kafka broker in KRaft mode, from Maven Central jars.
+"""The local Apache Kafka in KRaft mode, from Maven Central jars: one node, or a cluster.
+
+With ``kafka_brokers`` N > 1 the stack runs N combined broker+controller nodes with a
+static quorum of all N, node ``i`` listening on the ``i``-th address of
+``kafka_bootstrap`` (missing ones: the first address's port plus ``(i-1)`` times
+``kafka_broker_port_step``) and its controller on ``kafka_controller_port`` plus the same
+step. Internal topics get replication min(3, N) and ``min.insync.replicas`` min(2, N):
+with N = 3 an acks=all write survives the loss of any one node.
 
 The jars are resolved by Maven from ``stack/kafka/pom.xml`` into a cache outside the
 tracked tree, reused by every later run and every clone. The broker keeps event topics
@@ -25,21 +32,25 @@ LOG4J_CONFIG = STACK_FILES / "kafka" / "log4j2.properties"
 
 
 class KafkaBroker(StackService):
-    """The local broker: combined controller and broker, node id 1, loopback only."""
+    """One local node: combined controller and broker, loopback only. Node 1 is named
+    ``kafka`` (the single-node stack's name and data directory); node ``i`` ``kafka-i``."""
 
-    name = "kafka"
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, node_id: int = 1) -> None:
         super().__init__(settings)
-        self.home = settings.stack.dir / "kafka"
+        self.node_id = node_id
+        self.name = "kafka" if node_id == 1 else f"kafka-{node_id}"
+        self.home = settings.stack.dir / self.name
 
     @property
     def jar_dir(self) -> Path:
         return self.settings.stack.cache_dir / f"kafka-{kafka_version()}"
 
+    @property
+    def address(self) -> tuple[str, int]:
+        return broker_addresses(self.settings)[self.node_id - 1]
+
     def ports(self) -> list[tuple[str, int]]:
-        host, port = split_host_port(self.settings.kafka.bootstrap)
-        return [(host, port), (host, self.settings.stack.kafka_controller_port)]
+        return [self.address, controller_address(self.settings, self.node_id)]
 
     def install(self) -> None:
         """Copy the broker's jars from Maven Central into the cache, once."""
@@ -76,9 +87,9 @@ class KafkaBroker(StackService):
     def start(self) -> None:
         config = self.home / "server.properties"
         self.home.mkdir(parents=True, exist_ok=True)
-        config.write_text(server_properties(self.settings, self.home / "data"))
+        config.write_text(server_properties(self.settings, self.home / "data", self.node_id))
         if not (self.home / "data" / "meta.properties").exists():
-            self.format_storage(config, new_cluster_id())
+            self.format_storage(config, self.cluster_id())
         self.process.spawn(self._java("kafka.Kafka", str(config)))
 
     def format_storage(self, config: Path, cluster_id: str) -> None:
@@ -97,15 +108,27 @@ class KafkaBroker(StackService):
             )
         )
 
+    def cluster_id(self) -> str:
+        """The id every node of this stack formats its storage with (one cluster)."""
+        if self.settings.stack.kafka_brokers == 1:
+            return new_cluster_id()
+        path = self.settings.stack.dir / "kafka-cluster-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_cluster_id())
+        return path.read_text().strip()
+
     def is_ready(self) -> bool:
-        if not port_open(*split_host_port(self.settings.kafka.bootstrap)):
+        """Ready once this node answers metadata that lists itself as a broker."""
+        host, port = self.address
+        if not port_open(host, port):
             return False  # spares librdkafka's connection-refused log lines
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka.bootstrap})
+        admin = AdminClient({"bootstrap.servers": f"{host}:{port}"})
         try:
             metadata = admin.list_topics(timeout=2)
         except Exception:  # any failure means "not ready yet"
             return False
-        return len(metadata.brokers) > 0
+        return self.node_id in metadata.brokers
 
     def after_ready(self) -> None:
         """Nothing to create: topics are created by ``bundlestream topics create``."""
@@ -154,15 +177,37 @@ def cluster_id_from(raw: bytes) -> str:
     return base64.urlsafe_b64encode(bytes([first]) + raw[1:]).rstrip(b"=").decode()
 
 
-def server_properties(settings: Settings, data_dir: Path) -> str:
-    """The broker configuration: one node, loopback listeners, retention forever."""
-    host, port = split_host_port(settings.kafka.bootstrap)
-    controller = f"{host}:{settings.stack.kafka_controller_port}"
+def broker_addresses(settings: Settings) -> list[tuple[str, int]]:
+    """The (host, port) of each node's client listener, node 1 first."""
+    given = [split_host_port(a.strip()) for a in settings.kafka.bootstrap.split(",")]
+    host, port = given[0]
+    step = settings.stack.kafka_broker_port_step
+    return [
+        given[i] if i < len(given) else (host, port + i * step)
+        for i in range(settings.stack.kafka_brokers)
+    ]
+
+
+def controller_address(settings: Settings, node_id: int) -> tuple[str, int]:
+    host = broker_addresses(settings)[0][0]
+    return host, settings.stack.kafka_controller_port + (
+        node_id - 1
+    ) * settings.stack.kafka_broker_port_step
+
+
+def server_properties(settings: Settings, data_dir: Path, node_id: int = 1) -> str:
+    """One node's configuration: loopback listeners, retention forever, a static quorum
+    of every node, internal topics replicated on up to three of them."""
+    host, port = broker_addresses(settings)[node_id - 1]
+    controller = "{}:{}".format(*controller_address(settings, node_id))
+    nodes = range(1, settings.stack.kafka_brokers + 1)
+    voters = ",".join("{}@{}:{}".format(i, *controller_address(settings, i)) for i in nodes)
+    replicas, in_sync = min(3, settings.stack.kafka_brokers), min(2, settings.stack.kafka_brokers)
     return "\n".join(
         [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@{controller}",
+            f"node.id={node_id}",
+            f"controller.quorum.voters={voters}",
             f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{controller}",
             f"advertised.listeners=PLAINTEXT://{host}:{port}",
             "controller.listener.names=CONTROLLER",
@@ -175,12 +220,14 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
             "log.retention.bytes=-1",
             # Tests may rely on it; bundlestream itself creates its topics explicitly.
             "auto.create.topics.enable=true",
-            "offsets.topic.replication.factor=1",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={in_sync}",
+            f"offsets.topic.replication.factor={replicas}",
             "offsets.topic.num.partitions=10",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={in_sync}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={in_sync}",
             "group.initial.rebalance.delay.ms=0",
             "num.network.threads=2",
             "num.io.threads=4",

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.stack
 DEADLINE_S = CONDITION_S
 
 
-def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_projector(
+    settings: Settings, log: Path, supervised: bool = False
+) -> subprocess.Popen[bytes]:
+    """The projector process itself (a kill -9 hits it mid-batch), or with ``supervised``
+    the ``bundlestream projector`` supervisor that runs it."""
     env = {
         **os.environ,
         "BUNDLESTREAM_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
@@ -35,6 +39,8 @@ def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "BUNDLESTREAM_PROJECTOR_BATCH_SIZE": str(settings.postgres.projector_batch_size),
     }
     command = [sys.executable, "-m", "bundlestream.cli", "projector"]
+    if not supervised:
+        command.append("--supervised")  # how the supervisor starts the projector
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 

@@ -86,3 +86,67 @@ def test_cluster_ids_of_first_bytes_that_would_start_with_a_dash() -> None:
         raw = bytes([first]) + bytes(15)
         assert base64.urlsafe_b64encode(raw).startswith(b"-")
         assert not cluster_id_from(raw).startswith("-")
+
+
+def cluster_settings(settings: Settings, tmp_path: Path) -> Settings:
+    return Settings().updated(
+        stack__dir=tmp_path,
+        stack__kafka_brokers=3,
+        kafka__bootstrap="127.0.0.1:31092",
+        stack__kafka_controller_port=31093,
+        stack__kafka_broker_port_step=100,
+    )
+
+
+def properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
+def test_each_node_of_a_cluster_has_its_own_ports_and_the_whole_quorum(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cluster = cluster_settings(settings, tmp_path)
+    node = properties(server_properties(cluster, tmp_path / "data", node_id=2))
+    assert node["node.id"] == "2"
+    assert node["listeners"] == "PLAINTEXT://127.0.0.1:31192,CONTROLLER://127.0.0.1:31193"
+    assert node["controller.quorum.voters"] == (
+        "1@127.0.0.1:31093,2@127.0.0.1:31193,3@127.0.0.1:31293"
+    )
+    assert [KafkaBroker(cluster, i).ports()[0][1] for i in (1, 2, 3)] == [31092, 31192, 31292]
+    assert [KafkaBroker(cluster, i).name for i in (1, 2, 3)] == ["kafka", "kafka-2", "kafka-3"]
+
+
+def test_a_three_node_cluster_replicates_three_times_and_acks_on_two(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cluster = cluster_settings(settings, tmp_path)
+    node = properties(server_properties(cluster, tmp_path / "data", node_id=1))
+    assert node["offsets.topic.replication.factor"] == "3"
+    assert node["default.replication.factor"] == "3"
+    assert node["min.insync.replicas"] == "2"
+    assert node["transaction.state.log.min.isr"] == "2"
+    assert cluster.replication_factor() == 3
+    three = Settings().updated(stack__kafka_brokers=3, kafka__topic_replication_factor=2)
+    assert three.replication_factor() == 2
+
+
+def test_a_single_node_keeps_replication_one(settings: Settings, tmp_path: Path) -> None:
+    single = Settings().updated(
+        stack__dir=tmp_path,
+        stack__kafka_brokers=1,
+        kafka__bootstrap="127.0.0.1:31092",
+        stack__kafka_controller_port=31093,
+    )
+    node = properties(server_properties(single, tmp_path / "data"))
+    assert node["controller.quorum.voters"] == "1@127.0.0.1:31093"
+    assert node["offsets.topic.replication.factor"] == "1"
+    assert node["min.insync.replicas"] == "1"
+    assert single.replication_factor() == 1
+
+
+def test_every_node_of_a_cluster_formats_with_one_cluster_id(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cluster = cluster_settings(settings, tmp_path)
+    ids = {KafkaBroker(cluster, i).cluster_id() for i in (1, 2, 3)}
+    assert len(ids) == 1

@@ -11,6 +11,7 @@ from bundlestream.settings import Settings
 from bundlestream.stack.commands import up
 from bundlestream.stack.process import ServiceError, ServiceProcess
 from bundlestream.stack.redis import RedisServer
+from bundlestream.stack.service import StackService
 from tests.bounds import CONDITION_S
 
 
@@ -52,3 +53,24 @@ def test_up_refuses_a_port_held_by_a_foreign_process(
     with pytest.raises(ServiceError, match="already in use"):
         up([second], timeout_s=CONDITION_S)
     assert second.process.pid() is None
+
+
+class Sleeper(StackService):
+    """A real detached process with no ports: ready once it runs."""
+
+    name = "sleeper"
+
+    def start(self) -> None:
+        self.process.spawn(["sleep", "300"])
+
+
+def test_a_taken_port_later_in_the_list_stops_what_up_already_started(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = Sleeper(settings.updated(stack__dir=tmp_path / "a"))
+    # The running stack's Redis holds this one's port.
+    second = RedisServer(settings.updated(stack__dir=tmp_path / "b"))
+    with pytest.raises(ServiceError, match="already in use"):
+        up([first, second], timeout_s=10)
+    assert first.process.pid() is None
+    assert not first.process.pid_file.exists()
