@@ -33,6 +33,7 @@ def topic_layout(settings: Settings) -> TopicLayout:
         prefix=settings.topic_prefix,
         partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
+        app_id=settings.streams_app_id,
     )
 
 

@@ -26,6 +26,7 @@ from bundlestream.core.planning import (
     plan_item,
     plan_tick,
 )
+from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import (
     BundlePlanned,
     DataItemAccepted,
@@ -33,7 +34,7 @@ from bundlestream.schemas.events import (
     PlannedItem,
     PlannerTicked,
 )
-from bundlestream.streams.context import StageContext
+from bundlestream.streams.context import StageContext, unskipped
 
 
 def limits_of(ctx: StageContext) -> PlanLimits:
@@ -191,14 +192,17 @@ async def handle(planner: PartitionPlanner, value: object) -> None:
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    table = ctx.table(app, "planner")
+    table = ctx.table(app, catalogue.PLANNER)
     partitions = ctx.settings.topic_partitions
 
     @app.agent(ctx.topics.deduplicated, name="plan")
     async def plan(stream: faust.StreamT[object]) -> None:
         async for event in stream.events():
-            planner = PartitionPlanner(ctx, table, event.message.partition, event.message.offset)
-            await handle(planner, event.value)
+            with unskipped("plan"):
+                planner = PartitionPlanner(
+                    ctx, table, event.message.partition, event.message.offset
+                )
+                await handle(planner, event.value)
 
     @app.timer(interval=ctx.settings.planner_tick_s)  # type: ignore[untyped-decorator]
     async def tick() -> None:
