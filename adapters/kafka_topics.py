@@ -5,7 +5,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from bundlestream.adapters.kafka_config import KafkaConnection
-from bundlestream.schemas.topics import CATALOGUE, topic_config
+from bundlestream.schemas.topics import CATALOGUE, TABLES, changelog_config, topic_config
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from confluent_kafka.cimpl import NewTopic
@@ -27,6 +27,8 @@ class TopicLayout:
     prefix: str
     partitions: int
     replication_factor: int
+    # The stream workers' app id, when their tables' changelogs are to be created too.
+    app_id: str | None = None
 
 
 def catalogue_topics(layout: TopicLayout, max_message_bytes: int) -> list[NewTopic]:
@@ -40,11 +42,29 @@ def catalogue_topics(layout: TopicLayout, max_message_bytes: int) -> list[NewTop
             config=config,
         )
         for topic in CATALOGUE
+    ] + changelog_topics(layout)
+
+
+def changelog_topics(layout: TopicLayout) -> list[NewTopic]:
+    """The changelog of every stage table, partitioned like the event topics (Faust's
+    table and source partitions must match), when the layout names the workers' app."""
+    if layout.app_id is None:
+        return []
+    config = changelog_config(layout.replication_factor)
+    return [
+        NewTopic(
+            table.changelog_name(layout.app_id),
+            num_partitions=layout.partitions,
+            replication_factor=layout.replication_factor,
+            config=config,
+        )
+        for table in TABLES
     ]
 
 
 def create_topics(kafka: KafkaConnection, layout: TopicLayout) -> list[str]:
-    """Create every catalogue topic that does not exist yet; return the names created.
+    """Create every catalogue topic (and, with ``layout.app_id``, every table changelog)
+    that does not exist yet; return the names created.
 
     Returns once every partition of every catalogue topic is served by its leader, so
     the topics can be used at once. Idempotent: a topic that already exists is left as

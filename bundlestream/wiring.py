@@ -33,6 +33,7 @@ def topic_layout(settings: Settings) -> TopicLayout:
         prefix=settings.kafka.topic_prefix,
         partitions=settings.kafka.topic_partitions,
         replication_factor=settings.replication_factor(),
+        app_id=settings.streams.app_id,
     )
 
 

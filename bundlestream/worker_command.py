@@ -32,8 +32,15 @@ def _run_one_worker(settings: Settings, loglevel: str) -> int:
     """Run until SIGINT/SIGTERM (or until the worker ends itself); its exit code."""
     import faust  # only the workers load Faust and the pipeline, not their supervisor
 
+    from bundlestream.adapters.kafka_topics import create_topics
     from bundlestream.streams.pipeline import create_pipeline
+    from bundlestream.wiring import kafka_connection, topic_layout
 
+    # Every topic an agent reads or a table writes, led by its broker before Faust starts:
+    # a changelog missing from the consumer's first metadata makes the table's first write
+    # raise PartitionsMismatch (0 partitions against its source's N). A broker that cannot
+    # say so yet ends this worker (TopicAdminError), and the supervisor starts another.
+    create_topics(kafka_connection(settings), topic_layout(settings))
     app = create_pipeline(settings)
     worker = faust.Worker(app, loglevel=loglevel)
     try:

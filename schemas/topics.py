@@ -185,6 +185,31 @@ CATALOGUE: tuple[Topic, ...] = (
     DEAD_LETTERS,
 )
 
+
+@dataclass(frozen=True)
+class Table:
+    """A stage's Faust table. Its state lives in a changelog topic, which must exist (with
+    the event topics' partition count) before any worker starts: Faust compares the
+    partition counts of a table's source and changelog topics when it first writes, and
+    a changelog missing from the consumer's metadata counts as 0 partitions there."""
+
+    name: str
+    stage: str
+    description: str
+
+    def changelog_name(self, app_id: str) -> str:
+        """Faust's name for the table's changelog topic under an app (consumer group) id."""
+        return f"{app_id}-{self.name}-changelog"
+
+
+DEDUP_SEEN = Table("dedup-seen", "streams: dedup", "Item ids already accepted.")
+PLANNER = Table("planner", "streams: plan", "Each partition's planner state.")
+SEED_PROGRESS = Table("seed-progress", "streams: seed", "Next chunk of bundles being seeded.")
+VERIFY_WATCHING = Table("verify-watching", "streams: verify", "Seeded bundles not yet settled.")
+CLEANUP_PENDING = Table("cleanup-pending", "streams: cleanup", "Permanent bundles to delete.")
+
+TABLES: tuple[Table, ...] = (DEDUP_SEEN, PLANNER, SEED_PROGRESS, VERIFY_WATCHING, CLEANUP_PENDING)
+
 _TOPIC_OF_EVENT = {event: topic for topic in CATALOGUE for event in topic.events}
 
 
@@ -208,4 +233,13 @@ def topic_config(
         "retention.bytes": "-1",
         "min.insync.replicas": str(min(2, replication_factor)),
         "max.message.bytes": str(max_message_bytes),
+    }
+
+
+def changelog_config(replication_factor: int) -> dict[str, str]:
+    """Broker-side config of a table changelog, as Faust declares it: compacted, since only
+    a key's latest value is the table's state."""
+    return {
+        "cleanup.policy": "compact",
+        "min.insync.replicas": str(min(2, replication_factor)),
     }

@@ -23,9 +23,10 @@ from typing import Any
 import faust
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retention import cleanup_due_at, due_cleanups
+from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import BundleCleanedUp, BundleConfirmed
 from bundlestream.streams.app import every
-from bundlestream.streams.context import StageContext
+from bundlestream.streams.context import StageContext, unskipped
 from bundlestream.streams.preparation import bundle_key, is_permanent
 from bundlestream.streams.settlement import stored_plan
 from faust.types import TP
@@ -89,7 +90,7 @@ def pending_entry(confirmed: BundleConfirmed, partition: int, retention_s: float
 def register(app: faust.App, ctx: StageContext) -> None:
     if not ctx.settings.streams.cleanup_after_permanent:
         return
-    pending = ctx.table(app, "cleanup-pending")
+    pending = ctx.table(app, catalogue.CLEANUP_PENDING)
     cleaner = Cleaner(app, ctx, pending)
     retention_s = ctx.settings.streams.cleanup_retention_s
 
@@ -97,14 +98,16 @@ def register(app: faust.App, ctx: StageContext) -> None:
     async def cleanup_agent(stream: faust.StreamT[object]) -> None:
         async for event in stream.events():
             confirmed = event.value
-            if isinstance(confirmed, BundleConfirmed) and confirmed.plan_id not in pending:
-                entry = pending_entry(confirmed, event.message.partition, retention_s)
-                pending[confirmed.plan_id] = entry
+            with unskipped("cleanup"):
+                if isinstance(confirmed, BundleConfirmed) and confirmed.plan_id not in pending:
+                    entry = pending_entry(confirmed, event.message.partition, retention_s)
+                    pending[confirmed.plan_id] = entry
 
     @app.agent(ctx.topics.cleaned, name="cleaned")
     async def cleaned_agent(stream: faust.StreamT[BundleCleanedUp]) -> None:
         async for cleaned in stream:
-            pending.pop(cleaned.plan_id, None)
+            with unskipped("cleaned"):
+                pending.pop(cleaned.plan_id, None)
 
     @every(app, _POLL_S)
     async def cleanup_poll() -> None:

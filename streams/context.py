@@ -4,8 +4,10 @@ Built once per worker process (``streams.pipeline.create_pipeline``) and passed 
 stage opens its own clients.
 """
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import faust
@@ -73,10 +75,11 @@ class StageContext:
         """Distinguishes this deployment's plan ids from another's on a shared store."""
         return f"{self.settings.streams.app_id}/{self.settings.kafka.topic_prefix}"
 
-    def table(self, app: faust.App, name: str) -> faust.types.TableT[str, object]:
-        """A changelogged JSON table co-partitioned with the event topics."""
+    def table(self, app: faust.App, entry: catalogue.Table) -> faust.types.TableT[str, object]:
+        """A changelogged JSON table co-partitioned with the event topics; its changelog is
+        created with the catalogue topics (``bundlestream topics create``)."""
         return app.Table(
-            name,
+            entry.name,
             default=None,
             partitions=self.settings.kafka.topic_partitions,
         )  # keys and values that are not Faust models travel as JSON
@@ -92,3 +95,14 @@ def crash_worker(stage: str, exc: BaseException) -> None:
     log.critical("%s: stopping the worker: %r", stage, exc, exc_info=exc)
     logging.shutdown()
     os._exit(CRASH_EXIT_STATUS)
+
+
+@contextlib.contextmanager
+def unskipped(stage: str) -> Iterator[None]:
+    """Around the handling of one message: any error ends the worker (``crash_worker``)
+    instead of escaping the agent, where Faust would acknowledge the message and so lose
+    it (a table's first write raising PartitionsMismatch did: the bundle never settled)."""
+    try:
+        yield
+    except Exception as exc:
+        crash_worker(stage, exc)

@@ -26,6 +26,7 @@ from bundlestream.core.planning import (
     plan_item,
     plan_tick,
 )
+from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import (
     BundlePlanned,
     DataItemAccepted,
@@ -34,7 +35,7 @@ from bundlestream.schemas.events import (
     PlannerTicked,
 )
 from bundlestream.streams.app import every
-from bundlestream.streams.context import StageContext
+from bundlestream.streams.context import StageContext, unskipped
 
 
 def limits_of(ctx: StageContext) -> PlanLimits:
@@ -194,14 +195,17 @@ async def handle(planner: PartitionPlanner, value: object) -> None:
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    table = ctx.table(app, "planner")
+    table = ctx.table(app, catalogue.PLANNER)
     partitions = ctx.settings.kafka.topic_partitions
 
     @app.agent(ctx.topics.deduplicated, name="plan")
     async def plan(stream: faust.StreamT[object]) -> None:
         async for event in stream.events():
-            planner = PartitionPlanner(ctx, table, event.message.partition, event.message.offset)
-            await handle(planner, event.value)
+            with unskipped("plan"):
+                planner = PartitionPlanner(
+                    ctx, table, event.message.partition, event.message.offset
+                )
+                await handle(planner, event.value)
 
     @every(app, ctx.settings.streams.planner_tick_s)
     async def tick() -> None:

@@ -14,6 +14,7 @@ import faust
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
+from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import BundlePosted, BundleSeeded
 from bundlestream.streams.context import StageContext, crash_worker
 from bundlestream.streams.preparation import bundle_key, is_permanent, read_small
@@ -43,7 +44,7 @@ async def seed(ctx: StageContext, posted: BundlePosted, progress: Any) -> Bundle
 
 
 def register(app: faust.App, ctx: StageContext) -> None:
-    progress = ctx.table(app, "seed-progress")
+    progress = ctx.table(app, catalogue.SEED_PROGRESS)
 
     @app.agent(ctx.topics.posted, name="seed")
     async def seed_agent(stream: faust.StreamT[BundlePosted]) -> None:

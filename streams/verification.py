@@ -21,9 +21,10 @@ from typing import Any
 import faust
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.core.confirmation import Confirmed, Dropped, Verdict, judge_status
+from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundleSeeded
 from bundlestream.streams.app import every
-from bundlestream.streams.context import StageContext
+from bundlestream.streams.context import StageContext, unskipped
 from bundlestream.streams.preparation import bundle_key, read_small
 from faust.types import TP
 
@@ -115,7 +116,7 @@ def settled_event(
 
 def register(app: faust.App, ctx: StageContext) -> Any:
     """Register the agent and the poller; returns the table the settle agent clears."""
-    watching = ctx.table(app, "verify-watching")
+    watching = ctx.table(app, catalogue.VERIFY_WATCHING)
     watcher = Watcher(app, ctx, watching)
 
     @app.agent(ctx.topics.seeded, name="verify")
@@ -123,7 +124,8 @@ def register(app: faust.App, ctx: StageContext) -> Any:
         async for event in stream.events():
             seeded = event.value
             watched = {"bundle_id": seeded.bundle_id, "partition": event.message.partition}
-            watching[seeded.plan_id] = watched
+            with unskipped("verify"):
+                watching[seeded.plan_id] = watched
 
     @every(app, ctx.settings.streams.verify_poll_s)
     async def verify_poll() -> None:
