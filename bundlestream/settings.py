@@ -173,3 +173,5 @@ class Settings(BaseSettings):
     rates_refresh_s: float = 60.0
     # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
     payment_addresses: dict[str, str] = {}
+    # Paid uploads: how often each API process settles charges whose send failed.
+    charge_settle_every_s: float = 5.0
