@@ -43,8 +43,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
-        elif isinstance(value, list):
-            text = json.dumps(value)
+        elif isinstance(value, list | dict):
+            text = json.dumps(value)  # pydantic-settings reads complex fields as JSON
         else:
             text = str(value)
         env[f"BUNDLESTREAM_{name.upper()}"] = text
