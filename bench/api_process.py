@@ -21,6 +21,7 @@ from bundlestream.settings import Settings
 GiB = 1024 * 1024 * 1024
 
 
+@dataclass
 class ApiProcess:
     settings: Settings
     workers: int
