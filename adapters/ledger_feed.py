@@ -20,7 +20,7 @@ from collections.abc import Callable
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.adapters.spendable_view import SpendableView
-from bundlestream.core.spendable import view_change
+from bundlestream.core.spendable import ViewChange, view_change
 from bundlestream.schemas.codec import decode
 from confluent_kafka import OFFSET_BEGINNING as BEGINNING
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -28,6 +28,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.2
+_BATCH = 500
 _RETRY_S = 1.0
 
 
@@ -64,12 +65,12 @@ class LedgerFeed:
     async def _feed(self, consumer: Consumer) -> None:
         partitions = await self._assign(consumer)
         while True:
-            message = await asyncio.to_thread(consumer.poll, _POLL_S)
-            if message is None:
+            messages = await asyncio.to_thread(consumer.consume, _BATCH, _POLL_S)
+            if not messages:
                 if not await self._view.is_alive():
                     return  # Redis lost the view: reassign from offset 0 and rebuild
                 await self._at_end(consumer, partitions)
-            elif await self._apply(message) == "lost":
+            elif await self._apply(messages) == "lost":
                 return
 
     async def _assign(self, consumer: Consumer) -> list[int]:
@@ -99,12 +100,22 @@ class LedgerFeed:
                 return False
         return True
 
-    async def _apply(self, message: Message) -> str:
-        if message.error() is not None:
-            log.warning("ledger feed: %s", message.error())
-            return "seen"
-        change = view_change(decode(message.value() or b""))
-        return await self._view.apply(message.partition() or 0, message.offset() or 0, change)
+    async def _apply(self, messages: list[Message]) -> str:
+        """One script call per partition of the batch (a call per event costs a round
+        trip each, and every API process's feed reads every charge)."""
+        by_partition: dict[int, list[tuple[int, ViewChange]]] = {}
+        for message in messages:
+            if message.error() is not None:
+                log.warning("ledger feed: %s", message.error())
+                continue
+            change = view_change(decode(message.value() or b""))
+            by_partition.setdefault(message.partition() or 0, []).append(
+                (message.offset() or 0, change)
+            )
+        for partition, changes in by_partition.items():
+            if await self._view.apply(partition, changes) == "lost":
+                return "lost"
+        return "applied"
 
     async def _at_end(self, consumer: Consumer, partitions: list[int]) -> None:
         """Nothing arrived in a poll: if every partition is read to its end, say so."""

@@ -28,27 +28,36 @@ redis.call('SET', KEYS[3], 'reserved')
 return 'reserved'
 """
 
+# KEYS: alive, applied, then per event its marker and its balances; ARGV: per event its
+# offset, kind, number of balances and their deltas. Events in offset order.
 _APPLY = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'lost' end
 local applied = tonumber(redis.call('GET', KEYS[2]) or '-1')
-if tonumber(ARGV[1]) <= applied then return 'seen' end
-redis.call('SET', KEYS[2], ARGV[1])
-local kind, marker = ARGV[2], redis.call('GET', KEYS[3])
-local apply = false
-if kind == 'once' then
-  apply = not marker
-  if apply then redis.call('SET', KEYS[3], 'done') end
-elseif kind == 'charge' then
-  if marker == 'reserved' then redis.call('SET', KEYS[3], 'charged') end
-  apply = not marker
-  if apply then redis.call('SET', KEYS[3], 'charged') end
-elseif kind == 'refund' then
-  apply = marker == 'charged'
-  if apply then redis.call('SET', KEYS[3], 'refunded') end
+local k, a = 3, 1
+while a <= #ARGV do
+  local offset, kind, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+  if offset > applied then
+    applied = offset
+    local marker = redis.call('GET', KEYS[k])
+    local apply = false
+    if kind == 'once' then
+      apply = not marker
+      if apply then redis.call('SET', KEYS[k], 'done') end
+    elseif kind == 'charge' then
+      if marker == 'reserved' then redis.call('SET', KEYS[k], 'charged') end
+      apply = not marker
+      if apply then redis.call('SET', KEYS[k], 'charged') end
+    elseif kind == 'refund' then
+      apply = marker == 'charged'
+      if apply then redis.call('SET', KEYS[k], 'refunded') end
+    end
+    if apply then
+      for i = 1, n do redis.call('INCRBY', KEYS[k + i], ARGV[a + 2 + i]) end
+    end
+  end
+  k, a = k + 1 + n, a + 3 + n
 end
-if apply then
-  for i = 4, #KEYS do redis.call('INCRBY', KEYS[i], ARGV[i - 1]) end
-end
+redis.call('SET', KEYS[2], applied)
 return 'applied'
 """
 
@@ -96,11 +105,16 @@ class SpendableView:
         value = await self._call(self._redis.get(self._balance_key(address)))
         return 0 if value is None else int(value)
 
-    async def apply(self, partition: int, offset: int, change: ViewChange) -> str:
-        """``applied``, ``seen`` (offset applied before) or ``lost`` (Redis lost the view)."""
-        keys = [self._key("alive"), self._key(f"applied:{partition}"), self._key(change.marker)]
-        keys += [self._balance_key(address) for address, _ in change.deltas]
-        args = [offset, change.kind, *(delta for _, delta in change.deltas)]
+    async def apply(self, partition: int, changes: Sequence[tuple[int, ViewChange]]) -> str:
+        """Apply ``(offset, change)`` pairs of one partition, in offset order; offsets
+        applied before are skipped. ``applied`` or ``lost`` (Redis lost the view)."""
+        keys = [self._key("alive"), self._key(f"applied:{partition}")]
+        args: list[str | int] = []
+        for offset, change in changes:
+            keys += [self._key(change.marker)]
+            keys += [self._balance_key(address) for address, _ in change.deltas]
+            args += [offset, change.kind, len(change.deltas)]
+            args += [delta for _, delta in change.deltas]
         return _text(await self._call(self._apply(keys=keys, args=args)))
 
     async def applied(self, partitions: Sequence[int]) -> dict[int, int]:
