@@ -2,20 +2,20 @@
 
 The order is the contract (docs/payments.md, "The upload path"): the reservation takes
 the winc atomically in Redis (``SpendableView.reserve``: no two processes spend the same
-winc), the charge is produced to the ledger topic keyed by the signer and awaited at
-acks=all, and only then may the caller publish DataItemReceived and sign. A step that
-fails after the charge is acknowledged is refunded by an UploadRefunded; a charge whose
-send failed may or may not be in the log, so it is left to the resolver, which settles
-it once the feed has read past one delivery timeout after it: refunded if the log has
-it, its reservation released if not.
+winc); the charge is produced to the ledger topic keyed by the signer and awaited at
+acks=all before the receipt is signed. A step that fails after the charge is
+acknowledged is refunded by an UploadRefunded; a charge whose send failed may or may not
+be in the log, so it is left to the settler, which settles it once the feed has read
+past one delivery timeout after it: refunded if the log has it, released if not.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
@@ -47,23 +47,27 @@ class Charging:
     now: Callable[[], datetime]
     settle_after_s: float  # one producer delivery timeout, plus the feed's poll
 
-    async def charge(self, signer: str, item_id: str, winc: int) -> ev.UploadCharged | Outcome:
-        """The acknowledged charge of ``winc`` to ``signer``'s own balance, or the answer
-        to give instead (402, or 503 when the ledger's view or the broker is down)."""
+    async def reserve(self, signer: str, item_id: str, winc: int) -> "UploadCharge | Outcome":
+        """Take ``winc`` from ``signer``'s spendable balance and return the charge to
+        publish, or the answer to give instead (402, or 503 when the view is down)."""
         try:
             reserved = await self._reserve(signer, item_id, winc)
         except ViewUnavailable:
             return LEDGER_UNAVAILABLE
         if reserved != "reserved":
             return _REFUSED.get(reserved, LEDGER_UNAVAILABLE)
-        charge = _charge_event(signer, item_id, winc, self.now())
+        return UploadCharge(self, _charge_event(signer, item_id, winc, self.now()))
+
+    async def publish(self, charge: ev.UploadCharged) -> bool:
+        """Produce the charge and wait for acks=all. False: not acknowledged, and then
+        the charge is the settler's (it may be in the log), never the caller's to refund."""
         try:
-            await self.producer.send(self.topic, signer, encode(charge))
+            await self.producer.send(self.topic, charge.address, encode(charge))
         except BrokerUnavailable as exc:
-            log.warning("charge of %s not acknowledged: %s", item_id, exc)
-            await self._owe(charge)
-            return LEDGER_UNAVAILABLE
-        return charge
+            log.warning("charge of %s not acknowledged: %s", charge.data_item_id, exc)
+            await self.settle_later(charge)
+            return False
+        return True
 
     async def _reserve(self, signer: str, item_id: str, winc: int) -> str:
         """Reserve; while the view is being built, wait for it up to ``READY_WAIT_S``."""
@@ -81,14 +85,22 @@ class Charging:
             await self._send_refund(charge, reason)
         except BrokerUnavailable as exc:
             log.warning("refund of %s not acknowledged: %s", charge.data_item_id, exc)
-            await self._owe(charge)
+            await self.settle_later(charge)
 
     async def _send_refund(self, charge: ev.UploadCharged, reason: str) -> None:
         decided = decide_refund(evolve(Ledger(), charge), charge.data_item_id, reason, self.now())
         for refund in _events(decided):
             await self.producer.send(self.topic, charge.address, encode(refund))
 
-    async def _owe(self, charge: ev.UploadCharged) -> None:
+    async def release(self, charge: ev.UploadCharged) -> None:
+        """Give back a reservation whose charge was never sent."""
+        try:
+            await self.view.release(charge.address, charge.data_item_id, int(charge.winc))
+        except ViewUnavailable:
+            log.error("reservation of %s not released: Redis down", charge.data_item_id)
+
+    async def settle_later(self, charge: ev.UploadCharged) -> None:
+        """Leave a charge whose fate is unknown (or whose refund failed) to ``settle``."""
         record = encode(charge)
         stamp = repr(time.time()).encode()
         try:
@@ -149,3 +161,42 @@ def _charge_event(signer: str, item_id: str, winc: int, now: datetime) -> ev.Upl
     if not isinstance(charge, ev.UploadCharged):
         raise RuntimeError(f"the ledger decided {type(charge).__name__}, not a charge")
     return charge
+
+
+class ChargeNotAcknowledged(Exception):
+    """The broker did not acknowledge an upload's UploadCharged (the settler has it)."""
+
+
+@dataclass
+class UploadCharge:
+    """One upload's reserved charge, from the reservation to its acknowledgement."""
+
+    charging: Charging
+    charge: ev.UploadCharged
+    state: Literal["reserved", "sending", "acknowledged", "settler's"] = "reserved"
+
+    async def send_beside(self, item_send: Awaitable[None]) -> None:
+        """Send the charge while ``item_send`` runs (a broker round trip each, in
+        parallel; the receipt waits for both). Raises ChargeNotAcknowledged, else what
+        ``item_send`` raised."""
+        self.state = "sending"
+        item_sent, charge_sent = await asyncio.gather(
+            item_send, self.charging.publish(self.charge), return_exceptions=True
+        )
+        if charge_sent is not True:
+            self.state = "settler's"  # Charging.publish left it to the settler
+            raise ChargeNotAcknowledged(self.charge.data_item_id)
+        self.state = "acknowledged"
+        if isinstance(item_sent, BaseException):
+            raise item_sent
+
+    async def undo(self, reason: str) -> None:
+        """Refund an acknowledged charge, release one never sent, and leave one whose
+        send was cut short (it may be in the log) to the settler."""
+        match self.state:
+            case "acknowledged":
+                await self.charging.refund(self.charge, reason)
+            case "sending":
+                await self.charging.settle_later(self.charge)
+            case "reserved":
+                await self.charging.release(self.charge)

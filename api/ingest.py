@@ -17,7 +17,7 @@ from typing import Any
 from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
-from bundlestream.api.charging import Charging
+from bundlestream.api.charging import ChargeNotAcknowledged, Charging, UploadCharge
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
     Accepted,
@@ -31,7 +31,6 @@ from bundlestream.core.admission import AdmissionPolicy, Decision, Payable, Refu
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
 from bundlestream.core.receipts import Receipt
 from bundlestream.schemas.events import DataItemReceived
-from bundlestream.schemas.ledger_events import UploadCharged
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ class _Upload:
         self.received = 0
         self.winc = 0
         self.payable: int | None = None
-        self.charge: UploadCharged | None = None
+        self.charge: UploadCharge | None = None
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
@@ -206,12 +205,13 @@ class _Upload:
             await self._flush(self.writer, parse=True)
         item = self._complete()
         self._admit(item)
-        await self._charge(item)  # before the commit: a refused item leaves nothing
+        await self._charge(item)  # reserved before the commit: a refused item leaves nothing
         try:
             await self._make_durable(item)
             receipt = await self._record(item)
         except BaseException:
-            await self._refund("the upload failed after its charge")
+            if self.charge is not None:
+                await self.charge.undo("the upload failed after its charge")
             raise
         await self._remember(item, receipt)
         return Accepted(receipt)
@@ -235,20 +235,23 @@ class _Upload:
             self.winc = decision.winc
 
     async def _charge(self, item: DataItem) -> None:
-        """Charge a paid upload (an acknowledged UploadCharged) before its event."""
+        """Reserve a paid upload's price; its UploadCharged goes out with the item event."""
         if self.payable is None:
             return
         if self.path.charging is None:
             raise _Abort(Rejected(402, "Insufficient balance"))
         signer = item.header.native_address
-        charged = await self.path.charging.charge(signer, item.id, self.payable)
-        if not isinstance(charged, UploadCharged):
-            raise _Abort(charged)
-        self.charge, self.winc = charged, int(charged.winc)
+        reserved = await self.path.charging.reserve(signer, item.id, self.payable)
+        if not isinstance(reserved, UploadCharge):
+            raise _Abort(reserved)
+        self.charge, self.winc = reserved, int(reserved.charge.winc)
 
-    async def _refund(self, reason: str) -> None:
-        if self.charge is not None and self.path.charging is not None:
-            await self.path.charging.refund(self.charge, reason)
+    async def _publish(self, event: DataItemReceived) -> None:
+        """The item event, and a paid upload's charge beside it: both acknowledged."""
+        if self.charge is None:
+            await self.path.publish(event)
+        else:
+            await self.charge.send_beside(self.path.publish(event))
 
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:
@@ -267,8 +270,8 @@ class _Upload:
         timestamp = self.path.now_ms()
         deadline = height + self.path.deadline_margin
         try:
-            await self.path.publish(self._event(item, timestamp, deadline))
-        except PublishFailed as exc:
+            await self._publish(self._event(item, timestamp, deadline))
+        except (PublishFailed, ChargeNotAcknowledged) as exc:
             raise _Abort(unreachable("Event log", item.id)) from exc
         receipt = await asyncio.to_thread(
             self.path.sign,
