@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redis.asyncio import Redis
-from upload_harness import free_port, serve
+from upload_harness import MiB, free_port, serve
 
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.stack
 SET = AlterConfigOpType.SET
 OCTET = {"Content-Type": "application/octet-stream"}
 FREE = 1024  # bytes: items above this are paid
+CHUNK = 5 * MiB
 PAID_SIZE = 2048  # payload bytes; an item's price is for its full size (len(item))
 LEDGER_CREDIT = (sys.executable, "-m", "bundlestream.cli", "ledger", "credit")
 
@@ -282,3 +284,38 @@ async def test_free_uploads_work_while_the_ledger_view_is_lost_and_paid_ones_get
     log = ledger_log(paid)
     assert fold(log).balance(wallet.address) == 0
     assert_charges_match_receipts(log, [first.json(), again.json()])
+
+
+async def finalize_chunked(client: httpx.AsyncClient, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Create, send 5 MiB chunks, finalize synchronously: (finalize status, status body)."""
+    created = (await client.get(f"/chunks/arweave/-1/-1?chunkSize={CHUNK}")).json()
+    upload_id = created["id"]
+    for offset in range(0, len(raw), CHUNK):
+        part = raw[offset : offset + CHUNK]
+        sent = await client.post(f"/chunks/arweave/{upload_id}/{offset}", content=part)
+        assert sent.status_code == 200, sent.text
+    finalized = await client.post(f"/chunks/arweave/{upload_id}/-1")
+    status = (await client.get(f"/chunks/arweave/{upload_id}/status")).json()
+    return finalized.status_code, status
+
+
+async def test_a_chunked_upload_is_underfunded_until_credited_then_charged_its_receipts_winc(
+    paid: Settings,
+) -> None:
+    """12 MiB through the chunked protocol: UNDERFUNDED on an empty balance; after a
+    credit of exactly its price, FINALIZED with that winc and the balance at 0."""
+    wallet = Wallet()
+    raw = [wallet.item(12 * MiB + n) for n in (0, 1)]
+    async with serve(paid) as api, api.client() as client:
+        price = await price_of(api.url, len(raw[1]))
+        refused, underfunded = await finalize_chunked(client, raw[0])
+        credit(paid, wallet.address, price)
+        await wait_view_balance(paid, wallet.address, price)
+        accepted, finalized = await finalize_chunked(client, raw[1])
+        await wait_view_balance(paid, wallet.address, 0)
+    assert (refused, underfunded["status"]) == (402, "UNDERFUNDED")
+    assert (accepted, finalized["status"]) == (200, "FINALIZED")
+    assert finalized["receipt"]["winc"] == str(price)
+    log = ledger_log(paid)
+    assert fold(log).balance(wallet.address) == 0
+    assert_charges_match_receipts(log, [finalized["receipt"]])
