@@ -36,8 +36,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         app.state.settings = settings
         async with (
-            upload.lifespan() as state,  # upload routes: request.state.api
             payments_api(settings) as payments,  # payment routes: request.state.payments
+            upload.lifespan(payments["payments"]) as state,  # upload routes: request.state.api
         ):
             app.state.object_store = state["api"].upload.store  # the one store of the app
             yield {**state, **payments}

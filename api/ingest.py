@@ -17,6 +17,7 @@ from typing import Any
 from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
+from bundlestream.api.charging import ChargeNotAcknowledged, Charging, UploadCharge
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
     Accepted,
@@ -26,7 +27,7 @@ from bundlestream.api.outcomes import (
     Unavailable,
     rejected_item,
 )
-from bundlestream.core.admission import AdmissionPolicy, Refused
+from bundlestream.core.admission import AdmissionPolicy, Decision, Payable, Refused
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
 from bundlestream.core.receipts import Receipt
 from bundlestream.schemas.events import DataItemReceived
@@ -60,6 +61,8 @@ class UploadPath:
     deadline_margin: int
     data_caches: tuple[str, ...]
     fast_finality_indexes: tuple[str, ...]
+    # Charges paid uploads (api/charging.py); None: every paid upload is refused (402).
+    charging: Charging | None = None
 
 
 WRITE_BATCH = 1024 * 1024
@@ -112,6 +115,8 @@ class _Upload:
         self.committed = False
         self.received = 0
         self.winc = 0
+        self.payable: int | None = None
+        self.charge: UploadCharge | None = None
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
@@ -141,7 +146,7 @@ class _Upload:
         self.header = header
         early = self._admission_by_header(header)
         if early is not None:
-            raise _Abort(Rejected(early.status, early.message))
+            raise _Abort(refusal(early))
         try:
             receipted = await self.path.fresh.has_receipt(header.id)
         except ViewUnavailable as exc:
@@ -155,7 +160,8 @@ class _Upload:
             raise _Abort(Duplicate(header.id))
 
     def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
-        """Blocklist always; balance too when Content-Length already tells the size."""
+        """Blocklist always; the free tier too when Content-Length tells the size (the
+        balance is known only to the charge's atomic reservation, at the end)."""
         admission = self.path.admission
         if self.declared_size is None:
             return admission.refuses_early(header.owner_address, header.native_address)
@@ -170,7 +176,7 @@ class _Upload:
             header.owner_address, header.native_address, self.received
         )
         if isinstance(decision, Refused):
-            raise _Abort(Rejected(decision.status, decision.message))
+            raise _Abort(refusal(decision))
 
     async def _open_writer(self, item_id: str) -> None:
         try:
@@ -199,8 +205,14 @@ class _Upload:
             await self._flush(self.writer, parse=True)
         item = self._complete()
         self._admit(item)
-        await self._make_durable(item)
-        receipt = await self._record(item)
+        await self._charge(item)  # reserved before the commit: a refused item leaves nothing
+        try:
+            await self._make_durable(item)
+            receipt = await self._record(item)
+        except BaseException:
+            if self.charge is not None:
+                await self.charge.undo("the upload failed after its charge")
+            raise
         await self._remember(item, receipt)
         return Accepted(receipt)
 
@@ -212,12 +224,34 @@ class _Upload:
 
     def _admit(self, item: DataItem) -> None:
         header = item.header
-        decision = self.path.admission.decide(
+        decision: Decision = self.path.admission.decide(
             header.owner_address, header.native_address, item.size
         )
         if isinstance(decision, Refused):
-            raise _Abort(Rejected(decision.status, decision.message))
-        self.winc = decision.winc
+            raise _Abort(refusal(decision))
+        if isinstance(decision, Payable):
+            self.payable = decision.winc
+        else:
+            self.winc = decision.winc
+
+    async def _charge(self, item: DataItem) -> None:
+        """Reserve a paid upload's price; its UploadCharged goes out with the item event."""
+        if self.payable is None:
+            return
+        if self.path.charging is None:
+            raise _Abort(Rejected(402, "Insufficient balance"))
+        signer = item.header.native_address
+        reserved = await self.path.charging.reserve(signer, item.id, self.payable)
+        if not isinstance(reserved, UploadCharge):
+            raise _Abort(reserved)
+        self.charge, self.winc = reserved, int(reserved.charge.winc)
+
+    async def _publish(self, event: DataItemReceived) -> None:
+        """The item event, and a paid upload's charge beside it: both acknowledged."""
+        if self.charge is None:
+            await self.path.publish(event)
+        else:
+            await self.charge.send_beside(self.path.publish(event))
 
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:
@@ -236,8 +270,8 @@ class _Upload:
         timestamp = self.path.now_ms()
         deadline = height + self.path.deadline_margin
         try:
-            await self.path.publish(self._event(item, timestamp, deadline))
-        except PublishFailed as exc:
+            await self._publish(self._event(item, timestamp, deadline))
+        except (PublishFailed, ChargeNotAcknowledged) as exc:
             raise _Abort(unreachable("Event log", item.id)) from exc
         receipt = await asyncio.to_thread(
             self.path.sign,
@@ -304,6 +338,13 @@ def fresh_status(item: DataItem, receipt: Receipt) -> dict[str, Any]:
         "payloadContentType": item.header.tag("Content-Type") or "application/octet-stream",
         "winc": receipt["winc"],
     }
+
+
+def refusal(decision: Refused) -> Outcome:
+    """A 503 refusal (no price known) is an Unavailable: it carries Retry-After."""
+    if decision.status == 503:
+        return Unavailable(decision.message)
+    return Rejected(decision.status, decision.message)
 
 
 def datetime_from_ms(timestamp_ms: int) -> datetime:

@@ -53,6 +53,13 @@ class Payments:
         fee = pricing.per_item_winc(self.usd_per_item, self.rate("arweave", "usd"))
         return pricing.upload_quote(byte_count, price_10gib, [], fee if with_item_fee else 0)
 
+    def winc_for(self, byte_count: int) -> int | None:
+        """The upload path's price (core.admission.UploadPrice); None while unknown."""
+        try:
+            return self.bytes_quote(byte_count).winc
+        except (OracleUnavailable, pricing.PriceError):
+            return None
+
     def token_quote(self, token: str, amount: int) -> pricing.Quote:
         coin = pricing.COINGECKO_IDS.get(token)
         if coin is None:

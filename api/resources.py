@@ -13,28 +13,32 @@ import functools
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from bundlestream.adapters.block_height import BlockHeight
 from bundlestream.adapters.fresh_receipts import FreshReceipts
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
+from bundlestream.adapters.ledger_feed import LedgerFeed
 from bundlestream.adapters.multipart_sessions import MultipartSessions
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.projection_queries import open_projection_queries
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.sweeper import Sweeper
-from bundlestream.core.admission import AdmissionPolicy, NoCredit
+from bundlestream.core.admission import AdmissionPolicy, UploadPrice
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
 from bundlestream.schemas.codec import encode
 from bundlestream.schemas.events import DataItemReceived
-from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, LEDGER_EVENTS
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bundlestream.settings import Settings
@@ -57,13 +61,36 @@ def publisher(producer: EventProducer, topic: str) -> Publish:
     return publish
 
 
-def admission_of(settings: Settings) -> AdmissionPolicy:
+def admission_of(settings: Settings, price: UploadPrice) -> AdmissionPolicy:
     return AdmissionPolicy(
         blocklist=frozenset(settings.api.blocklisted_addresses),
         allow_list=frozenset(settings.api.allow_listed_addresses),
         free_upload_limit_bytes=settings.api.free_upload_limit_bytes,
-        balance=NoCredit(),
+        price=price,
     )
+
+
+def settle_after_s(settings: Settings) -> float:
+    """How long after a charge's send its fate is known: librdkafka fails a send after
+    the delivery timeout; twice that covers the clock skew between API processes."""
+    return 2 * settings.kafka.delivery_timeout_s
+
+
+def charging_of(settings: Settings, producer: EventProducer, view: SpendableView) -> Charging:
+    topic = LEDGER_EVENTS.full_name(settings.kafka.topic_prefix)
+    now = functools.partial(datetime.now, UTC)
+    return Charging(view, producer, topic, now, settle_after_s(settings))
+
+
+async def start_ledger(
+    stack: contextlib.AsyncExitStack, settings: Settings, charging: Charging
+) -> None:
+    """The feed of the spendable view and the settler of unsettled charges."""
+    topic = LEDGER_EVENTS.full_name(settings.kafka.topic_prefix)
+    feed = LedgerFeed(kafka_connection(settings), topic, charging.view, settle_after_s(settings))
+    stack.push_async_callback(_stop, asyncio.create_task(feed.run()))
+    settler = charging.run_settler(settings.api.charge_settle_every_s)
+    stack.push_async_callback(_stop, asyncio.create_task(settler))
 
 
 def upload_path(
@@ -73,6 +100,8 @@ def upload_path(
     redis: Redis,
     height: BlockHeight,
     key: ArweaveKey,
+    price: UploadPrice,
+    charging: Charging,
 ) -> UploadPath:
     fresh = FreshReceipts(redis, settings.kafka.topic_prefix, settings.api.fresh_receipt_ttl_s)
     return UploadPath(
@@ -81,7 +110,8 @@ def upload_path(
         fresh=fresh,
         height=height.current,
         sign=functools.partial(sign_receipt, key),
-        admission=admission_of(settings),
+        admission=admission_of(settings, price),
+        charging=charging,
         now_ms=now_ms,
         max_item_size=settings.api.max_data_item_size,
         inline_max=settings.api.inline_item_max_bytes,
@@ -154,7 +184,9 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[dict[str, Any]]:
+async def upload_api(
+    settings: Settings, metrics: ApiMetrics, price: UploadPrice
+) -> AsyncIterator[dict[str, Any]]:
     """Open everything the upload API needs; yields the lifespan state entries.
 
     Everything opened is closed on exit, or as soon as a later step of start-up fails.
@@ -176,7 +208,12 @@ async def upload_api(settings: Settings, metrics: ApiMetrics) -> AsyncIterator[d
             http, settings.arweave.gateway_url, settings.api.block_height_refresh_s
         )
         stack.push_async_callback(_stop, asyncio.create_task(height.run()))
-        path = upload_path(settings, open_object_store(settings), producer, redis, height, key)
+        charging = charging_of(
+            settings, producer, SpendableView(redis, settings.kafka.topic_prefix)
+        )
+        await start_ledger(stack, settings, charging)
+        store = open_object_store(settings)
+        path = upload_path(settings, store, producer, redis, height, key, price, charging)
         chunked = chunked_uploads(settings, redis, path)
         stack.push_async_callback(chunked.close)
         stack.push_async_callback(

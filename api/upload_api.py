@@ -9,6 +9,7 @@ from bundlestream.api import chunk_routes, openapi, status_routes, upload_routes
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.resources import upload_api
 from bundlestream.api.shedding import LoadShedder, RateLimit
+from bundlestream.core.admission import UploadPrice
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
@@ -46,6 +47,6 @@ class UploadApi:
         ]
 
     @contextlib.asynccontextmanager
-    async def lifespan(self) -> AsyncIterator[dict[str, Any]]:
-        async with upload_api(self.settings, self.metrics) as state:
+    async def lifespan(self, price: UploadPrice) -> AsyncIterator[dict[str, Any]]:
+        async with upload_api(self.settings, self.metrics, price) as state:
             yield state

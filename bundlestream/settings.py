@@ -140,6 +140,8 @@ class ApiSettings(_Group):
     # Distinct x-paid-by payers per upload: each is an address whose approvals the payer
     # walk reads in order; 64 addresses of at most 44 characters are under 3 KB of event.
     max_paid_by_entries: int = 64
+    # Paid uploads: how often each API process settles charges whose send failed.
+    charge_settle_every_s: float = 5.0
 
 
 class StreamsSettings(_Group):

@@ -1,8 +1,10 @@
 """Admission: may this owner store this many bytes with us?
 
-Decided from local state only (lists held in memory, a balance view a ledger projection
-will fill later). Upstream asked a payment service over HTTP on every upload, so a
-payment outage took uploads down; here nothing remote sits on the upload path.
+Decided from local state only (lists held in memory, a price from cached values).
+Upstream asked a payment service over HTTP on every upload, so a payment outage took
+uploads down; here nothing remote sits on the upload path. An upload that must pay is
+``Payable``: the edge charges it from the spendable view (api/charging.py) before the
+receipt, since only that atomic reservation can tell whether the balance holds it.
 """
 
 from collections.abc import Collection
@@ -25,35 +27,45 @@ class Refused:
     message: str
 
 
-Decision = Admitted | Refused
+@dataclass(frozen=True)
+class Payable:
+    """The upload may proceed once ``winc`` is charged to the signer's balance."""
+
+    winc: int
+
+
+Decision = Admitted | Payable | Refused
 
 FORBIDDEN = Refused(403, "Forbidden")
 INSUFFICIENT_BALANCE = Refused(402, "Insufficient balance")
+NO_PRICE = Refused(503, "Pricing Oracle Unavailable")
 
 
-class BalanceView(Protocol):
-    """Local view of what an owner may spend; fed from ledger events, never remote."""
+class UploadPrice(Protocol):
+    """What storing an item costs, from cached values (never a remote call)."""
 
-    def can_afford(self, native_address: str, byte_count: int) -> int | None:
-        """The winc cost when the owner can pay for ``byte_count`` bytes, else None."""
+    def winc_for(self, byte_count: int) -> int | None:
+        """The winc price of a ``byte_count``-byte item; None while no price is known."""
         ...
 
 
 class NoCredit:
-    """The balance hook until a ledger exists: nobody has credit beyond the free tier."""
+    """No way to pay: every upload beyond the free tier is refused (no ledger wired)."""
 
-    def can_afford(self, native_address: str, byte_count: int) -> int | None:
+    def winc_for(self, byte_count: int) -> int | None:
         return None
 
 
 @dataclass(frozen=True)
 class AdmissionPolicy:
-    """Today's policies, in upstream's order: blocklist, allow list, free tier, balance."""
+    """Upstream's policies, in upstream's order: blocklist, allow list, free tier, price.
+
+    With ``NoCredit`` as the price a paid upload is refused with 402 (nobody can pay)."""
 
     blocklist: Collection[str]
     allow_list: Collection[str]
     free_upload_limit_bytes: int
-    balance: BalanceView
+    price: UploadPrice
 
     def decide(self, owner_address: str, native_address: str, byte_count: int) -> Decision:
         """Decide for an item of ``byte_count`` bytes by the owner with these addresses."""
@@ -64,8 +76,10 @@ class AdmissionPolicy:
             return Admitted(winc=0)
         if byte_count <= self.free_upload_limit_bytes:
             return Admitted(winc=0)
-        winc = self.balance.can_afford(native_address, byte_count)
-        return INSUFFICIENT_BALANCE if winc is None else Admitted(winc=winc)
+        if isinstance(self.price, NoCredit):
+            return INSUFFICIENT_BALANCE
+        winc = self.price.winc_for(byte_count)
+        return NO_PRICE if winc is None else Payable(winc=winc)
 
     def refuses_early(self, owner_address: str, native_address: str) -> Refused | None:
         """A refusal decidable from the header alone (before the payload streams)."""

@@ -145,8 +145,15 @@ LEDGER_EVENTS = Topic(
         "ApprovalRevoked",
         "ApprovalExpired",
     ),
-    producers=("bundlestream ledger credit (operators)", "top-ups, upload charges (later)"),
-    consumers=("projections: ledger (balances, journal, top-ups, approvals)",),
+    producers=(
+        "bundlestream ledger credit (operators)",
+        "api: UploadCharged, UploadRefunded (paid uploads)",
+        "top-ups (later)",
+    ),
+    consumers=(
+        "projections: ledger (balances, journal, top-ups, approvals)",
+        "api: the ledger feed of the spendable view (every API process, every partition)",
+    ),
     # One topic, keyed by the account an event may lower: every decision that spends an
     # account's money is serial in its partition, so two uploads cannot both spend the
     # last winc. Raises of other accounts (a revoke's remainder, a refund) only add, and

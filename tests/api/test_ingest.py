@@ -87,7 +87,7 @@ def path(
 def policy(
     blocked: frozenset[str] = frozenset(), allowed: frozenset[str] = frozenset()
 ) -> AdmissionPolicy:
-    return AdmissionPolicy(blocked, allowed, free_upload_limit_bytes=FREE, balance=NoCredit())
+    return AdmissionPolicy(blocked, allowed, free_upload_limit_bytes=FREE, price=NoCredit())
 
 
 def item(signer: Ed25519Signer, payload_size: int = 100) -> bytes:

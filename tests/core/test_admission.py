@@ -5,9 +5,11 @@ import pytest
 from bundlestream.core.admission import (
     FORBIDDEN,
     INSUFFICIENT_BALANCE,
+    NO_PRICE,
     AdmissionPolicy,
     Admitted,
     NoCredit,
+    Payable,
     Refused,
 )
 from hypothesis import given
@@ -18,27 +20,26 @@ from tests.deterministic import DETERMINISTIC
 FREE = 1000
 
 
-class Credit:
-    """A balance view with fixed credit: an owner can pay 2 winc a byte up to a budget."""
+class TwoWincAByte:
+    """A price of 2 winc a byte; ``None`` (no price known) when ``known`` is False."""
 
-    def __init__(self, budgets: dict[str, int]) -> None:
-        self.budgets = budgets
+    def __init__(self, known: bool = True) -> None:
+        self.known = known
 
-    def can_afford(self, native_address: str, byte_count: int) -> int | None:
-        cost = 2 * byte_count
-        return cost if cost <= self.budgets.get(native_address, 0) else None
+    def winc_for(self, byte_count: int) -> int | None:
+        return 2 * byte_count if self.known else None
 
 
 def policy(
     blocked: tuple[str, ...] = (),
     allowed: tuple[str, ...] = (),
-    budgets: dict[str, int] | None = None,
+    priced: bool | None = None,
 ) -> AdmissionPolicy:
     return AdmissionPolicy(
         blocklist=frozenset(blocked),
         allow_list=frozenset(allowed),
         free_upload_limit_bytes=FREE,
-        balance=NoCredit() if budgets is None else Credit(budgets),
+        price=NoCredit() if priced is None else TwoWincAByte(priced),
     )
 
 
@@ -52,10 +53,11 @@ def policy(
         (policy(allowed=("owner",)), 10**9, Admitted(0)),
         (policy(allowed=("native",)), 10**9, Admitted(0)),
         (policy(blocked=("owner",), allowed=("native",)), 1, FORBIDDEN),
-        (policy(budgets={"native": 5000}), 2500, Admitted(5000)),
-        (policy(budgets={"native": 5000}), 2501, INSUFFICIENT_BALANCE),
-        (policy(budgets={"owner": 10**9}), 2000, INSUFFICIENT_BALANCE),  # paid by native
-        (policy(budgets={"native": 10}), FREE, Admitted(0)),  # free tier before balance
+        (policy(priced=True), 2500, Payable(5000)),
+        (policy(priced=False), 2500, NO_PRICE),
+        (policy(priced=True, allowed=("owner",)), 2500, Admitted(0)),
+        (policy(priced=True, blocked=("native",)), 1, FORBIDDEN),
+        (policy(priced=True), FREE, Admitted(0)),  # free tier before price
     ],
 )
 def test_decide_in_upstreams_order(rules: AdmissionPolicy, size: int, expected: object) -> None:
@@ -74,7 +76,7 @@ def test_the_refusals_say_what_upstream_says() -> None:
         (policy(blocked=("owner",)), FORBIDDEN),
         (policy(blocked=("native",)), FORBIDDEN),
         (policy(blocked=("native",), allowed=("owner",)), FORBIDDEN),
-        (policy(budgets={}), None),  # balance needs the size: not decided early
+        (policy(priced=True), None),  # the price needs the size: not decided early
     ],
 )
 def test_refuses_early_decides_the_blocklist_only(
@@ -88,7 +90,7 @@ policies = st.builds(
     policy,
     blocked=st.lists(addresses, max_size=2).map(tuple),
     allowed=st.lists(addresses, max_size=2).map(tuple),
-    budgets=st.none() | st.dictionaries(addresses, st.integers(0, 10_000)),
+    priced=st.none() | st.booleans(),
 )
 
 
@@ -114,11 +116,15 @@ def test_an_admitted_size_admits_every_smaller_size(
 
 @DETERMINISTIC
 @given(policies, st.integers(0, 10_000))
-def test_only_the_balance_charges_and_within_the_owners_budget(
+def test_only_an_item_beyond_the_free_tier_from_an_unlisted_owner_is_payable(
     rules: AdmissionPolicy, size: int
 ) -> None:
     decision = rules.decide("owner", "native", size)
-    if isinstance(decision, Admitted) and decision.winc > 0:
-        assert isinstance(rules.balance, Credit)
-        assert size > FREE and decision.winc == 2 * size
-        assert decision.winc <= rules.balance.budgets["native"]
+    listed = {"owner", "native"} & (set(rules.allow_list) | set(rules.blocklist))
+    assert isinstance(decision, Payable) == (
+        size > FREE and not listed and rules.price.winc_for(size) is not None
+    )
+    if isinstance(decision, Payable):
+        assert decision.winc == 2 * size
+    if isinstance(decision, Admitted):
+        assert decision.winc == 0

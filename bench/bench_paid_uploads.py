@@ -1,0 +1,188 @@
+"""Paid uploads against free ones: the Test 2 load (1 KiB items, 200 concurrent).
+
+One API process (uvicorn, N workers) on the stack the BUNDLESTREAM_* environment points
+at, fresh topic prefix. Two Ed25519 wallets sign the items: one allow-listed (the free
+path: admission only), one credited through the ledger topic with enough for every one
+of its items (the paid path: price, the atomic reservation in Redis, an acknowledged
+UploadCharged, then the item event and the receipt). Phases alternate free and paid
+(``--rounds`` pairs) in the same process; each is closed loop, 200 requests always in
+flight. Besides accepted/s and latency, the API's CPU per accepted item: on a shared
+machine it moves less than the rates do.
+
+Two configurations, each printed: the bench's (rate limit off and wide in-flight bounds,
+as bench_upload.py) and the defaults. Both need a free tier below 1 KiB
+(BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES=0) and the free wallet allow-listed, or no upload
+would be paid, or none free.
+
+  .venv/bin/python bench/bench_paid_uploads.py [--items 2000] [--workers 1]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.core.ans104.parser import DataItemParser
+
+from bench.api_process import ApiProcess, Sampler
+from bench.bench_upload import Connection
+from bench.signed_items import ed25519_items
+from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection, topic_layout
+
+CONCURRENCY = 200
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    cpu_s: float = 0.0  # the API's CPU (all its processes) during the phase
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def accepted_per_s(self) -> float:
+        return self.statuses[200] / self.seconds
+
+    def cpu_ms_per_item(self) -> float:
+        return 1000 * self.cpu_s / max(1, self.statuses[200])
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class ConfiguredApi(ApiProcess):
+    """The bench's API process with some settings overridden (``overrides``), or with
+    only those on the defaults (``defaults_only``)."""
+
+    def __init__(
+        self, settings: Settings, workers: int, overrides: dict[str, str], defaults_only: bool
+    ) -> None:
+        super().__init__(settings, workers)
+        self.overrides = overrides
+        self.defaults_only = defaults_only
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        if self.defaults_only:
+            for name in (
+                "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES",
+                "BUNDLESTREAM_RATE_LIMIT_REQUESTS",
+                "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS",
+                "BUNDLESTREAM_MAX_INFLIGHT_BYTES",
+            ):
+                env.pop(name)
+        return {**env, **self.overrides}
+
+
+def native_address(item: bytes) -> str:
+    parser = DataItemParser(len(item))
+    parser.feed(item)
+    return parser.finish().header.native_address
+
+
+async def run_phase(name: str, api: ApiProcess, items: list[bytes]) -> Phase:
+    phase, queue = Phase(name), list(reversed(items))
+    connections = [await Connection.open(api.url) for _ in range(CONCURRENCY)]
+
+    async def worker(connection: Connection) -> None:
+        while queue:
+            item = queue.pop()
+            started = time.perf_counter()
+            status, _ = await connection.post("/tx", item)
+            phase.latencies.append(time.perf_counter() - started)
+            phase.statuses[status] += 1
+
+    started = time.perf_counter()
+    async with Sampler(api) as sampler:
+        await asyncio.gather(*(worker(c) for c in connections))
+    phase.seconds = time.perf_counter() - started
+    phase.cpu_s = sampler.cpu * sampler.elapsed
+    for c in connections:
+        c.close()
+    return phase
+
+
+def credit(settings: Settings, address: str, winc: int) -> None:
+    env = {**os.environ, "BUNDLESTREAM_TOPIC_PREFIX": settings.kafka.topic_prefix}
+    argv = [sys.executable, "-m", "bundlestream.cli", "ledger", "credit", address, str(winc)]
+    subprocess.run([*argv, "--reason", "bench"], env=env, check=True, capture_output=True)
+
+
+async def configuration(label: str, args: argparse.Namespace, defaults_only: bool) -> None:
+    settings = Settings().updated(
+        kafka__topic_prefix=f"bench-paid-{uuid.uuid4().hex[:8]}-",
+        object_store__dir=Path(tempfile.mkdtemp(prefix="bench-paid-")),
+    )
+    create_topics(kafka_connection(settings), topic_layout(settings))
+    n, rounds = args.items, args.rounds
+    free = list(ed25519_items(rounds * n))
+    paid = list(ed25519_items(rounds * n))
+    overrides = {
+        "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": "0",
+        "BUNDLESTREAM_ALLOW_LISTED_ADDRESSES": json.dumps([native_address(free[0])]),
+    }
+    async with ConfiguredApi(settings, args.workers, overrides, defaults_only) as api:
+        async with httpx.AsyncClient(base_url=api.url) as client:
+            price = int((await client.get(f"/v1/price/bytes/{len(paid[0])}")).json()["winc"])
+        credit(settings, native_address(paid[0]), price * len(paid))
+        await asyncio.sleep(2.0)  # the feed applies the credit (it polls every 0.2 s)
+        await run_phase("warm-up", api, list(ed25519_items(400)))
+        phases = []
+        for r in range(rounds):  # alternate, so drift on a shared machine hits both
+            phases.append(await run_phase("free", api, free[r * n : (r + 1) * n]))
+            phases.append(await run_phase("paid", api, paid[r * n : (r + 1) * n]))
+    report(label, phases, price)
+
+
+def report(label: str, phases: list[Phase], price: int) -> None:
+    print(f"\n{label} (price {price} winc per item)")
+    rates = {}
+    for name in ("free", "paid"):
+        mine = [p for p in phases if p.name == name]
+        merged = Phase(name, sum(p.seconds for p in mine), sum(p.cpu_s for p in mine))
+        for p in mine:
+            merged.latencies += p.latencies
+            merged.statuses += p.statuses
+        rates[name] = merged.accepted_per_s()
+        print(
+            f"  {name}: {rates[name]:7.1f} accepted/s  p50 {merged.percentile(0.5):6.1f} ms"
+            f"  p99 {merged.percentile(0.99):6.1f} ms  API CPU {merged.cpu_ms_per_item():.2f}"
+            f" ms/item  statuses {dict(merged.statuses)}"
+        )
+    ratios = [
+        p.accepted_per_s() / f.accepted_per_s()
+        for f, p in zip(phases[::2], phases[1::2], strict=True)
+    ]
+    print(
+        f"  paid/free: {rates['paid'] / rates['free']:.1%} (per round: "
+        + ", ".join(f"{r:.1%}" for r in ratios)
+        + ")"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=1500, help="items per phase")
+    parser.add_argument("--rounds", type=int, default=3, help="free+paid pairs")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    await configuration("bench settings (rate limit off, wide in-flight bounds)", args, False)
+    await configuration("defaults (only the free tier and the allow list set)", args, True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
