@@ -173,3 +173,16 @@ class Settings(BaseSettings):
     rates_refresh_s: float = 60.0
     # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
     payment_addresses: dict[str, str] = {}
+
+    # Operator console (docs/console.md): its own Starlette app, loopback-only unless told.
+    console_host: str = "127.0.0.1"
+    console_port: int = 3002
+    # Operator accounts live in this schema, outside the projections (never rebuilt).
+    console_schema: str = "console"
+    # Signs the session cookies; generated (32 random bytes, 0600) when absent.
+    console_secret_path: Path = Path(".stack/console-secret")
+    console_session_max_age_s: int = 8 * 3600
+    # Failed logins allowed per window, per account and per client IP (Redis counters).
+    console_login_user_limit: int = 5
+    console_login_ip_limit: int = 20
+    console_login_window_s: int = 300
