@@ -37,6 +37,7 @@ _QUERIES = {
     "item": "SELECT * FROM {s}.data_items WHERE data_item_id = %s",
     "item_offsets": """
         SELECT * FROM {s}.item_offsets WHERE data_item_id = %s ORDER BY recorded_at""",
+    "item_plans": "SELECT plan_id FROM {s}.planned_items WHERE data_item_id = %s",
     "bundle": "SELECT * FROM {s}.bundles WHERE bundle_id = %s OR plan_id = %s",
     "owner_items": f"""
         SELECT data_item_id, state, bundle_id, byte_count, uploaded_at FROM {{s}}.data_items

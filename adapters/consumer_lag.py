@@ -4,7 +4,7 @@ Read with a consumer that never joins the group (``committed`` only asks the gro
 coordinator), so measuring lag never rebalances the stage it measures.
 """
 
-from bundlestream.adapters.event_log import partitions_of
+from bundlestream.adapters.event_log import UnknownTopic, partitions_of
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from confluent_kafka import Consumer, TopicPartition
 
@@ -22,7 +22,10 @@ def group_lag(kafka: KafkaConnection, group_id: str, topics: list[str]) -> dict[
 
 
 def _topic_lag(consumer: Consumer, topic: str) -> int:
-    partitions = [TopicPartition(topic, p) for p in partitions_of(consumer, topic)]
+    try:
+        partitions = [TopicPartition(topic, p) for p in partitions_of(consumer, topic)]
+    except UnknownTopic:
+        return 0  # not created yet: nothing to consume
     lag = 0
     for committed in consumer.committed(partitions, timeout=_TIMEOUT_S):
         low, high = consumer.get_watermark_offsets(committed, timeout=_TIMEOUT_S)

@@ -20,11 +20,11 @@ _TIMEOUT_S = 10.0
 
 
 def events_mentioning(
-    kafka: KafkaConnection, topic_prefix: str, needle: str
+    kafka: KafkaConnection, topic_prefix: str, needles: list[str]
 ) -> list[dict[str, Any]]:
-    """The decoded messages of every catalogue topic whose key or value holds ``needle``,
-    ordered by broker timestamp, then by the catalogue's stage order."""
-    wanted = needle.encode()
+    """The decoded messages of every catalogue topic whose key or value holds one of
+    ``needles``, ordered by broker timestamp, then by the catalogue's stage order."""
+    wanted = [needle.encode() for needle in needles]
     stage = {topic.full_name(topic_prefix): i for i, topic in enumerate(CATALOGUE)}
     consumer = reader(kafka)
     try:
@@ -32,7 +32,7 @@ def events_mentioning(
             message_json(message)
             for topic in stage
             for message in read_whole(consumer, topic)
-            if message.key() == wanted or wanted in (message.value() or b"")
+            if any(w == message.key() or w in (message.value() or b"") for w in wanted)
         ]
     finally:
         consumer.close()

@@ -32,7 +32,6 @@ class OperatorGate:
         if self._logged_in(scope["session"]):
             await self.app(scope, receive, send)
             return
-        scope["session"].clear()
         if scope["method"] in ("GET", "HEAD"):
             response: Response = RedirectResponse("/login", status_code=303)
         else:

@@ -26,7 +26,10 @@ async def lookup_facts(context: ConsoleContext, wanted: str) -> dict[str, Any]:
     bundles = await queries.bundle(wanted)
     owned = await queries.rows("owner_items", wanted)
     kind = "item" if item else "bundle" if bundles else "owner" if owned else "unknown"
-    found = await asyncio.to_thread(events_mentioning, context.kafka, context.topic_prefix, wanted)
+    # An item's bundle events name its plan, not the item: follow its plans too.
+    plans = [row["plan_id"] for row in await queries.rows("item_plans", wanted)]
+    needles = [wanted, *plans]
+    found = await asyncio.to_thread(events_mentioning, context.kafka, context.topic_prefix, needles)
     return {
         "wanted": wanted,
         "kind": kind,
