@@ -17,6 +17,7 @@ from bundlestream.schemas.topics import CATALOGUE
 from confluent_kafka import Consumer, Message, TopicPartition
 
 _TIMEOUT_S = 10.0
+_POLL_S = 0.2
 
 
 def events_mentioning(
@@ -48,16 +49,17 @@ def read_whole(consumer: Consumer, topic: str) -> Iterator[Message]:
         if high <= low:
             continue
         consumer.assign([TopicPartition(topic, partition, low)])
-        yield from _until(consumer, high - 1)
+        yield from _until(consumer, TopicPartition(topic, partition), high)
 
 
-def _until(consumer: Consumer, last_offset: int) -> Iterator[Message]:
+def _until(consumer: Consumer, where: TopicPartition, high: int) -> Iterator[Message]:
+    """Messages until the position reaches ``high``. The last offsets may hold no message
+    (a transaction's commit marker takes an offset, KIP-98), so waiting for the message
+    at ``high - 1`` could wait for ever: the consumer's position says when it is past."""
     while True:
-        message = consumer.poll(_TIMEOUT_S)
-        if message is None:
-            return
-        if message.error() is not None:
-            continue
-        yield message
-        if (message.offset() or 0) >= last_offset:
+        message = consumer.poll(_POLL_S)
+        if message is not None and message.error() is None:
+            yield message
+        [position] = consumer.position([where])
+        if position.offset >= high:
             return
