@@ -6,6 +6,7 @@ decides whether to retry (``GatewayError.retry_after_s`` carries a 429's Retry-A
 from typing import Any
 
 import httpx
+
 from bundlestream.core.confirmation import TxStatus
 
 

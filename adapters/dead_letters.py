@@ -11,12 +11,13 @@ after those writes are acknowledged.
 
 from dataclasses import dataclass
 
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
 from bundlestream.adapters.event_log import partitions_of
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.adapters.kafka_producer import producer_config
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.topics import DEAD_LETTERS
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 _TIMEOUT_S = 30.0
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
+
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.topics import CATALOGUE
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 _TIMEOUT_S = 30.0
 

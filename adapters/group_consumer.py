@@ -9,6 +9,8 @@ prefetch is capped, so memory stays bounded.
 import logging
 from dataclasses import dataclass
 
+from confluent_kafka import Consumer, KafkaException
+
 from bundlestream.adapters.kafka_config import (
     BOUNDED_PREFETCH_KBYTES,
     KafkaConnection,
@@ -16,7 +18,6 @@ from bundlestream.adapters.kafka_config import (
     consumer_config,
 )
 from bundlestream.schemas.codec import DecodeError, decode
-from confluent_kafka import Consumer, KafkaException
 
 log = logging.getLogger(__name__)
 

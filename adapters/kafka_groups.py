@@ -6,9 +6,10 @@ must be stopped first (the broker refuses otherwise, and ``reset_offsets`` says 
 
 from datetime import datetime
 
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
 from bundlestream.adapters.event_log import partitions_of
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
-from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 _TIMEOUT_S = 30.0
 

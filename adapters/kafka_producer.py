@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bundlestream.adapters.kafka_config import KafkaConfig, KafkaConnection
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from bundlestream.adapters.kafka_config import KafkaConfig, KafkaConnection
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,12 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from bundlestream.adapters.kafka_config import KafkaConnection
-from bundlestream.schemas.topics import CATALOGUE, TABLES, changelog_config, topic_config
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from confluent_kafka.cimpl import NewTopic
+
+from bundlestream.adapters.kafka_config import KafkaConnection
+from bundlestream.schemas.topics import CATALOGUE, TABLES, changelog_config, topic_config
 
 _ADMIN_TIMEOUT_S = 30.0
 _LEADER_POLL_S = 0.1

@@ -17,13 +17,14 @@ import logging
 import time
 from collections.abc import Callable
 
+from confluent_kafka import OFFSET_BEGINNING as BEGINNING
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.adapters.spendable_view import SpendableView
 from bundlestream.core.spendable import ViewChange, view_change
 from bundlestream.schemas.codec import decode
-from confluent_kafka import OFFSET_BEGINNING as BEGINNING
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from bundlestream.adapters.projection_queries import lazy_pool
+
 _POOL_TIMEOUT_S = 2.0
 _BALANCE = "SELECT winc::text FROM {}.ledger_balances WHERE address = %s"
 _APPROVALS = """
@@ -69,16 +71,6 @@ class LedgerQueries:
 
 @contextlib.asynccontextmanager
 async def open_ledger_queries(dsn: str, schema: str) -> AsyncIterator[LedgerQueries]:
-    """A pool for the lifespan of the API; it connects lazily (Postgres may be down)."""
-    pool = AsyncConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=4,
-        open=False,
-        kwargs={"prepare_threshold": None, "autocommit": True},
-    )
-    await pool.open(wait=False)
-    try:
+    """The ledger's reads, on their own pool."""
+    async with lazy_pool(dsn, max_size=4) as pool:
         yield LedgerQueries(pool, schema)
-    finally:
-        await pool.close()

@@ -16,11 +16,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bundlestream.adapters.fresh_receipts import ViewUnavailable
-from bundlestream.core.receipts import Receipt
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
+
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.core.receipts import Receipt
 
 # KEYS: session, reserved, lock. ARGV: offset, size, cap, ttl. The offset's own earlier
 # reservation is replaced, not added to (a chunk sent again overwrites its part).

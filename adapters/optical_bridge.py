@@ -3,6 +3,7 @@ one AR.IO gateway URL. Transport failures and non-2xx answers become
 ``OpticalPostError``; the caller decides whether to retry."""
 
 import httpx
+
 from bundlestream.adapters.arweave_gateway import retry_after
 from bundlestream.core.optical import PUBLIC_KEY_HEADER
 

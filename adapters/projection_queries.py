@@ -92,17 +92,25 @@ class ProjectionQueries:
 
 
 @contextlib.asynccontextmanager
-async def open_projection_queries(dsn: str, schema: str) -> AsyncIterator[ProjectionQueries]:
-    """A pool for the lifespan of the API; it connects lazily (Postgres may be down)."""
+async def lazy_pool(dsn: str, max_size: int) -> AsyncIterator[AsyncConnectionPool]:
+    """A pool for the lifespan of the API that connects lazily (Postgres may be down);
+    statements are not prepared server-side, so a swapped-in rebuild is read at once."""
     pool = AsyncConnectionPool(
         dsn,
         min_size=1,
-        max_size=8,
+        max_size=max_size,
         open=False,
         kwargs={"prepare_threshold": None, "autocommit": True},
     )
     await pool.open(wait=False)
     try:
-        yield ProjectionQueries(pool, schema)
+        yield pool
     finally:
         await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def open_projection_queries(dsn: str, schema: str) -> AsyncIterator[ProjectionQueries]:
+    """The status and offsets reads, on their own pool."""
+    async with lazy_pool(dsn, max_size=8) as pool:
+        yield ProjectionQueries(pool, schema)

@@ -11,13 +11,14 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.jwk import (
     ArweaveKey,
     InvalidKeyError,
     arweave_key_from_jwk,
     jwk_from_private_key,
 )
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 MIN_KEY_SIZE = 2048
 

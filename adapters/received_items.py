@@ -9,6 +9,8 @@ offset lies behind it. librdkafka's prefetch is capped, so memory stays bounded.
 
 from collections.abc import Iterator
 
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
 from bundlestream.adapters.kafka_config import (
     BOUNDED_PREFETCH_KBYTES,
     KafkaConnection,
@@ -17,7 +19,6 @@ from bundlestream.adapters.kafka_config import (
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 _POLL_S = 1.0
 _MAX_EMPTY_POLLS = 30

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
 from bundlestream.adapters.object_store import ObjectNotFoundError, ObjectStoreError, check_key
 
 READ_CHUNK = 1024 * 1024

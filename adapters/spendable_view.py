@@ -14,10 +14,11 @@ until a feed has rebuilt the view from the log. Errors become ViewUnavailable.
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from bundlestream.adapters.fresh_receipts import ViewUnavailable
-from bundlestream.core.spendable import ViewChange, item_marker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.core.spendable import ViewChange, item_marker
 
 _RESERVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unavailable' end

@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bundlestream.api import payment_routes
-from bundlestream.api.payments import payments_api
-from bundlestream.api.upload_api import UploadApi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bundlestream.api import payment_routes
+from bundlestream.api.payments import payments_api
+from bundlestream.api.upload_api import UploadApi
 from bundlestream.settings import Settings
 
 

@@ -1,5 +1,9 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
 from bundlestream.adapters.multipart_sessions import Reservation, Session
 from bundlestream.api.chunked import Finalizing
 from bundlestream.api.context import ApiContext
@@ -7,9 +11,6 @@ from bundlestream.api.outcomes import too_large
 from bundlestream.api.request_numbers import decimal, is_upload_id
 from bundlestream.api.responses import respond
 from bundlestream.api.upload_routes import content_length, paid_by
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 SSE = "text/event-stream"
 INVALID_CHUNK = "Invalid chunk."

@@ -8,12 +8,13 @@ upstream names it.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
-from bundlestream.api.payments import OracleUnavailable, Payments
-from bundlestream.core import pricing
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
+from bundlestream.api.payments import OracleUnavailable, Payments
+from bundlestream.core import pricing
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -13,11 +13,11 @@ from fractions import Fraction
 from typing import Any
 
 import httpx
+
 from bundlestream.adapters.gateway_price import GatewayPrice
 from bundlestream.adapters.ledger_queries import LedgerQueries, open_ledger_queries
 from bundlestream.adapters.rates import CoinGeckoRates, FixedRates, Rates, RatesUnavailable
 from bundlestream.core import pricing
-
 from bundlestream.settings import Settings
 
 

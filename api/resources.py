@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+
 from bundlestream.adapters.block_height import BlockHeight
 from bundlestream.adapters.fresh_receipts import FreshReceipts
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
@@ -39,8 +41,6 @@ from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
 from bundlestream.schemas.codec import encode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, LEDGER_EVENTS
-from redis.asyncio import BlockingConnectionPool, Redis
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, open_object_store
 

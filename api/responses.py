@@ -5,8 +5,9 @@ ASGI servers do not let us choose the reason phrase, so the body carries it. The
 SDK reads the body first (``errorText || statusText``).
 """
 
-from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
 
 
 def respond(outcome: Outcome, retry_after_s: int = 1) -> Response:

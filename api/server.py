@@ -13,9 +13,9 @@ import resource
 from typing import Any
 
 import uvicorn
-from bundlestream.api.protocol import ConnectionLimits, GuardedHttpProtocol
 from uvicorn.supervisors import Multiprocess
 
+from bundlestream.api.protocol import ConnectionLimits, GuardedHttpProtocol
 from bundlestream.settings import Settings
 
 APP = "bundlestream.api.app:app_from_environment"

@@ -10,10 +10,11 @@ its bytes arrive.
 import logging
 from collections.abc import Collection
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.responses import too_many_requests, unavailable
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 

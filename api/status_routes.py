@@ -9,13 +9,14 @@ content type), without the bundle fields.
 
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.api.context import ApiContext
 from bundlestream.api.projected_status import projected_offsets, projected_status
 from bundlestream.api.request_numbers import is_item_id
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 NOT_FOUND = "TX doesn't exist"
 

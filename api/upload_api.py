@@ -5,14 +5,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
 from bundlestream.api import chunk_routes, openapi, status_routes, upload_routes
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.resources import upload_api
 from bundlestream.api.shedding import LoadShedder, RateLimit
 from bundlestream.core.admission import UploadPrice
-from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route
-
 from bundlestream.settings import Settings
 
 

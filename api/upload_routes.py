@@ -3,14 +3,15 @@
 import time
 from functools import partial
 
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
 from bundlestream.api.request_numbers import decimal
 from bundlestream.api.responses import respond
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 OCTET_STREAM = "application/octet-stream"
 

@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import coincurve
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.core.ans104 import DataItemParser, Tag, parse_data_item
 from bundlestream.core.ans104.signature_types import SIGNATURE_LAYOUTS, SignatureType
 from bundlestream.core.ans104.signing import (
@@ -31,8 +34,6 @@ from bundlestream.core.ans104.signing import (
 )
 from bundlestream.core.deephash import BlobHasher
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 TAGS = [Tag(b"Content-Type", b"application/octet-stream"), Tag(b"App-Name", b"bench")]
 MIB = 1024 * 1024

@@ -12,11 +12,12 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.deephash import BlobHasher
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.merkle import DataRootBuilder
 from bundlestream.core.receipts import sign_receipt
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 MiB = 1024 * 1024
 PIECE = MiB  # the stream arrives in 1 MiB pieces, as from the object store

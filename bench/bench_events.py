@@ -19,7 +19,6 @@ from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.schemas.codec import decode, encode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

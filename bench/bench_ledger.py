@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from bundlestream.api.app import create_app
-from bundlestream.core.ledger import Ledger, decide_charge, decide_credit, fold
 
 from bench.ledger_story import ledger_story
+from bundlestream.api.app import create_app
+from bundlestream.core.ledger import Ledger, decide_charge, decide_credit, fold
 from bundlestream.settings import Settings
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -33,12 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.core.ans104.parser import DataItemParser
 
 from bench.api_process import ApiProcess, Sampler
 from bench.bench_upload import Connection
 from bench.signed_items import ed25519_items
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from confluent_kafka import Consumer, Producer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.adapters.kafka_producer import producer_config
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.core.ans104 import parse_data_item
@@ -39,9 +42,6 @@ from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.codec import decode, encode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import CATALOGUE, DATA_ITEMS_RECEIVED
-from confluent_kafka import Consumer, Producer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

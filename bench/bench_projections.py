@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.event_story import produce, story
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.projections import postgres
 from bundlestream.projections.copy_text import encoder_of
@@ -29,8 +30,6 @@ from bundlestream.projections.records import decode_record
 from bundlestream.projections.rows import Position
 from bundlestream.projections.tables import FACT_TABLES
 from bundlestream.schemas.codec import encode
-
-from bench.event_story import produce, story
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

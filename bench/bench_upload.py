@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.api_process import ApiProcess, Sampler
+from bench.signed_items import BLOCK, ed25519_items, signed_items
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.adapters.receipt_key import generate_jwk
 from bundlestream.core.ans104 import Tag
@@ -43,9 +45,6 @@ from bundlestream.core.ans104.signing import (
 from bundlestream.core.deephash import BlobHasher
 from bundlestream.core.jwk import arweave_key_from_jwk
 from bundlestream.core.receipts import sign_receipt
-
-from bench.api_process import ApiProcess, Sampler
-from bench.signed_items import BLOCK, ed25519_items, signed_items
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

@@ -27,14 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bundlestream.core.ans104.parser import parse_data_item
-
 from bench.chaos_faults import FaultRun, Faults, fault_names, schedule
 from bench.chaos_gateway import GatewayProxy, free_port
 from bench.chaos_load import LoadRecord, RetryPolicy, open_loop
 from bench.chaos_report import Accounting, EventLog, account, item_story
 from bench.chaos_wait import wait_finalized, wait_settled
 from bench.signed_items import signed_items
+from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.settings import Settings
 from bundlestream.stack.application import ApiServer, application_services
 from bundlestream.stack.commands import down, stack_services, stack_settings, up

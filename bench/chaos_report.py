@@ -11,11 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import BundlePlanned
 from bundlestream.schemas.topics import CATALOGUE
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
 from bundlestream.settings import Settings
 
 

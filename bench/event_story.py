@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from confluent_kafka import Producer
+
 from bundlestream.adapters.kafka_producer import producer_config
 from bundlestream.schemas import events as ev
 from bundlestream.schemas.codec import encode
 from bundlestream.schemas.topics import topic_of
-from confluent_kafka import Producer
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 

@@ -12,6 +12,9 @@ import random
 from collections.abc import Callable
 
 import coincurve
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.signature_data import header_digests, signature_data
 from bundlestream.core.ans104.signature_types import SignatureType, layout_of
@@ -32,8 +35,6 @@ from bundlestream.core.ans104.tags import (
 )
 from bundlestream.core.deephash import blob_digest
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # Sizes of the base items' payloads; 70,000 is past the default inline limit (64 KiB),
 # so those items are stored in the object store, whose listing the run accounts for.

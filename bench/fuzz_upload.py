@@ -25,11 +25,11 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from bundlestream.core.ans104.errors import Ans104Error
-from bundlestream.core.ans104.parser import parse_data_item
 from fuzz_http import CASES, LIVE_UPLOADS, send_raw
 from fuzz_items import all_signers, base_items, limit_items, mutated
 
+from bundlestream.core.ans104.errors import Ans104Error
+from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.settings import Settings
 
 OCTET = {"Content-Type": "application/octet-stream"}

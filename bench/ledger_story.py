@@ -9,6 +9,7 @@ previous ones left, so the log is one the service could have written.
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from bench.event_story import b64id
 from bundlestream.core.approvals import decide_approval, decide_expiries, decide_revoke
 from bundlestream.core.ledger import (
     Ledger,
@@ -19,8 +20,6 @@ from bundlestream.core.ledger import (
     fold,
 )
 from bundlestream.schemas import ledger_events as ev
-
-from bench.event_story import b64id
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.adapters.receipt_key import generate_jwk
 from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.signing import ArweaveSigner, Ed25519Signer, sign_data_item
 from bundlestream.core.jwk import arweave_key_from_jwk
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 MiB = 1024 * 1024
 BLOCK = os.urandom(MiB)  # the repeated block of every generated payload

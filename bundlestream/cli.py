@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from bundlestream import (
     api_command,
+    console_command,
     events_command,
     inspection,
     ledger_command,
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_commands.register(subparsers)
     api_command.register(subparsers)
+    console_command.register(subparsers)
     inspection.register(subparsers)
     topics_command.register(subparsers)
     worker_command.register(subparsers)

@@ -213,6 +213,23 @@ class PaymentsSettings(_Group):
     addresses: dict[str, str] = _env({}, "PAYMENT_ADDRESSES")
 
 
+class ConsoleSettings(_Group):
+    """The operator console (docs/console.md): its own Starlette app, loopback-only unless
+    told otherwise."""
+
+    host: str = _env("127.0.0.1", "CONSOLE_HOST")
+    port: int = _env(3002, "CONSOLE_PORT")
+    # Operator accounts live in this schema, outside the projections (never rebuilt).
+    schema_name: str = _env("console", "CONSOLE_SCHEMA")
+    # Signs the session cookies; generated (32 random bytes, 0600) when absent.
+    secret_path: Path = _env(Path(".stack/console-secret"), "CONSOLE_SECRET_PATH")
+    session_max_age_s: int = _env(8 * 3600, "CONSOLE_SESSION_MAX_AGE_S")
+    # Failed logins allowed per window, per account and per client IP (Redis counters).
+    login_user_limit: int = _env(5, "CONSOLE_LOGIN_USER_LIMIT")
+    login_ip_limit: int = _env(20, "CONSOLE_LOGIN_IP_LIMIT")
+    login_window_s: int = _env(300, "CONSOLE_LOGIN_WINDOW_S")
+
+
 class Settings(BaseModel):
     """Every group, each read from the environment when ``Settings()`` is built."""
 
@@ -227,6 +244,7 @@ class Settings(BaseModel):
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
     arweave: ArweaveSettings = Field(default_factory=ArweaveSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     def replication_factor(self) -> int:
         """Of the topics we create: as set, else min(3, the local cluster's brokers), so a

@@ -14,10 +14,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bundlestream.core.encoding import EncodingError, b64url_decode, b64url_encode
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from bundlestream.core.encoding import EncodingError, b64url_decode, b64url_encode
 
 # Arweave fixes the public exponent: owners carry only the modulus.
 PUBLIC_EXPONENT = 65537

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bundlestream.schemas.codec import DecodeError, decode
 from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundlePlanned
 from bundlestream.schemas.topics import BUNDLES_PLANNED, BUNDLES_SETTLED
-
 from bundlestream.settings import Settings
 
 

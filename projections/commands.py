@@ -12,7 +12,6 @@ from bundlestream.projections.check import compare_schemas
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import BatchReport, Projector
 from bundlestream.projections.rebuild import Progress, rebuild
-
 from bundlestream.settings import Settings
 
 

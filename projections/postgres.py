@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+
 from bundlestream.projections.copy_text import encoder_of
 from bundlestream.projections.projection import TableRows
 from bundlestream.projections.tables import FACT_TABLES, TRACKING_TABLE, Table
-from psycopg import sql
-from psycopg.rows import TupleRow
 
 Conn = psycopg.Connection[TupleRow]
 # (topic, partition) → the next offset to project.

@@ -14,14 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bundlestream.adapters.kafka_config import consumer_config
-from bundlestream.adapters.kafka_producer import producer_config
-from bundlestream.projections import postgres
-from bundlestream.projections.projection import project
-from bundlestream.projections.records import EventRecord, decode_record
-from bundlestream.projections.rows import Position
-from bundlestream.schemas.codec import DecodeError
-from bundlestream.schemas.topics import CATALOGUE, DEAD_LETTERS
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -31,6 +23,14 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from bundlestream.adapters.kafka_config import consumer_config
+from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.projections import postgres
+from bundlestream.projections.projection import project
+from bundlestream.projections.records import EventRecord, decode_record
+from bundlestream.projections.rows import Position
+from bundlestream.schemas.codec import DecodeError
+from bundlestream.schemas.topics import CATALOGUE, DEAD_LETTERS
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 

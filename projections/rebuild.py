@@ -16,7 +16,6 @@ from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projection import tables_by_topic
 from bundlestream.projections.projector import Projector, garbage_collected_per_batch
-
 from bundlestream.settings import Settings
 
 _PROGRESS_EVERY_S = 0.5

@@ -13,10 +13,11 @@ confluent-kafka producers and the Faust codec both call these two functions.
 import io
 from typing import Any
 
+from fastavro import schemaless_reader, schemaless_writer
+
 from bundlestream.schemas.events import EVENT_TYPES, Event
 from bundlestream.schemas.records import NaiveTimestamp, from_record, to_record
 from bundlestream.schemas.versions import SchemaVersion, by_fingerprint, latest
-from fastavro import schemaless_reader, schemaless_writer
 
 MARKER = b"\xc3\x01"
 HEADER_SIZE = len(MARKER) + 8

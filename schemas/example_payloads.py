@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
-from bundlestream.schemas.versions import SchemaVersion
 from fastavro import json_reader
+
+from bundlestream.schemas.versions import SchemaVersion
 
 
 def example_record(version: SchemaVersion) -> dict[str, Any]:

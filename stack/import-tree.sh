@@ -10,6 +10,6 @@ mkdir -p "$tree"
 for entry in bundlestream/*; do
   ln -s "../../$entry" "$tree/"
 done
-for folder in core adapters api streams projections schemas; do
+for folder in core adapters api streams projections schemas console; do
   ln -s "../../$folder" "$tree/$folder"
 done

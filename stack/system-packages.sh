@@ -5,6 +5,7 @@
 set -euo pipefail
 
 declare -A package_of=(
+  [chromium]=chromium  # the console's browser test (Playwright drives the system build)
   [python3]=python3
   [java]=openjdk-17-jre-headless
   [mvn]=maven

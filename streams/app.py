@@ -3,11 +3,11 @@
 from collections.abc import Awaitable, Callable
 
 import faust
+
 from bundlestream.schemas.topics import Topic
+from bundlestream.settings import Settings
 from bundlestream.streams.avro_codec import CODEC_NAME, register_avro_codec
 from bundlestream.streams.consumer_seek import use_seeking_consumer
-
-from bundlestream.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -6,8 +6,9 @@ as values; the bytes are exactly what confluent-kafka producers write.
 
 from typing import Any
 
-from bundlestream.schemas.codec import decode, encode
 from faust.serializers import codecs
+
+from bundlestream.schemas.codec import decode, encode
 
 CODEC_NAME = "avro"
 

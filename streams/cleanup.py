@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import TP
+
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retention import cleanup_due_at, due_cleanups
 from bundlestream.schemas import topics as catalogue
@@ -29,7 +31,6 @@ from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext, unskipped
 from bundlestream.streams.preparation import bundle_key, is_permanent
 from bundlestream.streams.settlement import stored_plan
-from faust.types import TP
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
-from bundlestream.streams import faust_internals
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+from bundlestream.streams import faust_internals
 
 log = logging.getLogger(__name__)
 

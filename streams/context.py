@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import faust
+
 from bundlestream.adapters.arweave_gateway import ArweaveGateway
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.received_items import ReceivedItemReader
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.schemas import topics as catalogue
-from bundlestream.streams.app import event_topic
-
 from bundlestream.settings import Settings
+from bundlestream.streams.app import event_topic
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ their event: prepare reads them back from the log by that same partition and off
 from datetime import UTC, datetime
 
 import faust
+
 from bundlestream.core.dedup import Sighting, judge
 from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import DataItemReceived

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 import faust
+
 from bundlestream.adapters.group_consumer import Consumed, GroupConsumer
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
@@ -34,7 +35,6 @@ from bundlestream.schemas.events import DataItemAccepted
 from bundlestream.streams.app import at_start
 from bundlestream.streams.context import StageContext
 from bundlestream.streams.retrying import call_with_retries, retrying
-
 from bundlestream.wiring import kafka_connection, received_item_reader
 
 log = logging.getLogger(__name__)

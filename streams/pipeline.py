@@ -3,8 +3,10 @@
 import logging
 
 import faust
+
 from bundlestream.adapters.arweave_gateway import ArweaveGateway
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.settings import Settings
 from bundlestream.streams import (
     cleanup,
     dedup,
@@ -19,8 +21,6 @@ from bundlestream.streams import (
 )
 from bundlestream.streams.app import at_start, create_app, every
 from bundlestream.streams.context import StageContext, catalogue_topics
-
-from bundlestream.settings import Settings
 from bundlestream.wiring import open_object_store, received_item_reader
 
 log = logging.getLogger(__name__)

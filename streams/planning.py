@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+
 from bundlestream.core.planning import (
     Cut,
     LaneState,

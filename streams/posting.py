@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import faust
+
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retrying import backoff_delay

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import assert_never
 
 import faust
+
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.adapters.received_items import ReceivedItemError

@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.core.retrying import backoff_delay
 from bundlestream.streams.context import StageContext
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.repacking import repack
 from bundlestream.schemas.codec import decode

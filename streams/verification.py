@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import TP
+
 from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.core.confirmation import Confirmed, Dropped, Verdict, judge_status
 from bundlestream.schemas import topics as catalogue
@@ -26,7 +28,6 @@ from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundleSe
 from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext, unskipped
 from bundlestream.streams.preparation import bundle_key, read_small
-from faust.types import TP
 
 log = logging.getLogger(__name__)
 

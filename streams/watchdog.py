@@ -21,11 +21,12 @@ import time
 from collections.abc import Hashable
 
 import faust
+from faust.types import TP
+
 from bundlestream.core.liveness import PartitionView, WorkerLiveness, WorkerStalls, WorkerView
 from bundlestream.streams import faust_internals
 from bundlestream.streams.app import every
 from bundlestream.streams.context import StageContext
-from faust.types import TP
 
 log = logging.getLogger(__name__)
 

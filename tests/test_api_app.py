@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from bundlestream.adapters.filesystem import FilesystemObjectStore
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.api.app import create_app
-
 from bundlestream.settings import Settings
 from tests.ports import PORT_ATTEMPTS, child_ports, port_taken
 

@@ -9,6 +9,8 @@ from functools import cache
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.ans104.bundle_writer import item_source_from_bytes, write_bundle
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.ans104.signing import ArweaveSigner, sign_data_item
@@ -23,8 +25,6 @@ from bundlestream.core.arweave_tx import (
 from bundlestream.core.encoding import b64url_decode
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.bounds import GATEWAY_REQUEST_S
 from tests.conftest import FIXTURES
 

@@ -13,20 +13,20 @@ from pathlib import Path
 import faust
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from bundlestream.adapters.kafka_producer import BrokerUnavailable, Delivery, EventProducer
-from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.schemas.codec import decode, encode
-from bundlestream.schemas.events import DataItemAccepted, DataItemReceived
-from bundlestream.schemas.topics import CATALOGUE, DATA_ITEMS_DEDUPLICATED, DATA_ITEMS_RECEIVED
-from bundlestream.streams.app import create_app, event_topic
 from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported, not in __all__
     AdminClient,
     ConfigResource,
 )
 
+from bundlestream.adapters.kafka_producer import BrokerUnavailable, Delivery, EventProducer
+from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.cli import main
+from bundlestream.schemas.codec import decode, encode
+from bundlestream.schemas.events import DataItemAccepted, DataItemReceived
+from bundlestream.schemas.topics import CATALOGUE, DATA_ITEMS_DEDUPLICATED, DATA_ITEMS_RECEIVED
 from bundlestream.settings import Settings
+from bundlestream.streams.app import create_app, event_topic
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.ports import refused_port
 

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from bundlestream.adapters.filesystem import FilesystemObjectStore
 from bundlestream.adapters.object_store import (
     ObjectNotFoundError,
@@ -20,7 +21,6 @@ from bundlestream.adapters.object_store import (
     ObjectStoreError,
 )
 from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
-
 from bundlestream.settings import MiB, Settings
 from bundlestream.wiring import open_object_store
 

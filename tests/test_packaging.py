@@ -6,10 +6,9 @@ import re
 import tomllib
 from pathlib import Path
 
+import bundlestream
 import bundlestream.api
 import bundlestream.core
-
-import bundlestream
 
 ROOT = Path(__file__).resolve().parents[1]
 

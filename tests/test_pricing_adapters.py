@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+
 from bundlestream.adapters.gateway_price import REFERENCE_BYTES, GatewayPrice
 from bundlestream.adapters.rates import CoinGeckoRates, FixedRates, RatesUnavailable
 

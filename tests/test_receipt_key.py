@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from bundlestream.adapters.receipt_key import (
     ReceiptKeyError,
     load_or_create_receipt_key,

@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastavro.schema import fingerprint
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.schemas import codec
 from bundlestream.schemas.codec import DecodeError, EncodeError
 from bundlestream.schemas.events import EVENT_TYPES, DataItemReceived
@@ -20,9 +24,6 @@ from bundlestream.schemas.versions import (
     evolution_problems,
     latest,
 )
-from fastavro.schema import fingerprint
-from hypothesis import given
-from hypothesis import strategies as st
 
 VERSIONS = all_versions()
 ROOT = Path(__file__).resolve().parents[1]

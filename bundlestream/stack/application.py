@@ -32,6 +32,26 @@ class ApiServer(StackService):
         return answers_ok(f"{self.url}/health")
 
 
+class ConsoleServer(StackService):
+    """``bundlestream console``: the operator console, supervised like the API; ready when
+    its login page (the one page outside the login) answers 200."""
+
+    name = "console"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.console.host}:{self.settings.console.port}"
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.settings.console.host, self.settings.console.port)]
+
+    def start(self) -> None:
+        self.process.spawn(bundlestream_command("console"))
+
+    def is_ready(self) -> bool:
+        return answers_ok(f"{self.url}/login")
+
+
 # Faust logs this line once the worker has joined its group and started its agents.
 WORKER_READY_LINE = b"[^Worker]: Ready"
 
@@ -94,6 +114,6 @@ class ProjectorProcess(StackService):
 
 
 def application_services(settings: Settings) -> list[Service]:
-    """The API, the stream workers and the projector."""
+    """The API, the stream workers, the projector and the operator console."""
     workers = [StreamWorker(settings, i) for i in range(1, settings.stack.workers + 1)]
-    return [ApiServer(settings), *workers, ProjectorProcess(settings)]
+    return [ApiServer(settings), *workers, ProjectorProcess(settings), ConsoleServer(settings)]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from bundlestream.settings import Settings
-from bundlestream.stack.application import ApiServer, application_services
+from bundlestream.stack.application import ApiServer, ConsoleServer, application_services
 from bundlestream.stack.arlocal import Arlocal
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.miner import Miner, run_miner
@@ -146,6 +146,7 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"stack ready in {settings.stack.dir} (started: {_names(started)})")
     if args.app:
         print(f"API: {ApiServer(settings).url}")
+        print(f"console: {ConsoleServer(settings).url}")
     return 0
 
 
@@ -184,6 +185,7 @@ def run_foreground(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     api = ApiServer(settings)
     print(f"bundlestream is running: {api.url}  (logs in {settings.stack.dir}/logs; Ctrl-C stops)")
+    print(f"operator console: {ConsoleServer(settings).url}")
     sys.stdout.flush()
     while not stop.wait(1.0) and api.process.pid() is not None:
         pass

@@ -11,6 +11,7 @@ rest (arweave, whose address is exactly that, and the aptos types).
 import hashlib
 
 import base58
+
 from bundlestream.core.ans104.ethereum import (
     address_of_public_key,
     checksum_address,

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import coincurve
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from bundlestream.core.ans104.ethereum import address_of_public_key, typed_data_digest
 from bundlestream.core.ans104.serialization import raw_tags_of, serialize_header
 from bundlestream.core.ans104.signature_data import header_digests, signature_data
@@ -22,8 +25,6 @@ from bundlestream.core.ans104.signed_message import (
 from bundlestream.core.ans104.tags import Tag
 from bundlestream.core.deephash import blob_digest
 from bundlestream.core.jwk import ArweaveKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 _ETHEREUM_V_OFFSET = 27  # Ethereum signatures carry the recovery id as v = 27 + id
 

@@ -7,6 +7,13 @@ keys or signatures answer False, never raise.
 from collections.abc import Callable
 
 import coincurve
+from coincurve.ecdsa import cdata_to_der, deserialize_compact
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
+
 from bundlestream.core.ans104.ethereum import (
     address_of_public_key,
     parse_hex_address,
@@ -18,12 +25,6 @@ from bundlestream.core.ans104.signed_message import (
     ethereum_message_hash,
     solana_message,
 )
-from coincurve.ecdsa import cdata_to_der, deserialize_compact
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from nacl.bindings import crypto_sign_open
-from nacl.exceptions import CryptoError
 
 Verifier = Callable[[bytes, bytes, bytes], bool]
 

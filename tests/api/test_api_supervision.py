@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 from api_process import ApiProcess, children, eventually, supervised_command
-from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.core.ans104 import parse_data_item
 from upload_harness import free_port, signed_item
 
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.core.ans104 import parse_data_item
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

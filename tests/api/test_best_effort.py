@@ -5,6 +5,7 @@ import asyncio
 import logging
 
 import pytest
+
 from bundlestream.api.best_effort import quietly
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
-from bundlestream.core.receipts import verify_receipt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from upload_harness import RunningApi, serve
 
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
+from bundlestream.core.receipts import verify_receipt
 from bundlestream.settings import Settings
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.process import wait_until

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from api_process import eventually
-from bundlestream.core.ans104 import parse_data_item
 from upload_harness import MiB, RunningApi, signed_item
+
+from bundlestream.core.ans104 import parse_data_item
 
 pytestmark = pytest.mark.stack
 

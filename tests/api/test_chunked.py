@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104 import parse_data_item
-from bundlestream.core.receipts import verify_receipt
 from upload_harness import MiB, RunningApi, signed_item
 
+from bundlestream.core.ans104 import parse_data_item
+from bundlestream.core.receipts import verify_receipt
 from tests.bounds import CONDITION_S
 
 pytestmark = pytest.mark.stack

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from bundlestream.api.server import raise_open_file_limit
 from upload_harness import RunningApi, fixture_bytes, free_port, wait_reserved
 
+from bundlestream.api.server import raise_open_file_limit
 from tests.bounds import CONDITION_S, HTTP_REQUEST_S
 
 pytestmark = pytest.mark.stack

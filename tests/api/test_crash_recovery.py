@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from api_process import ApiProcess, eventually, uvicorn_command
+from upload_harness import MiB, free_port, read_events, signed_item
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.core.ans104 import parse_data_item
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
-from upload_harness import MiB, free_port, read_events, signed_item
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

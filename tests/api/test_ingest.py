@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.adapters.filesystem import FilesystemObjectStore
 from bundlestream.api.ingest import UploadPath, fresh_status, ingest, raw_key
 from bundlestream.api.outcomes import (
@@ -30,9 +33,6 @@ from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.receipts import sign_receipt, verify_receipt
 from bundlestream.schemas.events import DataItemReceived
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from tests.fakes import MemoryEventLog, MemoryFreshReceipts
 
 HEIGHT, MARGIN, NOW_MS = 1_500_000, 200, 1_764_547_200_123

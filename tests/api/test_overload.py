@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104 import parse_data_item
 from upload_harness import RunningApi, fixture_bytes, serve, wait_reserved
 
+from bundlestream.core.ans104 import parse_data_item
 from bundlestream.settings import Settings
 from tests.ports import refused_port
 

@@ -17,6 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from api_process import ApiProcess, settings_environment, uvicorn_command
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from redis.asyncio import Redis
+from upload_harness import MiB, free_port, serve
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.adapters.spendable_view import SpendableView
 from bundlestream.core.ans104 import DataItemHeader, Tag
@@ -29,12 +35,6 @@ from bundlestream.projections.migrator import migrate
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, LEDGER_EVENTS
-from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from redis.asyncio import Redis
-from upload_harness import MiB, free_port, serve
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.cli.test_ledger_commands import project_all

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
 from bundlestream.core.pricing import TEN_GIB
@@ -17,7 +18,6 @@ from bundlestream.projections.records import decode_record
 from bundlestream.projections.rows import Position
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import encode
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from upload_harness import fixture_bytes
+
+from bench.event_story import Keyed, keyed, produce
 from bundlestream.core.ans104 import parse_data_item
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
 from bundlestream.schemas import events as ev
-from upload_harness import fixture_bytes
-
-from bench.event_story import Keyed, keyed, produce
 from bundlestream.settings import Settings
 from tests.bounds import CONDITION_S
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from bundlestream.core.receipts import verify_receipt
 
 pytestmark = [pytest.mark.stack, pytest.mark.node]

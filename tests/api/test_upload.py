@@ -5,10 +5,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104 import parse_data_item
-from bundlestream.core.receipts import verify_receipt
 from upload_harness import RunningApi, fixture_bytes
 
+from bundlestream.core.ans104 import parse_data_item
+from bundlestream.core.receipts import verify_receipt
 from bundlestream.wiring import open_object_store
 
 pytestmark = pytest.mark.stack

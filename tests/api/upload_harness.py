@@ -13,6 +13,9 @@ from typing import Any
 
 import httpx
 import uvicorn
+from confluent_kafka import Consumer, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
 from bundlestream.api.server import api_config
@@ -21,9 +24,6 @@ from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
-from confluent_kafka import Consumer, TopicPartition
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.bounds import BROKER_REQUEST_S, CONDITION_S, HTTP_REQUEST_S

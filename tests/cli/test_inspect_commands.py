@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundlestream.core.ans104 import Tag
-from bundlestream.core.ans104.bundle_writer import bundle_bytes
-from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.cli import main
+from bundlestream.core.ans104 import Tag
+from bundlestream.core.ans104.bundle_writer import bundle_bytes
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from tests.conftest import FIXTURES
 
 

@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

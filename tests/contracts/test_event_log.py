@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
+
 from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.ingest import Publish, PublishFailed
@@ -15,8 +17,6 @@ from bundlestream.api.resources import publisher
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
-from confluent_kafka import Consumer, TopicPartition
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.fakes import MemoryEventLog

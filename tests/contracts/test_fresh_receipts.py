@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from bundlestream.adapters.fresh_receipts import FreshReceipts, FreshView, ViewUnavailable
 from redis.asyncio import Redis
 
+from bundlestream.adapters.fresh_receipts import FreshReceipts, FreshView, ViewUnavailable
 from tests.fakes import MemoryFreshReceipts
 
 ITEM = "i" * 43

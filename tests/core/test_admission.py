@@ -2,6 +2,9 @@
 refusal the header alone can decide (the blocklist) before the payload streams."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.admission import (
     FORBIDDEN,
     INSUFFICIENT_BALANCE,
@@ -12,9 +15,6 @@ from bundlestream.core.admission import (
     Payable,
     Refused,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.deterministic import DETERMINISTIC
 
 FREE = 1000

@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.arweave_tx import (
     BUNDLE_TAGS,
     Tag,
@@ -26,8 +28,6 @@ from bundlestream.core.encoding import b64url_encode
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.merkle import MAX_CHUNK_SIZE, chunk_upload, merkle_tree, uploaded_chunk_spans
 from bundlestream.core.receipts import sign_receipt
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.node

@@ -6,6 +6,8 @@ from dataclasses import replace
 from functools import cache
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.arweave_tx import (
     BUNDLE_TAGS,
     Tag,
@@ -20,8 +22,6 @@ from bundlestream.core.arweave_tx import (
 from bundlestream.core.encoding import b64url_encode
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.merkle import merkle_tree
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.conftest import FIXTURES
 
 

@@ -2,10 +2,10 @@
 an anchor's lifetime after its anchor, and pending in between: walking block heights."""
 
 import pytest
-from bundlestream.core.confirmation import Confirmed, Dropped, Pending, TxStatus, judge_status
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bundlestream.core.confirmation import Confirmed, Dropped, Pending, TxStatus, judge_status
 from tests.deterministic import DETERMINISTIC
 
 ANCHOR = 1_500_000

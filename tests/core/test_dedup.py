@@ -3,15 +3,15 @@ and the first sighting delivered again (a replay) is accepted again, identically
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.dedup import Sighting, judge
 from bundlestream.schemas.events import (
     DataItemAccepted,
     DataItemDuplicateRejected,
     DataItemReceived,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.deterministic import DETERMINISTIC
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

@@ -1,13 +1,13 @@
 """Deep hash against vectors computed with arweave-js 1.15.7 (``lib/deepHash``)."""
 
 import pytest
-from bundlestream.core.deephash import BlobHasher, DeepHashable, deep_hash, deep_hash_list
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bundlestream.core.deephash import BlobHasher, DeepHashable, deep_hash, deep_hash_list
 from tests.conftest import FIXTURES
 
 # Computed with node: require("arweave/node/lib/deepHash").default(value), arweave 1.15.7.

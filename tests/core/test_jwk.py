@@ -5,6 +5,8 @@ import json
 from functools import cache
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.encoding import b64url_decode, b64url_encode
 from bundlestream.core.jwk import (
     ArweaveKey,
@@ -13,8 +15,6 @@ from bundlestream.core.jwk import (
     jwk_from_private_key,
     verify_arweave_signature,
 )
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.conftest import FIXTURES
 
 

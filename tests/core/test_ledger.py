@@ -4,6 +4,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.approvals import (
     account_view,
     decide_approval,
@@ -23,8 +26,6 @@ from bundlestream.core.ledger import (
     spendable_approvals,
 )
 from bundlestream.schemas import ledger_events as ev
-from hypothesis import given
-from hypothesis import strategies as st
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 ALICE, BOB, CAROL = "alice" * 8 + "abc", "bob" * 14 + "b", "carol" * 8 + "cde"

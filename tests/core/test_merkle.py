@@ -7,6 +7,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bundlestream.core.encoding import b64url_decode, b64url_encode
 from bundlestream.core.merkle import (
     MAX_CHUNK_SIZE,
@@ -23,9 +26,6 @@ from bundlestream.core.merkle import (
     uploaded_chunk_spans,
     validate_path,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.conftest import FIXTURES
 
 # Produced by tests/node/merkle_vectors.cjs with arweave 1.15.7 (generateTransactionChunks).

@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.ans104.errors import DataItemParseError
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.encoding import b64url_decode, b64url_encode
@@ -21,8 +23,6 @@ from bundlestream.core.optical import (
     signed_header,
     unsigned_header,
 )
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.conftest import FIXTURES
 
 AT = datetime(2026, 11, 29, 5, 0, 0, 123000, tzinfo=UTC)

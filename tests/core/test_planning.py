@@ -3,6 +3,9 @@ overdue; an item too big for any bundle is a plan of its own; a replay cuts the 
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.planning import (
     Cut,
     LaneState,
@@ -14,9 +17,6 @@ from bundlestream.core.planning import (
     plan_item,
     plan_tick,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.deterministic import DETERMINISTIC
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

@@ -3,6 +3,9 @@
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.pricing import (
     TEN_GIB,
     Adjustment,
@@ -15,8 +18,6 @@ from bundlestream.core.pricing import (
     token_quote,
     upload_quote,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 FEE = Adjustment("Turbo Infrastructure Fee", "inclusive fee", "multiply", Fraction("0.766"))
 

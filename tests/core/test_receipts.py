@@ -2,10 +2,11 @@
 
 from functools import cache
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from bundlestream.core.encoding import b64url_decode, b64url_encode
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt, verify_receipt
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 # A receipt signed by Turbo's own test (turbo-upload-service src/utils/signReceipt.test.ts):
 # public data only, it shows our message construction is Turbo's.

@@ -4,6 +4,9 @@ failed in ``max_bundles`` bundles: then it fails for good, once."""
 from collections import Counter
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bundlestream.core.repacking import repack
 from bundlestream.schemas.events import (
     BundleDropped,
@@ -12,9 +15,6 @@ from bundlestream.schemas.events import (
     DataItemsRepacked,
     PlannedItem,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.deterministic import DETERMINISTIC
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

@@ -1,10 +1,10 @@
 """Backoff doubles from the base up to the cap; a longer Retry-After (429) wins."""
 
 import pytest
-from bundlestream.core.retrying import backoff_delay
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bundlestream.core.retrying import backoff_delay
 from tests.deterministic import DETERMINISTIC
 
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import coincurve
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.core.ans104 import Tag, parse_data_item
 from bundlestream.core.ans104.bundle_reader import read_bundle
 from bundlestream.core.ans104.bundle_writer import bundle_bytes
@@ -28,8 +31,6 @@ from bundlestream.core.ans104.signing import (
 )
 from bundlestream.core.encoding import b64url_encode
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 pytestmark = pytest.mark.node
 

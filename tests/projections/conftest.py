@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.projections import postgres
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

@@ -5,16 +5,16 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from bundlestream.projections.avro_reader import UnsupportedSchema, compile_reader
-from bundlestream.projections.records import decode_record
-from bundlestream.schemas.codec import HEADER_SIZE, DecodeError, encode, encode_record
-from bundlestream.schemas.example_payloads import example_record
-from bundlestream.schemas.versions import SchemaVersion, all_versions, by_fingerprint, latest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.event_story import story
+from bundlestream.projections.avro_reader import UnsupportedSchema, compile_reader
+from bundlestream.projections.records import decode_record
+from bundlestream.schemas.codec import HEADER_SIZE, DecodeError, encode, encode_record
+from bundlestream.schemas.example_payloads import example_record
+from bundlestream.schemas.versions import SchemaVersion, all_versions, by_fingerprint, latest
 
 EVERYTHING = {
     "type": "record",

@@ -5,6 +5,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from psycopg import sql
+
+from bench.event_story import story
+from bench.ledger_story import ledger_story
 from bundlestream.projections import postgres
 from bundlestream.projections.copy_text import encoder_of, escape, text_array
 from bundlestream.projections.migrator import migrate
@@ -15,10 +19,6 @@ from bundlestream.projections.tables import FACT_TABLES, Table
 from bundlestream.schemas.codec import encode, encode_record
 from bundlestream.schemas.example_payloads import example_record
 from bundlestream.schemas.versions import all_versions
-from psycopg import sql
-
-from bench.event_story import story
-from bench.ledger_story import ledger_story
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AWKWARD = Table(

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from bench.event_story import produce, story
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
-
-from bench.event_story import produce, story
 from bundlestream.settings import Settings
 from tests.bounds import CONDITION_S
 from tests.projections.test_rebuild import differences, ignore, replay_into, states

@@ -6,17 +6,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from bench.event_story import produce, story
 from bundlestream.adapters.kafka_producer import producer_config
+from bundlestream.cli import main
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
 from bundlestream.schemas.codec import encode
 from bundlestream.schemas.topics import BUNDLES_PLANNED, DATA_ITEMS_RECEIVED, DEAD_LETTERS
-from confluent_kafka import Consumer, Producer, TopicPartition
-
-from bench.event_story import produce, story
-from bundlestream.cli import main
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 from tests.bounds import BROKER_REQUEST_S, CONDITION_S

@@ -5,9 +5,9 @@ import time
 from typing import Any
 
 import pytest
-from bundlestream.schemas import events as ev
 
 from bench.event_story import produce, story
+from bundlestream.schemas import events as ev
 from bundlestream.settings import Settings
 from examples.permanent_items import follow
 from tests.bounds import CONDITION_S

@@ -3,14 +3,13 @@ their sums are ``fold``'s balances, on a log decided by the core itself."""
 
 from collections import defaultdict
 
+from bench.ledger_story import ledger_story
 from bundlestream.core.ledger import fold, journal
 from bundlestream.projections.projection import project
 from bundlestream.projections.records import decode_record
 from bundlestream.projections.rows import Position
 from bundlestream.projections.tables import APPROVAL_SPENDS, LEDGER_JOURNAL
 from bundlestream.schemas.codec import encode
-
-from bench.ledger_story import ledger_story
 
 
 def test_journal_rows_sum_to_the_folded_balances_even_when_redelivered() -> None:

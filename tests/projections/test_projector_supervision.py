@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from bundlestream.projections import postgres
-from bundlestream.projections.migrator import migrate
-from bundlestream.projections.rebuild import remaining
 
 from bench.chaos_faults import supervised_children
 from bench.event_story import produce, story
+from bundlestream.projections import postgres
+from bundlestream.projections.migrator import migrate
+from bundlestream.projections.rebuild import remaining
 from bundlestream.settings import Settings
 from tests.projections.test_crash import log_end, projected, start_projector, wait_for
 

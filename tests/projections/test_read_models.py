@@ -1,6 +1,7 @@
 """The read models' code against their contract: examples, migrations and tables agree."""
 
 import pytest
+
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate, migrations
 from bundlestream.projections.projection import EVOLVERS, project, tables_by_topic

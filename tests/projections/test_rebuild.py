@@ -5,6 +5,9 @@ import time
 from collections import Counter
 
 import pytest
+
+from bench.event_story import keyed, produce, story
+from bench.ledger_story import ledger_story
 from bundlestream.core.ledger import fold
 from bundlestream.projections import postgres
 from bundlestream.projections.check import compare_schemas
@@ -12,9 +15,6 @@ from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector, projected_topics
 from bundlestream.projections.rebuild import Progress, rebuild, remaining, replay_into
 from bundlestream.projections.tables import FACT_TABLES
-
-from bench.event_story import keyed, produce, story
-from bench.ledger_story import ledger_story
 from bundlestream.settings import Settings
 from tests.bounds import CONDITION_S
 

@@ -2,6 +2,7 @@
 tuple one short or one long, and the values land in the columns they name."""
 
 import pytest
+
 from bundlestream.projections.tables import BUNDLE_POSTS, RowShapeError
 
 POSTED = {

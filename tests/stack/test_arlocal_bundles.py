@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.arweave_tx import transaction_to_json
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
-
 from bundlestream.settings import Settings
 from tests.bounds import GATEWAY_REQUEST_S
 from tests.test_arweave_arlocal import (

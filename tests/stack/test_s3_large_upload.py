@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.config import Config
-from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
 
+from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
 from bundlestream.settings import MiB, Settings
 from bundlestream.wiring import open_object_store
 

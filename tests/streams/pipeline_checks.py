@@ -11,6 +11,10 @@ from collections import Counter
 
 import coincurve
 import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pipeline_harness import EventLog
+
 from bundlestream.core.ans104.bundle_header import (
     COUNT_BYTES,
     ENTRY_BYTES,
@@ -33,10 +37,6 @@ from bundlestream.core.ans104.signing import (
 from bundlestream.core.ans104.tags import Tag
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.schemas.events import BundlePlanned
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pipeline_harness import EventLog
-
 from bundlestream.settings import Settings
 from tests.bounds import HTTP_REQUEST_S
 

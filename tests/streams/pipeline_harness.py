@@ -22,13 +22,13 @@ from typing import Any
 
 import httpx
 import uvicorn
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import Event
 from bundlestream.schemas.topics import CATALOGUE
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.bounds import BROKER_REQUEST_S, CONDITION_S, GATEWAY_REQUEST_S, HTTP_REQUEST_S

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.adapters.filesystem import FilesystemObjectStore
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.schemas.events import BundlePlanned, PlannedItem
-from bundlestream.streams.bundle_assembly import UnpreparablePlan, assemble
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from bundlestream.settings import Settings
+from bundlestream.streams.bundle_assembly import UnpreparablePlan, assemble
 from bundlestream.wiring import received_item_reader
 
 

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bundlestream.streams import faust_internals
 from pipeline_harness import ROOT, pipeline_settings, settings_env
+
+from bundlestream.streams import faust_internals
 
 PROBING_WORKER = """
 import asyncio, json, os

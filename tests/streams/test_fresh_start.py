@@ -9,9 +9,6 @@ import os
 import time
 from pathlib import Path
 
-from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.core.ans104.signing import sign_data_item
-from bundlestream.schemas.topics import TABLES, VERIFY_WATCHING
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
@@ -25,6 +22,9 @@ from pipeline_harness import (
     wait_for,
 )
 
+from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.core.ans104.signing import sign_data_item
+from bundlestream.schemas.topics import TABLES, VERIFY_WATCHING
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 

@@ -7,13 +7,13 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_confirmed
+from pipeline_harness import pipeline_settings, running_pipeline, wait_for
+
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.core.ans104.signing import sign_data_item
 from bundlestream.schemas.events import BundlePlanned
 from bundlestream.streams.preparation import bundle_key
-from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_confirmed
-from pipeline_harness import pipeline_settings, running_pipeline, wait_for
-
 from bundlestream.wiring import open_object_store
 from tests.bounds import CONDITION_S
 

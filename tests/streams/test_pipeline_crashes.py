@@ -11,7 +11,6 @@ import asyncio
 import os
 from pathlib import Path
 
-from bundlestream.core.ans104.signing import sign_data_item
 from pipeline_checks import (
     assert_exactly_once,
     assert_unbundled,
@@ -21,6 +20,7 @@ from pipeline_checks import (
 )
 from pipeline_harness import GatewayProxy, pipeline_settings, running_pipeline, serving, wait_for
 
+from bundlestream.core.ans104.signing import sign_data_item
 from bundlestream.settings import Settings
 from bundlestream.stack.commands import up
 from bundlestream.stack.kafka import KafkaBroker

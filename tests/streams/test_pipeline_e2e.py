@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bundlestream.core.ans104.signing import sign_data_item
 from pipeline_checks import (
     assert_exactly_once,
     assert_nested_offsets,
@@ -19,6 +18,8 @@ from pipeline_checks import (
     wait_finalized,
 )
 from pipeline_harness import pipeline_settings, running_pipeline, wait_for
+
+from bundlestream.core.ans104.signing import sign_data_item
 
 # 1,000 items (docs/streams.md, "End-to-end tests"), and a small maximum bundle size (one
 # item above it) so that the run makes dozens of bundles.

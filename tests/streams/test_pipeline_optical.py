@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Consumer, TopicPartition
+from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_confirmed
+from pipeline_harness import pipeline_settings, running_pipeline, serving
+
 from bundlestream.core.ans104.parser import parse_data_item
 from bundlestream.core.ans104.signing import sign_data_item
 from bundlestream.core.ans104.tags import Tag
@@ -18,10 +22,6 @@ from bundlestream.core.encoding import b64url_decode
 from bundlestream.core.jwk import verify_arweave_signature
 from bundlestream.core.optical import optical_message, unsigned_header
 from bundlestream.schemas.topics import DATA_ITEMS_DEDUPLICATED
-from confluent_kafka import Consumer, TopicPartition
-from pipeline_checks import assert_exactly_once, signers, upload_all, wait_all_confirmed
-from pipeline_harness import pipeline_settings, running_pipeline, serving
-
 from bundlestream.settings import Settings
 from tests.bounds import BROKER_REQUEST_S, CONDITION_S
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from bundlestream.schemas.events import BundleDropped, BundlePrepared, OffsetsRecorded
 from bundlestream.schemas.example_payloads import example_record
 from bundlestream.schemas.records import from_record
 from bundlestream.schemas.topics import topic_of
 from bundlestream.schemas.versions import latest
+from bundlestream.settings import Settings
 from bundlestream.streams.app import create_app
 from bundlestream.streams.context import catalogue_topics
 from bundlestream.streams.preparation import PreparationEvent, destination
-
-from bundlestream.settings import Settings
 
 
 @pytest.mark.parametrize("event_type", [OffsetsRecorded, BundlePrepared, BundleDropped])

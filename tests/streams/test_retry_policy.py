@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pipeline_harness import serving
+
 from bundlestream.adapters.arweave_gateway import ArweaveGateway, GatewayError
 from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
 from bundlestream.streams.retrying import call_with_retries, retrying
-from pipeline_harness import serving
 
 OK = (200, None)
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from bundlestream.schemas.codec import encode
-from bundlestream.schemas.events import BundlePrepared
-from bundlestream.schemas.topics import topic_of
 from confluent_kafka import Producer
 from pipeline_harness import Workers, pipeline_settings, running_log, wait_for
 
 from bench.chaos_gateway import GatewayProxy, free_port
+from bundlestream.schemas.codec import encode
+from bundlestream.schemas.events import BundlePrepared
+from bundlestream.schemas.topics import topic_of
 from bundlestream.settings import Settings
 
 pytestmark = pytest.mark.stack

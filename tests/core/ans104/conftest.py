@@ -3,6 +3,9 @@
 
 import coincurve
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bundlestream.core.ans104.signing import (
     ArweaveSigner,
     DataItemSigner,
@@ -12,8 +15,6 @@ from bundlestream.core.ans104.signing import (
     TypedEthereumSigner,
 )
 from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from bundlestream.core.ans104 import BundleError, parse_data_item
 from bundlestream.core.ans104.bundle_header import BundleEntry, encode_bundle_header
 from bundlestream.core.ans104.bundle_reader import (

@@ -1,11 +1,11 @@
 """Whatever bytes arrive, the parser answers with one of our own errors or a data item."""
 
-from bundlestream.core.ans104 import Ans104Error, DataItemParser
-from bundlestream.core.ans104.bundle_reader import read_bundle
-from bundlestream.core.ans104.bundle_writer import bundle_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bundlestream.core.ans104 import Ans104Error, DataItemParser
+from bundlestream.core.ans104.bundle_reader import read_bundle
+from bundlestream.core.ans104.bundle_writer import bundle_bytes
 from tests.conftest import FIXTURES
 
 SEEDS = [

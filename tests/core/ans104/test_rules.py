@@ -1,6 +1,7 @@
 """Each ANS-104 rule, broken on purpose, gives the error that names it, as early as it can."""
 
 import pytest
+
 from bundlestream.core.ans104 import (
     DataItemParseError,
     DataItemParser,

@@ -1,11 +1,12 @@
 """Items we sign with every signature type parse back and verify; tampering is caught."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bundlestream.core.ans104 import DataItemParser, InvalidSignature, Tag, parse_data_item
 from bundlestream.core.ans104.signing import DataItemSigner, MultiAptosSigner, sign_data_item
 from bundlestream.core.ans104.verification import verify_multi_aptos
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ALL_TYPES = [1, 2, 3, 4, 5, 6, 7]
 TAGS = [Tag(b"Content-Type", b"text/plain"), Tag(b"\xff\xfe", b"not utf-8")]

@@ -4,6 +4,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bundlestream.core.ans104 import (
     DataItem,
     DataItemParser,
@@ -12,8 +15,6 @@ from bundlestream.core.ans104 import (
     parse_data_item,
 )
 from bundlestream.core.encoding import b64url_encode
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 OWNER_J40 = "J40R1BgFSI1_7p25QW49T7P46BePJJnlDrsFGY1YWbM"
 OWNER_JAXL = "jaxl_dxqJ00gEgQazGASFXVRvO4h-Q0_vnaLtuOUoWU"
