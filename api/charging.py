@@ -58,6 +58,19 @@ class Charging:
             return _REFUSED.get(reserved, LEDGER_UNAVAILABLE)
         return UploadCharge(self, _charge_event(signer, item_id, winc, self.now()))
 
+    async def spendable(self, signer: str) -> int | None:
+        """What ``signer`` may spend now, read without reserving; None when the view
+        cannot say (down, or still being built after ``READY_WAIT_S``, as a reservation
+        waits). For early refusals only: the reservation at the end is the decision."""
+        try:
+            for _ in range(int(READY_WAIT_S / READY_POLL_S)):
+                if await self.view.is_ready():
+                    return await self.view.balance(signer)
+                await asyncio.sleep(READY_POLL_S)
+        except ViewUnavailable:
+            return None
+        return None
+
     async def publish(self, charge: ev.UploadCharged) -> bool:
         """Produce the charge and wait for acks=all. False: not acknowledged, and then
         the charge is the settler's (it may be in the log), never the caller's to refund."""

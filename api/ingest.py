@@ -116,6 +116,8 @@ class _Upload:
         self.received = 0
         self.winc = 0
         self.payable: int | None = None
+        # The signer's spendable winc as read at the header, for early 402s; None: unknown.
+        self.spendable: int | None = None
         self.charge: UploadCharge | None = None
 
     async def feed(self, chunk: bytes) -> None:
@@ -158,6 +160,9 @@ class _Upload:
         # object can outlive a crash between its commit and the event).
         if receipted:
             raise _Abort(Duplicate(header.id))
+        if self.path.charging is not None and self._may_be_paid(header):
+            self.spendable = await self.path.charging.spendable(header.native_address)
+            self._admission_so_far(header)
 
     def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
         """Blocklist always; the free tier too when Content-Length tells the size (the
@@ -169,14 +174,26 @@ class _Upload:
         return decision if isinstance(decision, Refused) else None
 
     def _admission_so_far(self, header: DataItemHeader) -> None:
-        """Refuse as soon as the bytes that arrived already cost more than the owner may
-        spend: without Content-Length (chunked) this is the early 402. An item is never
-        smaller than what arrived, so a refusal now is the refusal at the end."""
-        decision = self.path.admission.decide(
-            header.owner_address, header.native_address, self.received
-        )
+        """Refuse as soon as the item (its declared length, else the bytes that arrived)
+        costs more than the owner may spend: the early 402, chunked bodies included. An
+        item is never smaller than what arrived, so a refusal now is the one at the end,
+        but for a credit that lands while the body streams (the balance is read once, at
+        the header; the reservation at the end decides every accepted upload)."""
+        size = self.received if self.declared_size is None else self.declared_size
+        decision = self.path.admission.decide(header.owner_address, header.native_address, size)
         if isinstance(decision, Refused):
             raise _Abort(refusal(decision))
+        spendable = self.spendable
+        if spendable is not None and isinstance(decision, Payable) and decision.winc > spendable:
+            raise _Abort(Rejected(402, "Insufficient balance"))
+
+    def _may_be_paid(self, header: DataItemHeader) -> bool:
+        """Whether this upload can cost anything (only then is the balance read)."""
+        size = self.declared_size
+        if size is None:
+            return True
+        decision = self.path.admission.decide(header.owner_address, header.native_address, size)
+        return isinstance(decision, Payable)
 
     async def _open_writer(self, item_id: str) -> None:
         try:

@@ -28,7 +28,11 @@ pytestmark = pytest.mark.stack
 
 OCTET = {"Content-Type": "application/octet-stream"}
 BOUND_S = 30.0
-FAST = {"http_header_timeout_s": 0.5, "http_body_interval_s": 0.5, "http_body_min_bytes": 1}
+FAST = {
+    "api__http_header_timeout_s": 0.5,
+    "api__http_body_interval_s": 0.5,
+    "api__http_body_min_bytes": 1,
+}
 
 
 @contextlib.asynccontextmanager
