@@ -6,7 +6,6 @@ upstream names it.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -84,7 +83,7 @@ def currencies(p: Payments, request: Request) -> Response:
     return JSONResponse({"supportedCurrencies": supported, "limits": limits})
 
 
-def _limits(currency: str) -> dict[str, Any]:
+def _limits(currency: str) -> dict[str, object]:
     # Upstream's USD limits in minor units (PAYMENTS.md §2, "Currency limits"); they are
     # enforced on top-ups only, which are not built yet, so every currency shows them.
     zero = currency in pricing.ZERO_DECIMAL_CURRENCIES
@@ -97,7 +96,7 @@ def _limits(currency: str) -> dict[str, Any]:
     }
 
 
-def _approval(row: ApprovalRow) -> dict[str, Any]:
+def _approval(row: ApprovalRow) -> dict[str, object]:
     return {
         "approvalDataItemId": row.approval_id,
         "approvedAddress": row.approved_address,

@@ -3,7 +3,6 @@
 import hmac
 import secrets
 from pathlib import Path
-from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -35,7 +34,7 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
-def render(request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
+def render(request: Request, name: str, status_code: int = 200, **values: object) -> Response:
     """The template ``name`` with the operator, the CSRF token and ``values``."""
     values |= {"operator": request.session.get("operator"), "csrf": csrf_token(request)}
     return TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)

@@ -24,7 +24,6 @@ The anchor is not part of the header gateways read. Pure: time and key are passe
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from bundlestream.core.ans104.data_item import DataItemHeader
 from bundlestream.core.ans104.errors import DataItemParseError
@@ -58,7 +57,7 @@ def optical_message(data_item_id: str) -> bytes:
 
 def unsigned_header(
     header: DataItemHeader, data_size: int, uploaded_at: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The header's fields as the optical bridge reads them, without the bundler's
     signature."""
     return {
@@ -79,7 +78,7 @@ def unsigned_header(
 
 def signed_header(
     key: ArweaveKey, header: DataItemHeader, data_size: int, uploaded_at: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The header with ``bundlr_signature``: ``key`` signs :func:`optical_message`."""
     signature = key.sign(optical_message(header.id))
     return {
@@ -88,7 +87,7 @@ def signed_header(
     }
 
 
-def optical_body(headers: Sequence[Mapping[str, Any]]) -> bytes:
+def optical_body(headers: Sequence[Mapping[str, object]]) -> bytes:
     """The request body: one JSON array of headers."""
     return json.dumps(list(headers), separators=(",", ":")).encode("utf-8")
 

@@ -79,7 +79,9 @@ class Cleaner:
         )
 
 
-def pending_entry(confirmed: BundleConfirmed, partition: int, retention_s: float) -> dict[str, Any]:
+def pending_entry(
+    confirmed: BundleConfirmed, partition: int, retention_s: float
+) -> dict[str, object]:
     return {
         "due": cleanup_due_at(confirmed.confirmed_at, retention_s).isoformat(),
         "confirmed_at": confirmed.confirmed_at.isoformat(),
