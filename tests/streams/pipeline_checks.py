@@ -9,12 +9,10 @@ import os
 import sqlite3
 from collections import Counter
 
-import coincurve
 import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pipeline_harness import EventLog
 
+from bench.fuzz_items import all_signers
 from bundlestream.core.ans104.bundle_header import (
     COUNT_BYTES,
     ENTRY_BYTES,
@@ -24,18 +22,11 @@ from bundlestream.core.ans104.bundle_header import (
 )
 from bundlestream.core.ans104.bundle_writer import bundle_bytes
 from bundlestream.core.ans104.parser import parse_data_item
-from bundlestream.core.ans104.signature_types import SignatureType
 from bundlestream.core.ans104.signing import (
-    ArweaveSigner,
     DataItemSigner,
-    Ed25519Signer,
-    EthereumSigner,
-    MultiAptosSigner,
-    TypedEthereumSigner,
     sign_data_item,
 )
 from bundlestream.core.ans104.tags import Tag
-from bundlestream.core.jwk import arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.schemas.events import BundlePlanned
 from bundlestream.settings import Settings
 from tests.bounds import HTTP_REQUEST_S
@@ -43,17 +34,7 @@ from tests.bounds import HTTP_REQUEST_S
 
 def signers() -> list[DataItemSigner]:
     """One signer of every ANS-104 signature type, types 1 to 7 in order."""
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    aptos = [Ed25519PrivateKey.generate() for _ in range(3)]
-    return [
-        ArweaveSigner(arweave_key_from_jwk(jwk_from_private_key(rsa_key))),
-        Ed25519Signer(Ed25519PrivateKey.generate()),
-        EthereumSigner(coincurve.PrivateKey()),
-        Ed25519Signer(Ed25519PrivateKey.generate(), SignatureType.SOLANA),
-        Ed25519Signer(Ed25519PrivateKey.generate(), SignatureType.INJECTED_APTOS),
-        MultiAptosSigner(aptos, threshold=2, signing=(0, 2)),
-        TypedEthereumSigner(coincurve.PrivateKey()),
-    ]
+    return all_signers()
 
 
 # Payload sizes: empty, tiny, a few KiB, and some past the default inline limit (64 KiB),
