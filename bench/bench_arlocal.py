@@ -27,33 +27,15 @@ from bundlestream.core.arweave_tx import transaction_to_json
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
 from bundlestream.settings import Settings
 from bundlestream.stack.arlocal import Arlocal
+from tests.stack.test_arlocal_disk import memory, mine_until_mined
 from tests.test_arweave_arlocal import bundle_pieces, bundle_transaction, fresh_item, wallet
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
-def memory(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of ``pid`` in bytes."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return (int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024)
-
-
 def disk_bytes(directory: Path) -> int:
     return sum(f.stat().st_blocks * 512 for f in directory.rglob("*") if f.is_file())
-
-
-def mined(gateway: httpx.Client, tx_id: str, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        gateway.get("/mine").raise_for_status()
-        status = gateway.get(f"/tx/{tx_id}/status")
-        if status.status_code == 200 and status.json().get("block_height", 0) >= 1:
-            return True
-        time.sleep(1)
-    return False
 
 
 def post_bundle(gateway: httpx.Client, payloads: list[bytes]) -> tuple[str, list[str], float]:
@@ -103,7 +85,7 @@ def main() -> None:
     print(f"{args.bundles} bundles x {args.items} items x {item_size / MiB:.1f} MiB")
     with httpx.Client(base_url=settings.arweave.gateway_url, timeout=600) as gateway:
         gateway.get(f"/mint/{wallet().address}/{10**18}").raise_for_status()
-        rss_before, _ = memory(pid)
+        rss_before = memory(pid)["VmRSS"]
         disk_before = disk_bytes(database)
         posted, post_s, ceilings = 0, 0.0, []
         for number in range(args.bundles):
@@ -112,19 +94,19 @@ def main() -> None:
             tx_id, ids, seconds = post_bundle(gateway, payloads)
             post_s += seconds
             posted += len(payloads) * item_size
-            assert mined(gateway, tx_id, 600), f"bundle {tx_id} not mined"
+            mine_until_mined(gateway, tx_id)
             for item_id, payload in zip(ids, payloads, strict=True):
                 read = gateway.get(f"/{item_id}")
                 assert read.status_code == 200, (item_id, read.status_code)
                 assert hashlib.sha256(read.content).digest() == hashlib.sha256(payload).digest()
-            rss, peak = memory(pid)
+            rss, peak = memory(pid)["VmRSS"], memory(pid)["VmHWM"]
             rate = len(payloads) * item_size / MiB / seconds
             print(
                 f"bundle {number + 1}: posted {posted / GiB:.2f} GiB  RSS {rss / MiB:7.1f} MiB"
                 f"  peak {peak / MiB:7.1f} MiB  seeded at {rate:.1f} MB/s",
                 flush=True,
             )
-        rss_after, peak = memory(pid)
+        rss_after, peak = memory(pid)["VmRSS"], memory(pid)["VmHWM"]
         disk_after = disk_bytes(database)
     growth = (rss_after - rss_before) / MiB / (posted / GiB)
     print(f"RSS {rss_before / MiB:.1f} → {rss_after / MiB:.1f} MiB (peak {peak / MiB:.1f})")
