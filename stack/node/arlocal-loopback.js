@@ -20,7 +20,9 @@
 //   The mine path above indexes them;
 // - the chunks table gets indexes on data_root and offset, and POST /chunk finds the
 //   highest offset with MAX() instead of loading every chunk: each chunk posted cost a
-//   read of the whole chain, which grows with every test the stack serves.
+//   read of the whole chain, which grows with every test the stack serves;
+// - a seeded bundle is unbundled from a file on disk, never from a copy of it in memory
+//   (arlocal-disk-bundles.js): the node process stays the same size whatever it stores.
 // Usage: node arlocal-loopback.js <host> <port> [arlocal flags]
 'use strict';
 const { AsyncLocalStorage } = require('async_hooks');
@@ -64,8 +66,10 @@ http.createServer = function createSerializedServer(...args) {
   return createServer.apply(this, args);
 };
 
-const { TransactionDB } = require('arlocal/bin/db/transaction');
+const path = require('path');
+const { TransactionDB, formatTransaction } = require('arlocal/bin/db/transaction');
 const { ChunkDB } = require('arlocal/bin/db/chunks');
+const { storedBytes, unbundleFromDisk } = require('./arlocal-disk-bundles');
 
 function isBundle(tx) {
   let tags = [];
@@ -79,16 +83,12 @@ function isBundle(tx) {
     decoded.some(([n, v]) => n === 'Bundle-Version' && v === '2.0.0');
 }
 
-// A bundle posted without data, all of whose bytes are in the chunks table (distinct
-// chunks, as arlocal's mine reassembles them).
+// A bundle posted without data, all of whose bytes are in the chunks table (one chunk per
+// position in its tree), counted by sqlite: the chunks' text never enters this process.
 async function seededBundle(connection, tx) {
   if (tx.data || !(Number(tx.data_size) > 0) || !isBundle(tx)) return false;
   await chunkIndexes(connection);
-  const rows = await connection('chunks').where({ data_root: tx.data_root }).select('chunk');
-  const distinct = new Set(rows.map((row) => row.chunk));
-  let bytes = 0;
-  for (const chunk of distinct) bytes += Buffer.byteLength(chunk, 'base64url');
-  return bytes >= Number(tx.data_size);
+  return (await storedBytes(connection, tx.data_root)) >= Number(tx.data_size);
 }
 
 async function waitsForChunks(connection, tx) {
@@ -98,12 +98,26 @@ async function waitsForChunks(connection, tx) {
 // GET /mine reads the pending transactions first (only this route does): it gets none of
 // the bundles that still wait for chunks, and it mines exactly what it got (with the items
 // it unbundled from them), never a transaction that arrived while it ran: arlocal's own
-// final UPDATE took every pending row.
+// final UPDATE took every pending row. The seeded bundles are unbundled here, from disk
+// (arlocal-disk-bundles.js), and handed to arlocal's mine as having data, which it skips;
+// one whose items do not verify stays pending, as with arlocal, and is not read again.
+const unverifiedBundles = new Set();
 const getUnminedTxsRaw = TransactionDB.prototype.getUnminedTxsRaw;
 TransactionDB.prototype.getUnminedTxsRaw = async function pendingButWaiting() {
   const pending = await getUnminedTxsRaw.call(this);
+  const dbPath = path.dirname(this.connection.client.connectionSettings.filename);
   const ready = [];
-  for (const tx of pending) if (!(await waitsForChunks(this.connection, tx))) ready.push(tx);
+  for (const tx of pending) {
+    if (unverifiedBundles.has(tx.id) || (await waitsForChunks(this.connection, tx))) continue;
+    if (await seededBundle(this.connection, tx)) {
+      if (!(await unbundleFromDisk(this.connection, formatTransaction, tx, dbPath))) {
+        unverifiedBundles.add(tx.id);
+        continue;
+      }
+      tx.data = 'unbundled from disk';
+    }
+    ready.push(tx);
+  }
   this.readyThisMine = ready.map((tx) => tx.id);
   return ready;
 };
@@ -123,7 +137,7 @@ TransactionDB.prototype.mineTxs = async function mineWhatWasReady(block, unverif
     // Another route (mineWithFails): hold what waits for chunks, as above.
     const held = [];
     for (const tx of await this.connection('transactions').where({ block: '' })) {
-      if (await waitsForChunks(this.connection, tx)) held.push(tx.id);
+      if (unverifiedBundles.has(tx.id) || (await waitsForChunks(this.connection, tx))) held.push(tx.id);
     }
     return mineTxs.call(this, block, [...unverifiedBundleTxs, ...held]);
   }
