@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
 from bundlestream.api.payments import OracleUnavailable, Payments
+from bundlestream.api.top_ups import submit_top_up
 from bundlestream.core import pricing
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -152,4 +153,8 @@ def routes() -> list[Route]:
         ("/v1/currencies", guarded(fiat_oracle, currencies)),
         ("/v1/account/balance/{token}", balance),
     ]
-    return [Route(path, handler, methods=["GET"]) for path, handler in table]
+    top_ups = [
+        Route(path, submit_top_up, methods=["POST"])
+        for path in ("/v1/account/balance/{token}", "/account/balance/{token}")
+    ]
+    return [Route(path, handler, methods=["GET"]) for path, handler in table] + top_ups
