@@ -15,6 +15,7 @@ from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
 from bundlestream.api.payments import OracleUnavailable, Payments
 from bundlestream.api.top_ups import submit_top_up
 from bundlestream.core import pricing
+from bundlestream.core.signed_requests import signer_address
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -119,7 +120,20 @@ async def balance(request: Request) -> Response:
     address = request.query_params.get("address", "")
     if not address:
         return PlainTextResponse("Missing address query parameter", status_code=400)
-    p: Payments = request.state.payments
+    return await balance_of(request.state.payments, address)
+
+
+async def signed_balance(request: Request) -> Response:
+    """GET /v1/balance: the signer of ``x-signature`` over ``x-nonce``, else ``?address=``
+    (upstream's fallback); neither is a 403."""
+    address = signer_address(request.headers) or request.query_params.get("address", "")
+    if not address:
+        return PlainTextResponse("Invalid signature or missing required headers", 403)
+    return await balance_of(request.state.payments, address)
+
+
+async def balance_of(p: Payments, address: str) -> Response:
+    """The balance body of ``address``; 404 "User Not Found" for an unknown one."""
     try:
         winc, approvals = await p.ledger.balance(address), await p.ledger.approvals(address)
     except LedgerUnavailable:
@@ -152,6 +166,7 @@ def routes() -> list[Route]:
         ("/v1/rates/{currency}", guarded(fiat_oracle, rate)),
         ("/v1/currencies", guarded(fiat_oracle, currencies)),
         ("/v1/account/balance/{token}", balance),
+        ("/v1/balance", signed_balance),
     ]
     top_ups = [
         Route(path, submit_top_up, methods=["POST"])

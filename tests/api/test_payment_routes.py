@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
+from bundlestream.core.ans104.signing import Ed25519Signer
 from bundlestream.core.pricing import TEN_GIB
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
@@ -20,6 +22,7 @@ from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import encode
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
+from tests.core.test_signed_requests import headers as signed_headers
 
 pytestmark = pytest.mark.stack
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -154,3 +157,15 @@ async def test_balances_come_from_the_projection_with_approvals(client: httpx.As
 async def test_info_lists_our_wallet_per_token(client: httpx.AsyncClient) -> None:
     info = (await client.get("/v1/info")).json()
     assert set(info["addresses"]) == {"arweave"} and len(info["addresses"]["arweave"]) == 43
+
+
+async def test_the_signed_balance_names_the_signer_else_the_address(
+    client: httpx.AsyncClient,
+) -> None:
+    signed = signed_headers(Ed25519Signer(Ed25519PrivateKey.generate()))
+    unknown_signer = await client.get("/v1/balance", headers=signed)
+    assert (unknown_signer.status_code, unknown_signer.text) == (404, "User Not Found")
+    forged = await client.get("/v1/balance", headers={**signed, "x-nonce": "another"})
+    assert forged.status_code == 403
+    bob = await client.get("/v1/balance", params={"address": BOB})
+    assert (bob.status_code, bob.json()["winc"]) == (200, "700")
