@@ -156,6 +156,42 @@ async def balance_of(p: Payments, address: str) -> Response:
     return JSONResponse(body)
 
 
+async def user_approvals(request: Request) -> Response:
+    """GET /v1/account/approvals/get?userAddress=: live approvals given and received."""
+    address = request.query_params.get("userAddress", "")
+    if not address:
+        return PlainTextResponse("Missing userAddress query parameter", status_code=400)
+    p: Payments = request.state.payments
+    try:
+        approvals = await p.ledger.approvals(address)
+    except LedgerUnavailable:
+        return PlainTextResponse("Service Unavailable", status_code=503)
+    given = [_approval(a) for a in approvals if a.paying_address == address]
+    received = [_approval(a) for a in approvals if a.approved_address == address]
+    return JSONResponse({"givenApprovals": given, "receivedApprovals": received})
+
+
+async def pair_approvals(request: Request) -> Response:
+    """GET /v1/account/approvals?payingAddress&approvedAddress: the live approvals of one
+    payer to one address, what is left of them, and the last expiry (400 when none)."""
+    payer = request.query_params.get("payingAddress", "")
+    approved = request.query_params.get("approvedAddress", "")
+    if not (payer and approved):
+        return PlainTextResponse("Missing payingAddress or approvedAddress", status_code=400)
+    p: Payments = request.state.payments
+    try:
+        found = [a for a in await p.ledger.approvals(payer) if a.approved_address == approved]
+    except LedgerUnavailable:
+        return PlainTextResponse("Service Unavailable", status_code=503)
+    if not found:
+        return PlainTextResponse("No approvals found", status_code=400)
+    left = sum(int(a.approved_winc) - int(a.used_winc) for a in found)
+    ends = [a.expires_at for a in found]
+    expires_by = None if None in ends else _iso(max(ends))  # type: ignore[type-var]
+    body = {"approvals": [_approval(a) for a in found], "amount": str(left)}
+    return JSONResponse({**body, **({"expiresBy": expires_by} if expires_by else {})})
+
+
 def routes() -> list[Route]:
     """Under ``/v1`` as upstream's payment service serves them."""
     pricing_oracle, fiat_oracle = "Pricing Oracle Unavailable", "Fiat Oracle Unavailable"
@@ -167,6 +203,8 @@ def routes() -> list[Route]:
         ("/v1/currencies", guarded(fiat_oracle, currencies)),
         ("/v1/account/balance/{token}", balance),
         ("/v1/balance", signed_balance),
+        ("/v1/account/approvals/get", user_approvals),
+        ("/v1/account/approvals", pair_approvals),
     ]
     top_ups = [
         Route(path, submit_top_up, methods=["POST"])

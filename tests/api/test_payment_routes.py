@@ -169,3 +169,22 @@ async def test_the_signed_balance_names_the_signer_else_the_address(
     assert forged.status_code == 403
     bob = await client.get("/v1/balance", params={"address": BOB})
     assert (bob.status_code, bob.json()["winc"]) == (200, "700")
+
+
+async def test_approvals_are_listed_per_user_and_per_pair(client: httpx.AsyncClient) -> None:
+    alice = (await client.get("/v1/account/approvals/get", params={"userAddress": ALICE})).json()
+    assert alice["givenApprovals"] == []
+    [received] = alice["receivedApprovals"]
+    assert (received["approvalDataItemId"], received["payingAddress"]) == ("ap1", BOB)
+    assert (received["approvedWincAmount"], received["usedWincAmount"]) == ("300", "100")
+    pair = await client.get(
+        "/v1/account/approvals", params={"payingAddress": BOB, "approvedAddress": ALICE}
+    )
+    assert pair.status_code == 200
+    assert (pair.json()["amount"], len(pair.json()["approvals"])) == ("200", 1)
+    assert "expiresBy" not in pair.json()  # ap1 never expires
+    reverse = await client.get(
+        "/v1/account/approvals", params={"payingAddress": ALICE, "approvedAddress": BOB}
+    )
+    assert reverse.status_code == 400
+    assert (await client.get("/v1/account/approvals/get")).status_code == 400
