@@ -12,11 +12,12 @@ Needs the stack (the app's lifespan opens Kafka, Redis, Postgres and reads arloc
 """
 
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,26 +77,21 @@ def bench_signed_request(signer: DataItemSigner) -> None:
 
 
 async def bench_signed_balance(settings: Settings, signer: DataItemSigner, requests: int) -> None:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-
-        async def with_state(scope: Any, receive: Any, send: Any) -> None:
-            await app({**scope, "state": dict(state or {})}, receive, send)
-
-        transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            latencies = []
-            for _ in range(requests):
-                signed = headers(signer)
-                started = time.perf_counter()
-                answer = await client.get("/v1/balance", headers=signed)
-                latencies.append(time.perf_counter() - started)
-                assert answer.status_code == 404  # verified: a signer the ledger never saw
+    async with in_process_client(settings) as client:
+        latencies = []
+        for _ in range(requests):
+            signed = headers(signer)
+            started = time.perf_counter()
+            answer = await client.get("/v1/balance", headers=signed)
+            latencies.append(time.perf_counter() - started)
+            assert answer.status_code == 404  # verified: a signer the ledger never saw
     q = statistics.quantiles(latencies, n=100)
     print(f"signed GET /v1/balance: p50 {q[49] * 1e3:.3f} ms  p99 {q[98] * 1e3:.3f} ms")
 
 
-async def bench_route(settings: Settings, requests: int = 2000) -> None:
+@contextlib.asynccontextmanager
+async def in_process_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app in this process (no network), its lifespan open."""
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
 
@@ -104,13 +100,18 @@ async def bench_route(settings: Settings, requests: int = 2000) -> None:
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            while (await client.get("/v1/price/bytes/1")).status_code != 200:
-                await asyncio.sleep(0.1)
-            latencies, body = [], {}
-            for n in range(requests):
-                started = time.perf_counter()
-                body = (await client.get(f"/v1/price/bytes/{1024 + n}")).json()
-                latencies.append(time.perf_counter() - started)
+            yield client
+
+
+async def bench_route(settings: Settings, requests: int = 2000) -> None:
+    async with in_process_client(settings) as client:
+        while (await client.get("/v1/price/bytes/1")).status_code != 200:
+            await asyncio.sleep(0.1)
+        latencies, body = [], {}
+        for n in range(requests):
+            started = time.perf_counter()
+            body = (await client.get(f"/v1/price/bytes/{1024 + n}")).json()
+            latencies.append(time.perf_counter() - started)
     q = statistics.quantiles(latencies, n=100)
     print(f"price route: p50 {q[49] * 1e3:.3f} ms  p99 {q[98] * 1e3:.3f} ms  ({requests} requests)")
     started = time.perf_counter()

@@ -3,27 +3,12 @@
 // Usage (NODE_PATH=stack/node/node_modules): node turbo_payments_e2e.cjs API_URL GATEWAY_URL
 // Prints one JSON line per step: {step, ...}; exits 1 on failure.
 "use strict";
-const { Readable } = require("stream");
 const Arweave = require("arweave");
 const { TurboFactory, ARToTokenAmount } = require("@ardrive/turbo-sdk");
 
-const MiB = 1024 * 1024;
+const { MiB, payloadStream } = require("./payload_stream.cjs");
 const SIZE = 12 * MiB;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function payloadStream(size, seed) {
-  let sent = 0;
-  const block = Buffer.alloc(MiB);
-  for (let i = 0; i < block.length; i++) block[i] = (i * seed) & 0xff;
-  return new Readable({
-    read() {
-      if (sent >= size) return this.push(null);
-      const n = Math.min(block.length, size - sent);
-      sent += n;
-      this.push(n === block.length ? block : block.subarray(0, n));
-    },
-  });
-}
 
 function say(step, fields) {
   console.log(JSON.stringify({ step, ...fields }));
