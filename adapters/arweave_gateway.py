@@ -8,6 +8,9 @@ from typing import Any
 import httpx
 
 from bundlestream.core.confirmation import TxStatus
+from bundlestream.core.encoding import b64url_decode
+from bundlestream.core.jwk import owner_address
+from bundlestream.core.top_ups import Transfer
 
 
 class GatewayError(Exception):
@@ -89,6 +92,26 @@ class ArweaveGateway:
             block_height=int(body["block_height"]),
             block_id=str(body["block_indep_hash"]),
             confirmations=int(body.get("number_of_confirmations", 0)),
+        )
+
+    async def transfer(self, tx_id: str) -> Transfer | None:
+        """The AR transfer of ``tx_id`` (``GET /tx/{id}`` and its status), None when the
+        gateway does not know it; its sender is the address of the transaction's owner."""
+        try:
+            response = await self._request("GET", f"/tx/{tx_id}")
+        except GatewayError as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        try:
+            tx = response.json()
+            sender = owner_address(b64url_decode(str(tx["owner"])))
+            recipient, quantity = str(tx.get("target") or ""), int(tx.get("quantity") or 0)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GatewayError(f"GET /tx/{tx_id}: not a transaction: {exc!r}") from exc
+        status = await self.tx_status(tx_id)
+        return Transfer(
+            "arweave", tx_id, sender, recipient, quantity, status.block_height, status.confirmations
         )
 
     async def mint(self, address: str, winston: int) -> None:

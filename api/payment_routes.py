@@ -13,7 +13,9 @@ from starlette.routing import Route
 
 from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
 from bundlestream.api.payments import OracleUnavailable, Payments
+from bundlestream.api.top_ups import submit_top_up
 from bundlestream.core import pricing
+from bundlestream.core.signed_requests import signer_address
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -118,7 +120,20 @@ async def balance(request: Request) -> Response:
     address = request.query_params.get("address", "")
     if not address:
         return PlainTextResponse("Missing address query parameter", status_code=400)
-    p: Payments = request.state.payments
+    return await balance_of(request.state.payments, address)
+
+
+async def signed_balance(request: Request) -> Response:
+    """GET /v1/balance: the signer of ``x-signature`` over ``x-nonce``, else ``?address=``
+    (upstream's fallback); neither is a 403."""
+    address = signer_address(request.headers) or request.query_params.get("address", "")
+    if not address:
+        return PlainTextResponse("Invalid signature or missing required headers", 403)
+    return await balance_of(request.state.payments, address)
+
+
+async def balance_of(p: Payments, address: str) -> Response:
+    """The balance body of ``address``; 404 "User Not Found" for an unknown one."""
     try:
         winc, approvals = await p.ledger.balance(address), await p.ledger.approvals(address)
     except LedgerUnavailable:
@@ -141,6 +156,42 @@ async def balance(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def user_approvals(request: Request) -> Response:
+    """GET /v1/account/approvals/get?userAddress=: live approvals given and received."""
+    address = request.query_params.get("userAddress", "")
+    if not address:
+        return PlainTextResponse("Missing userAddress query parameter", status_code=400)
+    p: Payments = request.state.payments
+    try:
+        approvals = await p.ledger.approvals(address)
+    except LedgerUnavailable:
+        return PlainTextResponse("Service Unavailable", status_code=503)
+    given = [_approval(a) for a in approvals if a.paying_address == address]
+    received = [_approval(a) for a in approvals if a.approved_address == address]
+    return JSONResponse({"givenApprovals": given, "receivedApprovals": received})
+
+
+async def pair_approvals(request: Request) -> Response:
+    """GET /v1/account/approvals?payingAddress&approvedAddress: the live approvals of one
+    payer to one address, what is left of them, and the last expiry (400 when none)."""
+    payer = request.query_params.get("payingAddress", "")
+    approved = request.query_params.get("approvedAddress", "")
+    if not (payer and approved):
+        return PlainTextResponse("Missing payingAddress or approvedAddress", status_code=400)
+    p: Payments = request.state.payments
+    try:
+        found = [a for a in await p.ledger.approvals(payer) if a.approved_address == approved]
+    except LedgerUnavailable:
+        return PlainTextResponse("Service Unavailable", status_code=503)
+    if not found:
+        return PlainTextResponse("No approvals found", status_code=400)
+    left = sum(int(a.approved_winc) - int(a.used_winc) for a in found)
+    ends = [a.expires_at for a in found]
+    expires_by = None if None in ends else _iso(max(ends))  # type: ignore[type-var]
+    body = {"approvals": [_approval(a) for a in found], "amount": str(left)}
+    return JSONResponse({**body, **({"expiresBy": expires_by} if expires_by else {})})
+
+
 def routes() -> list[Route]:
     """Under ``/v1`` as upstream's payment service serves them."""
     pricing_oracle, fiat_oracle = "Pricing Oracle Unavailable", "Fiat Oracle Unavailable"
@@ -151,5 +202,12 @@ def routes() -> list[Route]:
         ("/v1/rates/{currency}", guarded(fiat_oracle, rate)),
         ("/v1/currencies", guarded(fiat_oracle, currencies)),
         ("/v1/account/balance/{token}", balance),
+        ("/v1/balance", signed_balance),
+        ("/v1/account/approvals/get", user_approvals),
+        ("/v1/account/approvals", pair_approvals),
     ]
-    return [Route(path, handler, methods=["GET"]) for path, handler in table]
+    top_ups = [
+        Route(path, submit_top_up, methods=["POST"])
+        for path in ("/v1/account/balance/{token}", "/account/balance/{token}")
+    ]
+    return [Route(path, handler, methods=["GET"]) for path, handler in table] + top_ups

@@ -7,18 +7,26 @@ and the rates are refreshed by background tasks, never fetched per request.
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 import httpx
 
+from bundlestream.adapters.arweave_gateway import ArweaveGateway
 from bundlestream.adapters.gateway_price import GatewayPrice
+from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.ledger_queries import LedgerQueries, open_ledger_queries
 from bundlestream.adapters.rates import CoinGeckoRates, FixedRates, Rates, RatesUnavailable
+from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.api.top_ups import TopUps
 from bundlestream.core import pricing
+from bundlestream.schemas.topics import LEDGER_EVENTS
 from bundlestream.settings import Settings
+from bundlestream.wiring import kafka_connection
 
 
 class OracleUnavailable(Exception):
@@ -68,6 +76,13 @@ class Payments:
         ar_usd = self.rate("arweave", "usd")
         token_usd = ar_usd if coin == "arweave" else self.rate(coin, "usd")
         return pricing.token_quote(token, amount, token_usd, ar_usd, fees)
+
+    def credit_for(self, token: str, amount: int) -> int | None:
+        """The winc a payment of ``amount`` base units credits; None while unknown."""
+        try:
+            return self.token_quote(token, amount).winc
+        except (OracleUnavailable, pricing.PriceError):
+            return None
 
     def fiat_rates(self) -> dict[str, Fraction]:
         try:
@@ -127,4 +142,30 @@ async def payments_api(settings: Settings) -> AsyncIterator[dict[str, Any]]:
             infrastructure_fee(settings.payments.infrastructure_fee_multiplier),
             frozenset(settings.payments.tokens_without_fees),
         )
-        yield {"payments": payments}
+        top_ups = await top_ups_of(settings, stack, payments)
+        yield {"payments": payments, "top_ups": top_ups}
+
+
+async def top_ups_of(
+    settings: Settings, stack: contextlib.AsyncExitStack, payments: Payments
+) -> TopUps:
+    """The top-up route's resources (its own producer: it never waits behind uploads)."""
+    key = await asyncio.to_thread(
+        load_or_create_receipt_key,
+        settings.arweave.receipt_key_path,
+        settings.arweave.receipt_key_size,
+    )
+    gateway = ArweaveGateway(settings.arweave.gateway_url)
+    stack.push_async_callback(gateway.close)
+    producer = EventProducer(kafka_connection(settings))
+    stack.push_async_callback(producer.close)
+    return TopUps(
+        gateway=gateway,
+        producer=producer,
+        topic=LEDGER_EVENTS.full_name(settings.kafka.topic_prefix),
+        addresses={"arweave": key.address, **settings.payments.addresses},
+        required_confirmations=settings.streams.required_confirmations,
+        excluded=frozenset(settings.payments.crypto_fund_excluded_addresses),
+        quote=payments.credit_for,
+        now=functools.partial(datetime.now, UTC),
+    )

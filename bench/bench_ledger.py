@@ -4,13 +4,20 @@ Fold: events/s of ``core.ledger.fold`` over the ledger story. Charge: ``decide_c
 decisions/s on a ledger of 1,000 funded accounts. Price route: latency percentiles of
 GET /v1/price/bytes/N on the in-process app (no network), beside a ceiling measured in
 the same run: ``json.dumps`` of the same body per second (what the route cannot beat).
+Top-ups: ``decide_submission`` decisions/s. Signed requests: ``signer_address``
+verifications/s per signature type 1-4 beside the bare signature check of the same
+type (the ceiling), and the latency percentiles of a signed GET /v1/balance (type 1,
+the SDK's default) on the in-process app; the process's peak RSS at the end.
 Needs the stack (the app's lifespan opens Kafka, Redis, Postgres and reads arlocal).
 """
 
 import asyncio
+import contextlib
 import json
+import resource
 import statistics
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +25,13 @@ import httpx
 
 from bench.ledger_story import ledger_story
 from bundlestream.api.app import create_app
+from bundlestream.core.ans104.signing import DataItemSigner
+from bundlestream.core.ans104.verification import verify_signature
 from bundlestream.core.ledger import Ledger, decide_charge, decide_credit, fold
+from bundlestream.core.signed_requests import signer_address
+from bundlestream.core.top_ups import Transfer, decide_submission
 from bundlestream.settings import Settings
+from tests.core.test_signed_requests import headers, signers
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -40,9 +52,46 @@ def bench_core() -> None:
     for n in range(20_000):
         decide_charge(ledger, f"a{n % 1000}", f"i{n}", 12345, (), NOW)
     print(f"decide_charge: {rate(20_000, started):,.0f} decisions/s")
+    transfer = Transfer("arweave", "tx", "sender", "ours", 10**12, 100, 30)
+    started = time.perf_counter()
+    for _ in range(20_000):
+        decide_submission(transfer, 766 * 10**9, "ours", 18, NOW)
+    print(f"decide_submission: {rate(20_000, started):,.0f} decisions/s")
 
 
-async def bench_route(settings: Settings, requests: int = 2000) -> None:
+def per_second(work: Callable[[], object], seconds: float = 1.0) -> float:
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        work()
+        count += 1
+    return rate(count, started)
+
+
+def bench_signed_request(signer: DataItemSigner) -> None:
+    signed = headers(signer)
+    owner, nonce, kind = signer.owner, signed["x-nonce"].encode(), signer.signature_type
+    signature = signer.sign(nonce)
+    ours = per_second(lambda: signer_address(signed))
+    bare = per_second(lambda: verify_signature(kind, owner, signature, nonce))
+    print(f"signer_address type {kind}: {ours:,.0f}/s  (ceiling: bare verify {bare:,.0f}/s)")
+
+
+async def bench_signed_balance(settings: Settings, signer: DataItemSigner, requests: int) -> None:
+    async with in_process_client(settings) as client:
+        latencies = []
+        for _ in range(requests):
+            signed = headers(signer)
+            started = time.perf_counter()
+            answer = await client.get("/v1/balance", headers=signed)
+            latencies.append(time.perf_counter() - started)
+            assert answer.status_code == 404  # verified: a signer the ledger never saw
+    q = statistics.quantiles(latencies, n=100)
+    print(f"signed GET /v1/balance: p50 {q[49] * 1e3:.3f} ms  p99 {q[98] * 1e3:.3f} ms")
+
+
+@contextlib.asynccontextmanager
+async def in_process_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app in this process (no network), its lifespan open."""
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
 
@@ -51,13 +100,18 @@ async def bench_route(settings: Settings, requests: int = 2000) -> None:
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            while (await client.get("/v1/price/bytes/1")).status_code != 200:
-                await asyncio.sleep(0.1)
-            latencies, body = [], {}
-            for n in range(requests):
-                started = time.perf_counter()
-                body = (await client.get(f"/v1/price/bytes/{1024 + n}")).json()
-                latencies.append(time.perf_counter() - started)
+            yield client
+
+
+async def bench_route(settings: Settings, requests: int = 2000) -> None:
+    async with in_process_client(settings) as client:
+        while (await client.get("/v1/price/bytes/1")).status_code != 200:
+            await asyncio.sleep(0.1)
+        latencies, body = [], {}
+        for n in range(requests):
+            started = time.perf_counter()
+            body = (await client.get(f"/v1/price/bytes/{1024 + n}")).json()
+            latencies.append(time.perf_counter() - started)
     q = statistics.quantiles(latencies, n=100)
     print(f"price route: p50 {q[49] * 1e3:.3f} ms  p99 {q[98] * 1e3:.3f} ms  ({requests} requests)")
     started = time.perf_counter()
@@ -68,4 +122,10 @@ async def bench_route(settings: Settings, requests: int = 2000) -> None:
 
 if __name__ == "__main__":
     bench_core()
-    asyncio.run(bench_route(Settings().updated(kafka__topic_prefix="bench-ledger-")))
+    for signer in signers():
+        bench_signed_request(signer)
+    defaults = Settings().updated(kafka__topic_prefix="bench-ledger-")
+    asyncio.run(bench_route(defaults))
+    asyncio.run(bench_signed_balance(defaults, signers()[0], 500))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MiB")

@@ -211,6 +211,14 @@ class PaymentsSettings(_Group):
     rates_refresh_s: float = 60.0
     # Our wallet per token for /v1/info (arweave: the receipt key's address when unset).
     addresses: dict[str, str] = _env({}, "PAYMENT_ADDRESSES")
+    # Crypto top-ups: senders whose transfers are refused (upstream's
+    # CRYPTO_FUND_EXCLUDED_ADDRESSES); how often the top-ups stage looks at pending
+    # transfers (upstream: 60 s); a transfer still unknown this long after its
+    # submission fails (upstream: 1 day). AR transfers are credited after
+    # BUNDLESTREAM_REQUIRED_CONFIRMATIONS, the bundles' own rule (upstream: 18).
+    crypto_fund_excluded_addresses: list[str] = []
+    top_up_poll_s: float = 5.0
+    top_up_not_found_after_s: float = 24 * 3600.0
 
 
 class ConsoleSettings(_Group):

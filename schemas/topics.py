@@ -148,11 +148,13 @@ LEDGER_EVENTS = Topic(
     producers=(
         "bundlestream ledger credit (operators)",
         "api: UploadCharged, UploadRefunded (paid uploads)",
-        "top-ups (later)",
+        "api: TopUpSubmitted, and its credit when already confirmed (POST balance/:token)",
+        "streams: top-ups (TopUpConfirmed + BalanceCredited, TopUpFailed)",
     ),
     consumers=(
         "projections: ledger (balances, journal, top-ups, approvals)",
         "api: the ledger feed of the spendable view (every API process, every partition)",
+        "streams: top-ups (the table of pending top-ups)",
     ),
     # One topic, keyed by the account an event may lower: every decision that spends an
     # account's money is serial in its partition, so two uploads cannot both spend the
@@ -214,8 +216,16 @@ PLANNER = Table("planner", "streams: plan", "Each partition's planner state.")
 SEED_PROGRESS = Table("seed-progress", "streams: seed", "Next chunk of bundles being seeded.")
 VERIFY_WATCHING = Table("verify-watching", "streams: verify", "Seeded bundles not yet settled.")
 CLEANUP_PENDING = Table("cleanup-pending", "streams: cleanup", "Permanent bundles to delete.")
+TOP_UPS_PENDING = Table("top-ups-pending", "streams: top-ups", "Top-ups awaiting confirmations.")
 
-TABLES: tuple[Table, ...] = (DEDUP_SEEN, PLANNER, SEED_PROGRESS, VERIFY_WATCHING, CLEANUP_PENDING)
+TABLES: tuple[Table, ...] = (
+    DEDUP_SEEN,
+    PLANNER,
+    SEED_PROGRESS,
+    VERIFY_WATCHING,
+    CLEANUP_PENDING,
+    TOP_UPS_PENDING,
+)
 
 _TOPIC_OF_EVENT = {event: topic for topic in CATALOGUE for event in topic.events}
 

@@ -39,6 +39,7 @@ class Topics:
     seeded: faust.TopicT
     settled: faust.TopicT
     cleaned: faust.TopicT
+    ledger: faust.TopicT
 
 
 def catalogue_topics(app: faust.App, settings: Settings) -> Topics:
@@ -58,6 +59,7 @@ def catalogue_topics(app: faust.App, settings: Settings) -> Topics:
         seeded=topic(catalogue.BUNDLES_SEEDED),
         settled=topic(catalogue.BUNDLES_SETTLED),
         cleaned=topic(catalogue.BUNDLES_CLEANED),
+        ledger=topic(catalogue.LEDGER_EVENTS),
     )
 
 

@@ -16,6 +16,7 @@ from bundlestream.streams import (
     preparation,
     seeding,
     settlement,
+    top_ups,
     verification,
     watchdog,
 )
@@ -25,7 +26,7 @@ from bundlestream.wiring import open_object_store, received_item_reader
 
 log = logging.getLogger(__name__)
 
-STAGES = (dedup, planning, preparation, posting, seeding, cleanup, optical)
+STAGES = (dedup, planning, preparation, posting, seeding, cleanup, optical, top_ups)
 LAG_REPORT_S = 10.0
 
 

@@ -22,9 +22,9 @@ from bundlestream.core.arweave_tx import (
     sign_transaction,
     transaction_to_json,
 )
-from bundlestream.core.encoding import b64url_decode
 from bundlestream.core.jwk import ArweaveKey, arweave_key_from_jwk, jwk_from_private_key
 from bundlestream.core.merkle import DataRootBuilder, chunk_upload, uploaded_chunk_spans
+from tests.ar_transfers import anchored_transaction
 from tests.bounds import GATEWAY_REQUEST_S
 from tests.conftest import FIXTURES
 
@@ -57,16 +57,8 @@ def bundle_pieces(items: list[bytes]) -> Iterator[bytes]:
 
 
 def bundle_transaction(gateway: httpx.Client, data_size: int, data_root: bytes) -> Transaction:
-    anchor = gateway.get("/tx_anchor").raise_for_status().text
-    reward = int(gateway.get(f"/price/{data_size}").raise_for_status().text)
-    unsigned = Transaction(
-        owner=b"",
-        last_tx=b64url_decode(anchor),
-        reward=reward,
-        data_size=data_size,
-        data_root=data_root,
-        tags=(*BUNDLE_TAGS, Tag.text("App-Name", "bundlestream-acceptance")),
-    )
+    tags = (*BUNDLE_TAGS, Tag.text("App-Name", "bundlestream-acceptance"))
+    unsigned = anchored_transaction(gateway, data_size, data_root, tags)
     return sign_transaction(unsigned, wallet())
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
+from bundlestream.core.ans104.signing import Ed25519Signer
 from bundlestream.core.pricing import TEN_GIB
 from bundlestream.projections import postgres
 from bundlestream.projections.migrator import migrate
@@ -20,6 +22,7 @@ from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import encode
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
+from tests.core.test_signed_requests import headers as signed_headers
 
 pytestmark = pytest.mark.stack
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -154,3 +157,34 @@ async def test_balances_come_from_the_projection_with_approvals(client: httpx.As
 async def test_info_lists_our_wallet_per_token(client: httpx.AsyncClient) -> None:
     info = (await client.get("/v1/info")).json()
     assert set(info["addresses"]) == {"arweave"} and len(info["addresses"]["arweave"]) == 43
+
+
+async def test_the_signed_balance_names_the_signer_else_the_address(
+    client: httpx.AsyncClient,
+) -> None:
+    signed = signed_headers(Ed25519Signer(Ed25519PrivateKey.generate()))
+    unknown_signer = await client.get("/v1/balance", headers=signed)
+    assert (unknown_signer.status_code, unknown_signer.text) == (404, "User Not Found")
+    forged = await client.get("/v1/balance", headers={**signed, "x-nonce": "another"})
+    assert forged.status_code == 403
+    bob = await client.get("/v1/balance", params={"address": BOB})
+    assert (bob.status_code, bob.json()["winc"]) == (200, "700")
+
+
+async def test_approvals_are_listed_per_user_and_per_pair(client: httpx.AsyncClient) -> None:
+    alice = (await client.get("/v1/account/approvals/get", params={"userAddress": ALICE})).json()
+    assert alice["givenApprovals"] == []
+    [received] = alice["receivedApprovals"]
+    assert (received["approvalDataItemId"], received["payingAddress"]) == ("ap1", BOB)
+    assert (received["approvedWincAmount"], received["usedWincAmount"]) == ("300", "100")
+    pair = await client.get(
+        "/v1/account/approvals", params={"payingAddress": BOB, "approvedAddress": ALICE}
+    )
+    assert pair.status_code == 200
+    assert (pair.json()["amount"], len(pair.json()["approvals"])) == ("200", 1)
+    assert "expiresBy" not in pair.json()  # ap1 never expires
+    reverse = await client.get(
+        "/v1/account/approvals", params={"payingAddress": ALICE, "approvedAddress": BOB}
+    )
+    assert reverse.status_code == 400
+    assert (await client.get("/v1/account/approvals/get")).status_code == 400

@@ -11,22 +11,7 @@ const { b64UrlToBuffer } = require("arweave/node/lib/utils");
 const { ArweaveSigner, createData } = require("arbundles");
 const { TurboFactory } = require("@ardrive/turbo-sdk");
 
-const MiB = 1024 * 1024;
-
-// A deterministic payload generated on the fly: never held in memory whole.
-function payloadStream(size, seed) {
-  let sent = 0;
-  const block = Buffer.alloc(MiB);
-  for (let i = 0; i < block.length; i++) block[i] = (i * seed) & 0xff;
-  return new Readable({
-    read() {
-      if (sent >= size) return this.push(null);
-      const n = Math.min(block.length, size - sent);
-      sent += n;
-      this.push(n === block.length ? block : block.subarray(0, n));
-    },
-  });
-}
+const { MiB, payloadStream } = require("./payload_stream.cjs");
 
 async function arweaveJsVerifies(receipt) {
   const enc = (s) => new TextEncoder().encode(String(s));

@@ -1,0 +1,69 @@
+"""The real npm @ardrive/turbo-sdk 1.43 pays for storage with AR, end to end.
+
+An arweave JWK, ``gatewayUrl`` arlocal, both service URLs our API; the whole pipeline
+runs (API, a worker with the top-ups stage, the projector the balance route reads):
+quotes, a balance, a 12 MiB upload refused unfunded, ``topUpWithTokens`` credited after
+the confirmations, a 12 MiB chunked upload whose receipt's winc the balance then lost
+exactly, and the signed ``GET /v1/balance`` the SDK's signer makes. The same with an
+Ethereum key needs the EVM node (not in this stack yet).
+"""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_harness import pipeline_settings, running_pipeline
+
+from bundlestream.core.ledger import fold
+from bundlestream.schemas import ledger_events as ev
+
+pytestmark = [pytest.mark.stack, pytest.mark.node]
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_MODULES = REPO / "stack" / "node" / "node_modules"
+SCRIPT = REPO / "tests" / "node" / "turbo_payments_e2e.cjs"
+
+
+async def run_sdk(api_url: str, gateway_url: str) -> dict[str, dict[str, Any]]:
+    assert (NODE_MODULES / "@ardrive" / "turbo-sdk").is_dir(), "run make up (installs npm deps)"
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(SCRIPT),
+        api_url,
+        gateway_url,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, (out.decode() + err.decode())[-4000:]
+    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    return {line["step"]: line for line in lines}
+
+
+async def test_the_turbo_sdk_tops_up_with_ar_and_pays_for_a_chunked_upload(
+    tmp_path: Path,
+) -> None:
+    settings = pipeline_settings(tmp_path, payments__top_up_poll_s=0.5)
+    async with running_pipeline(settings, projector=True) as p:
+        steps = await run_sdk(p.api_url, settings.arweave.gateway_url)
+        await asyncio.to_thread(p.log.poll, 1.0)
+        ledger = [e for _, e in p.log.events if isinstance(e, ev.LEDGER_EVENT_TYPES)]
+    assert int(steps["costs"]["winc"]) > 0
+    assert steps["balance-unfunded"]["winc"] == "0"
+    assert steps["unfunded-upload"]["refused"] is True
+    assert steps["unfunded-upload"]["status"] == 402
+    top_up = steps["top-up"]
+    assert top_up["status"] in ("pending", "confirmed") and int(top_up["winc"]) > 0
+    funded, charged = int(steps["balance-funded"]["winc"]), int(steps["paid-upload"]["winc"])
+    assert funded == int(top_up["winc"])
+    assert 0 < charged <= funded
+    assert int(steps["balance-after"]["winc"]) == funded - charged
+    signed = steps["signed-balance"]
+    assert (signed["status"], int(signed["winc"])) == (200, funded - charged)
+    credited = [e for e in ledger if isinstance(e, ev.TopUpConfirmed)]
+    assert {e.transaction_id for e in credited} == {top_up["id"]}
+    assert fold(ledger).balance(signed["address"]) == funded - charged
