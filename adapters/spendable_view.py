@@ -102,6 +102,15 @@ class SpendableView:
         value = await self._call(self._redis.get(self._key(item_marker(item_id))))
         return None if value is None else value.decode()
 
+    async def spendable(self, address: str) -> int | None:
+        """What ``address`` may spend now, or None while the view is not ready: one
+        round trip (the readiness and the balance in one MGET)."""
+        keys = [self._key("ready"), self._balance_key(address)]
+        ready, value = await self._call(self._redis.mget(keys))
+        if ready is None:
+            return None
+        return 0 if value is None else int(value)
+
     async def balance(self, address: str) -> int:
         value = await self._call(self._redis.get(self._balance_key(address)))
         return 0 if value is None else int(value)

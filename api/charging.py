@@ -12,7 +12,7 @@ past one delivery timeout after it: refunded if the log has it, released if not.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,10 +20,12 @@ from typing import Literal
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
 from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.api.event_messages import charge_message, received_message
 from bundlestream.api.outcomes import Outcome, Rejected, Unavailable
 from bundlestream.core.ledger import Ledger, Refusal, decide_charge, decide_refund, evolve
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import decode, encode
+from bundlestream.schemas.events import DataItemReceived
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class Charging:
     view: SpendableView
     producer: EventProducer
     topic: str
+    items_topic: str  # where an upload's DataItemReceived goes, produced beside its charge
     now: Callable[[], datetime]
     settle_after_s: float  # one producer delivery timeout, plus the feed's poll
 
@@ -64,22 +67,29 @@ class Charging:
         waits). For early refusals only: the reservation at the end is the decision."""
         try:
             for _ in range(int(READY_WAIT_S / READY_POLL_S)):
-                if await self.view.is_ready():
-                    return await self.view.balance(signer)
+                spendable = await self.view.spendable(signer)
+                if spendable is not None:
+                    return spendable
                 await asyncio.sleep(READY_POLL_S)
         except ViewUnavailable:
             return None
         return None
 
-    async def publish(self, charge: ev.UploadCharged) -> bool:
-        """Produce the charge and wait for acks=all. False: not acknowledged, and then
-        the charge is the settler's (it may be in the log), never the caller's to refund."""
-        try:
-            await self.producer.send(self.topic, charge.address, encode(charge))
-        except BrokerUnavailable as exc:
-            log.warning("charge of %s not acknowledged: %s", charge.data_item_id, exc)
+    async def publish(self, charge: ev.UploadCharged, item: DataItemReceived) -> bool | None:
+        """Produce the charge and the upload's item event together, one wait for both
+        acks=all. False: the charge is not acknowledged, and then it is the settler's (it
+        may be in the log), never the caller's to refund. None: the charge is, the item
+        event is not. True: both are."""
+        charge_sent, item_sent = await self.producer.send_all(
+            [charge_message(self.topic, charge), received_message(self.items_topic, item)]
+        )
+        if isinstance(charge_sent, BrokerUnavailable):
+            log.warning("charge of %s not acknowledged: %s", charge.data_item_id, charge_sent)
             await self.settle_later(charge)
             return False
+        if isinstance(item_sent, BrokerUnavailable):
+            log.warning("item event of %s not acknowledged: %s", charge.data_item_id, item_sent)
+            return None
         return True
 
     async def _reserve(self, signer: str, item_id: str, winc: int) -> str:
@@ -180,6 +190,10 @@ class ChargeNotAcknowledged(Exception):
     """The broker did not acknowledge an upload's UploadCharged (the settler has it)."""
 
 
+class ItemNotAcknowledged(Exception):
+    """The broker acknowledged an upload's charge but not its DataItemReceived."""
+
+
 @dataclass
 class UploadCharge:
     """One upload's reserved charge, from the reservation to its acknowledgement."""
@@ -188,20 +202,19 @@ class UploadCharge:
     charge: ev.UploadCharged
     state: Literal["reserved", "sending", "acknowledged", "settler's"] = "reserved"
 
-    async def send_beside(self, item_send: Awaitable[None]) -> None:
-        """Send the charge while ``item_send`` runs (a broker round trip each, in
-        parallel; the receipt waits for both). Raises ChargeNotAcknowledged, else what
-        ``item_send`` raised."""
+    async def send_with(self, item: DataItemReceived) -> None:
+        """Send the charge and the item event in one produce (one delivery wait; the
+        receipt waits for both). Raises ChargeNotAcknowledged, or ItemNotAcknowledged
+        when only the item event has no acknowledgement (then the charge is refunded by
+        ``undo``)."""
         self.state = "sending"
-        item_sent, charge_sent = await asyncio.gather(
-            item_send, self.charging.publish(self.charge), return_exceptions=True
-        )
-        if charge_sent is not True:
+        sent = await self.charging.publish(self.charge, item)
+        if sent is False:
             self.state = "settler's"  # Charging.publish left it to the settler
             raise ChargeNotAcknowledged(self.charge.data_item_id)
         self.state = "acknowledged"
-        if isinstance(item_sent, BaseException):
-            raise item_sent
+        if sent is None:
+            raise ItemNotAcknowledged(item.data_item_id)
 
     async def undo(self, reason: str) -> None:
         """Refund an acknowledged charge, release one never sent, and leave one whose
