@@ -237,6 +237,8 @@ class _Upload:
         try:
             await self._make_durable(item)
             receipt = await self._record(item)
+            if self.charge is not None and not await self.charge.keep():
+                raise _Abort(unreachable("Ledger", item.id))  # keep() refunded it
         except BaseException:
             if self.charge is not None:
                 await self.charge.undo("the upload failed after its charge")
