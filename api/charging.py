@@ -43,6 +43,7 @@ UNSETTLED = Unavailable("Upload Service is Unavailable. This item's earlier char
 # paid upload answers 503: a start reads an empty or short log within about a second.
 READY_WAIT_S = 3.0
 READY_POLL_S = 0.1
+CLAIM_TRIES = 3
 _REFUSED: dict[str, Outcome] = {"insufficient": INSUFFICIENT, "seen": UNSETTLED}
 
 
@@ -258,8 +259,12 @@ class UploadCharge:
                 await self.charging.release(self.charge)
 
     async def _claim(self) -> bool:
-        try:
-            return await self.charging.view.claim(self.charge.data_item_id)
-        except ViewUnavailable:
-            log.error("charge of %s not claimed: Redis down", self.charge.data_item_id)
-            return False
+        """Claim the owed charge, trying again when Redis did not answer (a full pool
+        under load): it stays owed meanwhile, and only one claimer ever gets it."""
+        for _ in range(CLAIM_TRIES):
+            try:
+                return await self.charging.view.claim(self.charge.data_item_id)
+            except ViewUnavailable as exc:
+                failure = exc
+        log.error("charge of %s not claimed: %s", self.charge.data_item_id, failure)
+        return False
