@@ -7,14 +7,16 @@ receipt. Keys are hashed with murmur2 (``murmur2_random``: the Java client's par
 which aiokafka and therefore Faust use too) so a key lands on the same partition
 whichever client produced it.
 
-librdkafka reports deliveries from ``poll``; a daemon thread polls and hands each result
-to the waiting coroutine's loop with ``call_soon_threadsafe``.
+librdkafka reports deliveries from ``poll``; a daemon thread polls and, once every
+message of a ``send_all`` batch is reported, wakes the waiting coroutine's loop with one
+``call_soon_threadsafe`` (one loop wake-up per batch: an upload that produces its charge
+beside its item event waits once, not twice).
 """
 
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -31,6 +33,15 @@ _REPORT_GRACE_S = 5.0
 
 class BrokerUnavailable(Exception):
     """No acknowledgement: the message may or may not be in the log (retry is safe)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to produce: its topic, its key (the partitioner hashes it), its bytes."""
+
+    topic: str
+    key: str
+    value: bytes
 
 
 @dataclass(frozen=True)
@@ -79,21 +90,39 @@ class EventProducer:
         timeout (``KafkaConnection.delivery_timeout_s``), when the local queue is full, or when the
         broker refuses the message.
         """
+        [sent] = await self.send_all([Outgoing(topic, key, value)])
+        if isinstance(sent, BrokerUnavailable):
+            raise sent
+        return sent
+
+    async def send_all(self, messages: Sequence[Outgoing]) -> list[Delivery | BrokerUnavailable]:
+        """Produce ``messages`` together and wait once for all their acknowledgements.
+
+        One result per message, in order: where it is, or the BrokerUnavailable that says
+        it has no acknowledgement (as ``send`` would raise). One delivery report reaches
+        the loop for the whole batch, whatever its length.
+        """
         if self._fatal.is_set():
             self._replace_producer()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Delivery] = loop.create_future()
-        try:
-            self._producer.produce(
-                topic, value, key.encode(), on_delivery=self._reporter(loop, future)
-            )
-        except (BufferError, KafkaException) as exc:
-            raise BrokerUnavailable(f"{topic}: not queued: {exc}") from exc
+        batch = _Batch(loop, len(messages), self._fatal)
+        with batch.lock:  # reports wait until every message is queued
+            for n, message in enumerate(messages):
+                self._produce(batch, n, message)
         try:
             async with asyncio.timeout(self._report_timeout_s):
-                return await future
-        except TimeoutError as exc:
-            raise BrokerUnavailable(f"{topic}: no delivery report") from exc
+                await batch.future
+        except TimeoutError:
+            pass
+        return batch.outcomes()
+
+    def _produce(self, batch: "_Batch", n: int, message: Outgoing) -> None:
+        try:
+            self._producer.produce(
+                message.topic, message.value, message.key.encode(), on_delivery=batch.reporter(n)
+            )
+        except (BufferError, KafkaException) as exc:
+            batch.fail(n, BrokerUnavailable(f"{message.topic}: not queued: {exc}"))
 
     async def close(self) -> None:
         """Flush in-flight messages (up to the delivery timeout), then stop polling."""
@@ -118,27 +147,59 @@ class EventProducer:
         old.purge()
         old.poll(0)
 
-    def _reporter(
-        self, loop: asyncio.AbstractEventLoop, future: "asyncio.Future[Delivery]"
-    ) -> Callable[[KafkaError | None, Message], None]:
-        """The delivery callback of one message; runs on the poll thread."""
+
+class _Batch:
+    """The delivery reports of one ``send_all``: filled on the poll thread under
+    ``lock``; the last one to arrive wakes the waiting coroutine, once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int, fatal: threading.Event):
+        self.lock = threading.Lock()
+        self.loop = loop
+        self.fatal = fatal
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.results: list[Delivery | BrokerUnavailable | None] = [None] * size
+        self.pending = size
+        if size == 0:
+            self.future.set_result(None)
+
+    def reporter(self, n: int) -> Callable[[KafkaError | None, Message], None]:
+        """The delivery callback of message ``n``; runs on the poll thread."""
 
         def report(error: KafkaError | None, message: Message) -> None:
             if error is not None and error.fatal():
                 log.error("fatal Kafka producer error: %s", error)
-                self._fatal.set()
-            loop.call_soon_threadsafe(_settle, future, error, message)
+                self.fatal.set()
+            with self.lock:
+                self._record(n, _outcome(error, message))
+                if self.pending == 0:
+                    self.loop.call_soon_threadsafe(_wake, self.future)
 
         return report
 
+    def fail(self, n: int, failure: BrokerUnavailable) -> None:
+        """Message ``n`` was never queued (called on the loop, ``lock`` held)."""
+        self._record(n, failure)
+        if self.pending == 0:
+            _wake(self.future)
 
-def _settle(future: "asyncio.Future[Delivery]", error: KafkaError | None, message: Message) -> None:
-    if future.done():  # the sender gave up (timeout or cancellation) meanwhile
-        return
+    def _record(self, n: int, outcome: Delivery | BrokerUnavailable) -> None:
+        self.results[n] = outcome
+        self.pending -= 1
+
+    def outcomes(self) -> list[Delivery | BrokerUnavailable]:
+        """Every result; a message still unreported has none (the wait timed out)."""
+        with self.lock:
+            return [
+                BrokerUnavailable("no delivery report") if r is None else r for r in self.results
+            ]
+
+
+def _wake(future: "asyncio.Future[None]") -> None:
+    if not future.done():  # the sender gave up (timeout or cancellation) meanwhile
+        future.set_result(None)
+
+
+def _outcome(error: KafkaError | None, message: Message) -> Delivery | BrokerUnavailable:
     if error is not None:
-        failure = f"{message.topic()}: {error.name()}: {error.str()}"
-        future.set_exception(BrokerUnavailable(failure))
-        return
-    future.set_result(
-        Delivery(str(message.topic()), message.partition() or 0, message.offset() or 0)
-    )
+        return BrokerUnavailable(f"{message.topic()}: {error.name()}: {error.str()}")
+    return Delivery(str(message.topic()), message.partition() or 0, message.offset() or 0)

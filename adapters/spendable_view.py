@@ -20,12 +20,15 @@ from redis.exceptions import RedisError
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.core.spendable import ViewChange, item_marker
 
+# KEYS: ready, balance, the item's marker, unsettled; ARGV: winc, item id, the record
+# the settler settles the charge by if the upload never claims it back.
 _RESERVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unavailable' end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'seen' end
 local left = redis.call('DECRBY', KEYS[2], ARGV[1])
 if left < 0 then redis.call('INCRBY', KEYS[2], ARGV[1]) return 'insufficient' end
 redis.call('SET', KEYS[3], 'reserved')
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 'reserved'
 """
 
@@ -86,11 +89,14 @@ class SpendableView:
     def _balance_key(self, address: str) -> str:
         return self._key(f"balance:{address}")
 
-    async def reserve(self, address: str, item_id: str, winc: int) -> str:
+    async def reserve(self, address: str, item_id: str, winc: int, record: bytes) -> str:
         """``reserved``, ``insufficient``, ``seen`` (item reserved before: nothing
-        taken) or ``unavailable`` (the view is being rebuilt)."""
+        taken) or ``unavailable`` (the view is being rebuilt). A reservation is owed
+        (``record`` under ``unsettled``) in the same step, so a process killed after it
+        leaves its charge to the settler; ``claim`` takes it back."""
         keys = [self._key("ready"), self._balance_key(address), self._key(item_marker(item_id))]
-        return _text(await self._call(self._reserve(keys=keys, args=[winc])))
+        keys.append(self._key("unsettled"))
+        return _text(await self._call(self._reserve(keys=keys, args=[winc, item_id, record])))
 
     async def release(self, address: str, item_id: str, winc: int) -> bool:
         """Give back a reservation whose charge never reached the log."""
@@ -101,6 +107,15 @@ class SpendableView:
         """reserved, charged, refunded, or None."""
         value = await self._call(self._redis.get(self._key(item_marker(item_id))))
         return None if value is None else value.decode()
+
+    async def spendable(self, address: str) -> int | None:
+        """What ``address`` may spend now, or None while the view is not ready: one
+        round trip (the readiness and the balance in one MGET)."""
+        keys = [self._key("ready"), self._balance_key(address)]
+        ready, value = await self._call(self._redis.mget(keys))
+        if ready is None:
+            return None
+        return 0 if value is None else int(value)
 
     async def balance(self, address: str) -> int:
         value = await self._call(self._redis.get(self._balance_key(address)))
@@ -151,8 +166,10 @@ class SpendableView:
         found = await self._call(self._redis.hgetall(self._key("unsettled")))
         return {k.decode(): v for k, v in found.items()}
 
-    async def settled(self, item_id: str) -> None:
-        await self._call(self._redis.hdel(self._key("unsettled"), item_id))
+    async def claim(self, item_id: str) -> bool:
+        """Take an owed charge off ``unsettled``; True for the one caller that did (the
+        upload that signs its receipt, or the settler), False if another had."""
+        return bool(await self._call(self._redis.hdel(self._key("unsettled"), item_id)))
 
     async def forget(self) -> None:
         """Drop the whole view (what a Redis that lost its data looks like)."""

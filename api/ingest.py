@@ -17,7 +17,12 @@ from typing import Any
 from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
-from bundlestream.api.charging import ChargeNotAcknowledged, Charging, UploadCharge
+from bundlestream.api.charging import (
+    ChargeNotAcknowledged,
+    Charging,
+    ItemNotAcknowledged,
+    UploadCharge,
+)
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
     Accepted,
@@ -160,7 +165,7 @@ class _Upload:
         # object can outlive a crash between its commit and the event).
         if receipted:
             raise _Abort(Duplicate(header.id))
-        if self.path.charging is not None and self._may_be_paid(header):
+        if self.path.charging is not None and self._may_be_paid(header) and self._may_stream():
             self.spendable = await self.path.charging.spendable(header.native_address)
             self._admission_so_far(header)
 
@@ -195,6 +200,12 @@ class _Upload:
         decision = self.path.admission.decide(header.owner_address, header.native_address, size)
         return isinstance(decision, Payable)
 
+    def _may_stream(self) -> bool:
+        """Whether a body may still be on its way after the header (only then can an
+        early 402 spare reading it): an item declared within the inline bound is held in
+        memory whole, and the reservation right after it answers the same 402."""
+        return self.declared_size is None or self.declared_size > self.path.inline_max
+
     async def _open_writer(self, item_id: str) -> None:
         try:
             self.writer = await self.path.store.writer(raw_key(item_id))
@@ -226,6 +237,8 @@ class _Upload:
         try:
             await self._make_durable(item)
             receipt = await self._record(item)
+            if self.charge is not None and not await self.charge.keep():
+                raise _Abort(unreachable("Ledger", item.id))  # keep() refunded it
         except BaseException:
             if self.charge is not None:
                 await self.charge.undo("the upload failed after its charge")
@@ -268,7 +281,7 @@ class _Upload:
         if self.charge is None:
             await self.path.publish(event)
         else:
-            await self.charge.send_beside(self.path.publish(event))
+            await self.charge.send_with(event)
 
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:
@@ -288,7 +301,7 @@ class _Upload:
         deadline = height + self.path.deadline_margin
         try:
             await self._publish(self._event(item, timestamp, deadline))
-        except (PublishFailed, ChargeNotAcknowledged) as exc:
+        except (PublishFailed, ChargeNotAcknowledged, ItemNotAcknowledged) as exc:
             raise _Abort(unreachable("Event log", item.id)) from exc
         receipt = await asyncio.to_thread(
             self.path.sign,

@@ -32,13 +32,13 @@ from bundlestream.adapters.spendable_view import SpendableView
 from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
+from bundlestream.api.event_messages import received_message
 from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.sweeper import Sweeper
 from bundlestream.core.admission import AdmissionPolicy, UploadPrice
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
-from bundlestream.schemas.codec import encode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, LEDGER_EVENTS
 from bundlestream.settings import Settings
@@ -53,10 +53,9 @@ def publisher(producer: EventProducer, topic: str) -> Publish:
     """DataItemReceived to its topic, keyed by owner address; waits for acks=all."""
 
     async def publish(event: DataItemReceived) -> None:
-        try:
-            await producer.send(topic, event.owner_address, encode(event))
-        except BrokerUnavailable as exc:
-            raise PublishFailed(str(exc)) from exc
+        [sent] = await producer.send_all([received_message(topic, event)])
+        if isinstance(sent, BrokerUnavailable):
+            raise PublishFailed(str(sent)) from sent
 
     return publish
 
@@ -77,9 +76,10 @@ def settle_after_s(settings: Settings) -> float:
 
 
 def charging_of(settings: Settings, producer: EventProducer, view: SpendableView) -> Charging:
-    topic = LEDGER_EVENTS.full_name(settings.kafka.topic_prefix)
+    prefix = settings.kafka.topic_prefix
+    topics = (LEDGER_EVENTS.full_name(prefix), DATA_ITEMS_RECEIVED.full_name(prefix))
     now = functools.partial(datetime.now, UTC)
-    return Charging(view, producer, topic, now, settle_after_s(settings))
+    return Charging(view, producer, *topics, now, settle_after_s(settings))
 
 
 async def start_ledger(

@@ -19,7 +19,12 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ConfigResource,
 )
 
-from bundlestream.adapters.kafka_producer import BrokerUnavailable, Delivery, EventProducer
+from bundlestream.adapters.kafka_producer import (
+    BrokerUnavailable,
+    Delivery,
+    EventProducer,
+    Outgoing,
+)
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.cli import main
 from bundlestream.schemas.codec import decode, encode
@@ -121,6 +126,45 @@ async def test_an_event_round_trips_through_the_broker(
     )
     assert (message.partition(), message.offset()) == (delivery.partition, delivery.offset)
     assert message.key() == event.owner_address.encode()
+    assert decode(message.value() or b"") == event
+
+
+async def test_send_all_acknowledges_each_message_of_a_batch_across_topics(
+    own_topics: Settings, producer: EventProducer
+) -> None:
+    """One wait for two topics' messages: each result says where its message is."""
+    prefix, events = own_topics.kafka.topic_prefix, [received(8), received(9)]
+    topics = [DATA_ITEMS_RECEIVED.full_name(prefix), DATA_ITEMS_DEDUPLICATED.full_name(prefix)]
+    sent = await producer.send_all(
+        [Outgoing(t, e.owner_address, encode(e)) for t, e in zip(topics, events, strict=True)]
+    )
+    assert all(isinstance(d, Delivery) for d in sent)
+    assert [d.topic for d in sent if isinstance(d, Delivery)] == topics
+    for topic, event, delivery in zip(topics, events, sent, strict=True):
+        partitions = own_topics.kafka.topic_partitions
+        [message] = await asyncio.to_thread(
+            read_messages, own_topics.kafka.bootstrap, topic, partitions, 1
+        )
+        assert isinstance(delivery, Delivery) and message.offset() == delivery.offset
+        assert decode(message.value() or b"") == event
+
+
+async def test_send_all_reports_a_refused_message_beside_an_acknowledged_one(
+    own_topics: Settings, producer: EventProducer
+) -> None:
+    """A message the producer refuses to queue (above ``message.max.bytes``) fails alone:
+    the batch's other message is still sent and acknowledged."""
+    topic = DATA_ITEMS_RECEIVED.full_name(own_topics.kafka.topic_prefix)
+    event = received(10)
+    too_big = b"x" * (own_topics.kafka.max_message_bytes + 1)
+    sent = await producer.send_all(
+        [Outgoing(topic, owner(1), too_big), Outgoing(topic, owner(2), encode(event))]
+    )
+    assert isinstance(sent[0], BrokerUnavailable)
+    assert isinstance(sent[1], Delivery)
+    [message] = await asyncio.to_thread(
+        read_messages, own_topics.kafka.bootstrap, topic, own_topics.kafka.topic_partitions, 1
+    )
     assert decode(message.value() or b"") == event
 
 
