@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bundlestream.api import payment_routes, x402_routes
+from bundlestream.api import payment_routes, x402_routes, x402_unsigned
 from bundlestream.api.payments import payments_api
 from bundlestream.api.upload_api import UploadApi
 from bundlestream.api.x402_routes import x402_api
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/health", health),
         *payment_routes.routes(),
         *x402_routes.routes(),
+        *x402_unsigned.routes(),
         *upload.routes(),
     ]
     return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)

@@ -8,9 +8,11 @@ receipt verifies; each bad payment gets a 4xx, moves nothing and keeps nothing.
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from test_paid_uploads import ledger_log
 from upload_harness import RunningApi, free_port, signed_item
 from x402_harness import balances, decode, encode, payer, paying_client, payment_header
@@ -189,3 +191,63 @@ def short_post(url: str, item: bytes, header: str) -> int | None:
     if not answer:
         return None
     return int(answer.split(b" ", 2)[1])
+
+
+@pytest.fixture(scope="session")
+def wallet_4096(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4096-bit service wallet (type 1 items need one); generated once per session."""
+    return tmp_path_factory.mktemp("wallet-4096") / "wallet.json"
+
+
+async def test_an_unsigned_payload_is_signed_by_the_service_and_paid_exactly(
+    make_api: Any, wallet_4096: Path
+) -> None:
+    async with make_api(
+        arweave__receipt_key_path=wallet_4096, arweave__receipt_key_size=4096
+    ) as api:
+        await pay_for_an_unsigned_payload(api)
+
+
+async def test_a_small_service_wallet_cannot_sign_unsigned_uploads(api: RunningApi) -> None:
+    async with api.client() as client:
+        answer = await client.post("/v1/x402/data-item/unsigned", content=b"x")
+    assert answer.status_code == 503
+
+
+async def pay_for_an_unsigned_payload(api: RunningApi) -> None:
+    account = payer(7)
+    payload = bytes(range(256)) * (3 * 1024 * 1024 // 256)
+    headers = {
+        "Content-Type": "text/plain",
+        "x-data-item-tags": '[{"name": "App-Name", "value": "x402-test"}]',
+        "X-Tag-Kind": "unsigned",
+    }
+    route = "/v1/x402/data-item/unsigned"
+    async with api.client() as client:
+        unpaid = await client.post(route, content=payload, headers=headers)
+    assert unpaid.status_code == 402, unpaid.text
+    quote = int(unpaid.json()["accepts"][0]["maxAmountRequired"])
+    before = balances(api.settings, account)
+    async with paying_client(api.settings, account, api.url) as client:
+        answer = await client.post(route, content=payload, headers=headers)
+    assert answer.status_code == 200, answer.text
+    after = balances(api.settings, account)
+    assert (before[0] - after[0], after[1] - before[1]) == (quote, quote)
+    receipt = answer.json()
+    [event] = api.events()
+    assert event.data_item_id == receipt["id"]
+    assert event.raw_size == event.payload_start + len(payload)
+    assert event.content_type == "text/plain"
+    stored = (api.settings.object_store.dir / "raw" / receipt["id"]).read_bytes()
+    parser = DataItemParser(len(stored))
+    parser.feed(stored)
+    item = parser.finish()
+    assert stored[item.header.payload_start :] == payload
+    assert [(t.name, t.value) for t in item.header.tags] == [
+        (b"App-Name", b"x402-test"),
+        (b"kind", b"unsigned"),
+        (b"Content-Type", b"text/plain"),
+    ]
+    async with api.client() as client:
+        bad_tags = await client.post(route, content=b"x", headers={"x-data-item-tags": "[{"})
+    assert bad_tags.status_code == 400
