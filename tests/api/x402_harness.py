@@ -20,13 +20,15 @@ from x402.schemas.v1 import PaymentRequirementsV1
 from bundlestream.settings import Settings
 from tests.bounds import HTTP_REQUEST_S
 
-# hardhat's development accounts 3..9 (accounts 0-2 deploy, pay gas, receive).
+# hardhat's development accounts 3..8 (accounts 0-2 deploy, pay gas, receive); the
+# end-to-end test has 8 to itself, so its balances move only by its own payments.
 PAYER_KEYS = {
     3: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     4: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
     5: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
     6: "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
     7: "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    8: "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
 }
 _BALANCE_OF = [
     {
