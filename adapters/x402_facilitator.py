@@ -6,12 +6,15 @@ raises ``FacilitatorUnavailable`` (the upload answers 503), while a verdict — 
 not, settled or not — is returned as the SDK's response.
 """
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import httpx
 from x402.http import FacilitatorConfig, HTTPFacilitatorClient
 from x402.schemas import SettleResponse, VerifyResponse
 from x402.schemas.v1 import PaymentPayloadV1, PaymentRequirementsV1
+
+Verdict = TypeVar("Verdict", VerifyResponse, SettleResponse)
 
 
 class FacilitatorUnavailable(Exception):
@@ -26,20 +29,22 @@ class Facilitator:
 
     async def verify(self, payment: dict[str, Any], requirements: dict[str, Any]) -> VerifyResponse:
         payload, required = _models(payment, requirements)
-        try:
-            return await self._client.verify(payload, required)
-        except (httpx.HTTPError, ValueError) as exc:
-            raise FacilitatorUnavailable(f"verify: {exc}") from exc
+        return await _answered("verify", self._client.verify(payload, required))
 
     async def settle(self, payment: dict[str, Any], requirements: dict[str, Any]) -> SettleResponse:
         payload, required = _models(payment, requirements)
-        try:
-            return await self._client.settle(payload, required)
-        except (httpx.HTTPError, ValueError) as exc:
-            raise FacilitatorUnavailable(f"settle: {exc}") from exc
+        return await _answered("settle", self._client.settle(payload, required))
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def _answered(operation: str, call: Awaitable[Verdict]) -> Verdict:
+    """The facilitator's verdict; FacilitatorUnavailable when it gave none."""
+    try:
+        return await call
+    except (httpx.HTTPError, ValueError) as exc:
+        raise FacilitatorUnavailable(f"{operation}: {exc}") from exc
 
 
 def _models(
