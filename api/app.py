@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bundlestream.api import payment_routes
+from bundlestream.api import payment_routes, x402_routes, x402_unsigned
 from bundlestream.api.payments import payments_api
 from bundlestream.api.upload_api import UploadApi
+from bundlestream.api.x402_routes import x402_api
 from bundlestream.settings import Settings
 
 
@@ -40,12 +41,17 @@ def create_app(settings: Settings) -> Starlette:
             upload.lifespan(payments["payments"]) as state,  # upload routes: request.state.api
         ):
             app.state.object_store = state["api"].upload.store  # the one store of the app
-            yield {**state, **payments}
+            charging = state["api"].upload.charging
+            assert charging is not None  # upload_api always opens it
+            async with x402_api(settings, charging.producer) as paying:  # request.state.x402
+                yield {**state, **payments, **paying}
 
     routes = [
         Route("/health", health),
         Route("/v1/health", health),
         *payment_routes.routes(),
+        *x402_routes.routes(),
+        *x402_unsigned.routes(),
         *upload.routes(),
     ]
     return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)

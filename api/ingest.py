@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
@@ -30,8 +29,12 @@ from bundlestream.api.outcomes import (
     Outcome,
     Rejected,
     Unavailable,
+    fresh_status,
+    refusal,
     rejected_item,
+    unreachable,
 )
+from bundlestream.api.request_payment import RequestPayment
 from bundlestream.core.admission import AdmissionPolicy, Decision, Payable, Refused
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
 from bundlestream.core.receipts import Receipt
@@ -91,9 +94,11 @@ async def ingest(
     body: AsyncIterator[bytes],
     declared_size: int | None = None,
     paid_by: tuple[str, ...] = (),
+    payment: RequestPayment | None = None,
 ) -> Outcome:
     """Take one data item from ``body`` to a receipt, or say why not."""
     upload = _Upload(path, declared_size, paid_by)
+    upload.payment = payment  # the request pays: no balance is read or charged
     try:
         async for chunk in body:
             await upload.feed(chunk)
@@ -111,6 +116,7 @@ class _Upload:
 
     def __init__(self, path: UploadPath, declared_size: int | None, paid_by: tuple[str, ...]):
         self.path = path
+        self.payment: RequestPayment | None = None  # set when the request pays (x402)
         self.declared_size = declared_size
         self.paid_by = paid_by
         self.parser = DataItemParser(path.max_item_size)
@@ -127,7 +133,7 @@ class _Upload:
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
-        if self.header is not None:
+        if self.header is not None and self.payment is None:
             self._admission_so_far(self.header)
         if self.writer is not None:
             # Payload of a large item: parse and write it in ~1 MiB batches.
@@ -165,7 +171,12 @@ class _Upload:
         # object can outlive a crash between its commit and the event).
         if receipted:
             raise _Abort(Duplicate(header.id))
-        if self.path.charging is not None and self._may_be_paid(header) and self._may_stream():
+        if (
+            self.payment is None
+            and self.path.charging is not None
+            and self._may_be_paid(header)
+            and self._may_stream()
+        ):
             self.spendable = await self.path.charging.spendable(header.native_address)
             self._admission_so_far(header)
 
@@ -232,10 +243,15 @@ class _Upload:
         if self.writer is not None:
             await self._flush(self.writer, parse=True)
         item = self._complete()
-        self._admit(item)
-        await self._charge(item)  # reserved before the commit: a refused item leaves nothing
+        if self.payment is None:
+            self._admit(item)
+            await self._charge(item)  # reserved before the commit: a refused item leaves nothing
+        else:
+            self.winc = _covered(self.payment.admit(item, self.declared_size))
         try:
             await self._make_durable(item)
+            if self.payment is not None:  # durable first; a failed settlement keeps nothing
+                await self._settle(item, self.payment)
             receipt = await self._record(item)
             if self.charge is not None and not await self.charge.keep():
                 raise _Abort(unreachable("Ledger", item.id))  # keep() refunded it
@@ -264,6 +280,13 @@ class _Upload:
         else:
             self.winc = decision.winc
 
+    async def _settle(self, item: DataItem, payment: RequestPayment) -> None:
+        refused = await payment.settle(item)
+        if refused is not None:
+            if self.committed:
+                await quietly(self.path.store.delete(raw_key(item.id)))
+            raise _Abort(refused)
+
     async def _charge(self, item: DataItem) -> None:
         """Reserve a paid upload's price; its UploadCharged goes out with the item event."""
         if self.payable is None:
@@ -278,7 +301,9 @@ class _Upload:
 
     async def _publish(self, event: DataItemReceived) -> None:
         """The item event, and a paid upload's charge beside it: both acknowledged."""
-        if self.charge is None:
+        if self.payment is not None:
+            await self.payment.send_beside(self.path.publish(event))
+        elif self.charge is None:
             await self.path.publish(event)
         else:
             await self.charge.send_with(event)
@@ -358,32 +383,13 @@ class _Upload:
             await quietly(self.writer.abort())
 
 
-def fresh_status(item: DataItem, receipt: Receipt) -> dict[str, Any]:
-    """What GET /tx/{id}/status and /offsets can say before the projections know the item."""
-    return {
-        "receipt": receipt,
-        "owner": item.header.owner_address,
-        "rawContentLength": item.size,
-        "payloadDataStart": item.header.payload_start,
-        "payloadContentType": item.header.tag("Content-Type") or "application/octet-stream",
-        "winc": receipt["winc"],
-    }
-
-
-def refusal(decision: Refused) -> Outcome:
-    """A 503 refusal (no price known) is an Unavailable: it carries Retry-After."""
-    if decision.status == 503:
-        return Unavailable(decision.message)
-    return Rejected(decision.status, decision.message)
+def _covered(admitted: Outcome | int) -> int:
+    if not isinstance(admitted, int):
+        raise _Abort(admitted)
+    return admitted
 
 
 def datetime_from_ms(timestamp_ms: int) -> datetime:
     """Exact conversion (a float division could shift the millisecond)."""
     seconds, millis = divmod(timestamp_ms, 1000)
     return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=millis * 1000)
-
-
-def unreachable(what: str, item_id: str) -> Unavailable:
-    return Unavailable(
-        f"Data Item: {item_id}. Upload Service is Unavailable. {what} is unreachable"
-    )

@@ -1,7 +1,10 @@
 """What an upload can come to, in upstream's words; routes turn these into responses."""
 
 from dataclasses import dataclass
+from typing import Any
 
+from bundlestream.core.admission import Refused
+from bundlestream.core.ans104 import DataItem
 from bundlestream.core.ans104.errors import DataItemParseError, DataItemTooLarge, InvalidSignature
 from bundlestream.core.receipts import Receipt
 
@@ -69,3 +72,28 @@ def rejected_item(error: DataItemParseError | InvalidSignature) -> Rejected:
     if isinstance(error, InvalidSignature):
         return Rejected(400, INVALID_ITEM)
     return Rejected(400, PARSE_ERROR)
+
+
+def refusal(decision: Refused) -> Outcome:
+    """A 503 refusal (no price known) is an Unavailable: it carries Retry-After."""
+    if decision.status == 503:
+        return Unavailable(decision.message)
+    return Rejected(decision.status, decision.message)
+
+
+def unreachable(what: str, item_id: str) -> Unavailable:
+    return Unavailable(
+        f"Data Item: {item_id}. Upload Service is Unavailable. {what} is unreachable"
+    )
+
+
+def fresh_status(item: DataItem, receipt: Receipt) -> dict[str, Any]:
+    """What GET /tx/{id}/status and /offsets can say before the projections know the item."""
+    return {
+        "receipt": receipt,
+        "owner": item.header.owner_address,
+        "rawContentLength": item.size,
+        "payloadDataStart": item.header.payload_start,
+        "payloadContentType": item.header.tag("Content-Type") or "application/octet-stream",
+        "winc": receipt["winc"],
+    }

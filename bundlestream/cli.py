@@ -10,6 +10,7 @@ from bundlestream import (
     api_command,
     console_command,
     events_command,
+    facilitator_command,
     inspection,
     ledger_command,
     projector_command,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     projector_command.register(subparsers)
     events_command.register(subparsers)
     ledger_command.register(subparsers)
+    facilitator_command.register(subparsers)
     return parser
 
 

@@ -221,6 +221,44 @@ class PaymentsSettings(_Group):
     top_up_not_found_after_s: float = 24 * 3600.0
 
 
+# hardhat's public development mnemonic ("test test ... junk"): its accounts are funded
+# on the local node, and their keys are published, so they are defaults for it only.
+HARDHAT_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+HARDHAT_ACCOUNT_2 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+# Where account 0 deploys its first contract (nonce 0): the local token's address.
+HARDHAT_FIRST_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+class X402Settings(_Group):
+    """x402 payments (PAYMENTS.md §6): the network, the token, the facilitator, the price.
+
+    The defaults point at the local stack: a hardhat node with Base Sepolia's chain id
+    (x402 clients sign only for networks they know), the LocalUSDC token deployed at its
+    start, and the local facilitator. Production sets the network's USDC, a payTo wallet
+    and a facilitator URL.
+    """
+
+    network: str = _env("base-sepolia", "X402_NETWORK")
+    chain_id: int = _env(84532, "X402_CHAIN_ID")
+    asset: str = _env(HARDHAT_FIRST_CONTRACT, "X402_ASSET")
+    # The token's EIP-712 domain name and version (upstream: "USD Coin", "2").
+    asset_name: str = _env("USD Coin", "X402_ASSET_NAME")
+    asset_version: str = _env("2", "X402_ASSET_VERSION")
+    pay_to: str = _env(HARDHAT_ACCOUNT_2, "X402_PAY_TO")
+    facilitator_url: str = _env("http://127.0.0.1:8546", "X402_FACILITATOR_URL")
+    facilitator_timeout_s: float = _env(30.0, "X402_FACILITATOR_TIMEOUT_S")
+    # Upstream's price: max(min_usdc, reward * (1 + buffer) in USDC base units).
+    pricing_buffer_percent: int = _env(15, "X402_PRICING_BUFFER_PERCENT")
+    min_usdc: int = _env(1000, "X402_MIN_USDC")
+    max_timeout_s: int = _env(300, "X402_MAX_TIMEOUT_S")
+    # Public URL of this service, for the requirements' ``resource``.
+    public_url: str = _env("http://127.0.0.1:3001", "X402_PUBLIC_URL")
+    # The local facilitator (``bundlestream facilitator``): its JSON-RPC node and the key
+    # that pays the settlement transactions' gas.
+    evm_rpc_url: str = _env("http://127.0.0.1:8545", "EVM_RPC_URL")
+    facilitator_key: SecretStr = _env(SecretStr(HARDHAT_KEY_1), "X402_FACILITATOR_KEY")
+
+
 class ConsoleSettings(_Group):
     """The operator console (docs/console.md): its own Starlette app, loopback-only unless
     told otherwise."""
@@ -253,6 +291,7 @@ class Settings(BaseModel):
     arweave: ArweaveSettings = Field(default_factory=ArweaveSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    x402: X402Settings = Field(default_factory=X402Settings)
 
     def replication_factor(self) -> int:
         """Of the topics we create: as set, else min(3, the local cluster's brokers), so a

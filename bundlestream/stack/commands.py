@@ -12,6 +12,8 @@ from types import FrameType
 from bundlestream.settings import Settings
 from bundlestream.stack.application import ApiServer, ConsoleServer, application_services
 from bundlestream.stack.arlocal import Arlocal
+from bundlestream.stack.evm import EvmNode
+from bundlestream.stack.facilitator import Facilitator
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.miner import Miner, run_miner
 from bundlestream.stack.postgres import PostgresCluster
@@ -36,6 +38,8 @@ def stack_services(settings: Settings) -> list[Service]:
         RedisServer(settings),
         S3rver(settings),
         Arlocal(settings),
+        EvmNode(settings),
+        Facilitator(settings),
     ]
     if settings.stack.arlocal_mine_interval_s > 0:
         services.append(Miner(settings))  # local mode: nothing else mines arlocal's blocks

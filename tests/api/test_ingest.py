@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.adapters.filesystem import FilesystemObjectStore
-from bundlestream.api.ingest import UploadPath, fresh_status, ingest, raw_key
+from bundlestream.api.ingest import UploadPath, ingest, raw_key
 from bundlestream.api.outcomes import (
     INVALID_ITEM,
     PARSE_ERROR,
@@ -25,6 +25,7 @@ from bundlestream.api.outcomes import (
     Outcome,
     Rejected,
     Unavailable,
+    fresh_status,
     too_large,
 )
 from bundlestream.core.admission import FORBIDDEN, INSUFFICIENT_BALANCE, AdmissionPolicy, NoCredit
