@@ -12,12 +12,12 @@ from bundlestream.adapters.operator_accounts import add_operator
 from bundlestream.settings import Settings
 
 
-def run_console(args: argparse.Namespace) -> int:
+def run_console(args: argparse.Namespace, settings: Settings) -> int:
     """The supervisor, or (``--supervised``, as the supervisor starts it) the server."""
     if args.supervised:
         from bundlestream.console.server import serve
 
-        return serve(Settings())
+        return serve(settings)
     from bundlestream.worker_supervisor import Supervisor
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
@@ -35,8 +35,7 @@ def read_password(from_stdin: bool) -> str:
     return first
 
 
-def run_user_add(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run_user_add(args: argparse.Namespace, settings: Settings) -> int:
     password = read_password(args.password_stdin)
     if len(password) < 12:
         print("refused: a password needs at least 12 characters", file=sys.stderr)
