@@ -11,17 +11,7 @@ from bundlestream.adapters.consumer_lag import group_lag
 from bundlestream.console.context import ConsoleContext, context_of
 from bundlestream.console.rendering import render
 from bundlestream.schemas import topics
-
-# The input topic of each pipeline stage (streams/: one agent per stage, one group).
-STAGE_INPUTS = {
-    "dedup": topics.DATA_ITEMS_RECEIVED,
-    "plan": topics.DATA_ITEMS_DEDUPLICATED,
-    "prepare": topics.BUNDLES_PLANNED,
-    "post": topics.BUNDLES_PREPARED,
-    "seed": topics.BUNDLES_POSTED,
-    "verify": topics.BUNDLES_SEEDED,
-    "settle": topics.BUNDLES_SETTLED,
-}
+from bundlestream.schemas.topics import STAGE_INPUTS
 
 
 def lags(context: ConsoleContext) -> dict[str, int]:

@@ -7,8 +7,10 @@ import sys
 import threading
 from types import FrameType
 
+from bundlestream.adapters.prometheus import serve_metrics
 from bundlestream.projections import postgres
 from bundlestream.projections.check import compare_schemas
+from bundlestream.projections.metrics import ProjectorMetrics
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import BatchReport, Projector
 from bundlestream.projections.rebuild import Progress, rebuild
@@ -27,12 +29,19 @@ def run_projector(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    metrics = ProjectorMetrics(settings)
+    serve_metrics(metrics.registry, settings.metrics.host, settings.metrics.projector_port)
+
+    def on_batch(report: BatchReport) -> None:
+        metrics.record(report)
+        _log_batch(report)
+
     projector = Projector(
         settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
     )
     projector.start()
     try:
-        projector.run(stopping.is_set, _log_batch)
+        projector.run(stopping.is_set, on_batch)
     finally:
         projector.close()
     return 0
