@@ -22,6 +22,11 @@ from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 
 # Stage durations: from a fast dedup decision to posting a bundle's chunks.
+# The object store port's operations (``adapters.observed_store``).
+STORE_OPERATIONS = (
+    "writer", "write", "commit", "abort", "put", "read", "size", "delete", "keys",
+    "reclaim_abandoned",
+)
 STAGE_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -56,6 +61,8 @@ class PipelineMetrics:
             ["operation"],
             registry=self.registry,
         )
+        for operation in STORE_OPERATIONS:  # every series from the start, at 0
+            self.object_store_errors.labels(operation)
         self.wallet_balance = Gauge(
             "bundlestream_wallet_balance_winston",
             "Balance of the wallet that pays for bundles, as the gateway last reported it",
