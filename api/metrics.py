@@ -13,7 +13,6 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-
 # Every label value known in advance gets its series at start, at 0: a rate over it is
 # 0, not absent, and a scrape shows every label the dashboard and alerts use.
 OUTCOMES = ("Accepted", "Duplicate", "Rejected", "Unavailable")

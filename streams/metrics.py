@@ -24,7 +24,15 @@ from bundlestream.wiring import kafka_connection
 # Stage durations: from a fast dedup decision to posting a bundle's chunks.
 # The object store port's operations (``adapters.observed_store``).
 STORE_OPERATIONS = (
-    "writer", "write", "commit", "abort", "put", "read", "size", "delete", "keys",
+    "writer",
+    "write",
+    "commit",
+    "abort",
+    "put",
+    "read",
+    "size",
+    "delete",
+    "keys",
     "reclaim_abandoned",
 )
 STAGE_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
