@@ -3,7 +3,7 @@ bundles by state, the oldest item not yet in a bundle, the oldest bundle posted 
 yet permanent.
 
 Each scrape opens one short connection (the projector's own is busy with its batches)
-and reads the views the status routes read; Postgres not answering exports
+and asks what the console's overview asks (``console_queries``); Postgres not answering exports
 ``bundlestream_projections_reachable 0`` and nothing else.
 """
 
@@ -16,15 +16,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from psycopg import sql
 
+from bundlestream.adapters.console_queries import ITEMS_BY_STATE, OLDEST_NEW_ITEM
 from bundlestream.adapters.prometheus import Clock
 
 log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5
 _QUERIES = {
-    "items": "SELECT state, count(*) FROM {s}.data_items GROUP BY state",
+    "items": ITEMS_BY_STATE,
     "bundles": "SELECT state, count(*) FROM {s}.bundles GROUP BY state",
-    "unplanned": "SELECT min(uploaded_at) FROM {s}.data_items WHERE state = 'new'",
+    "unplanned": f"SELECT uploaded_at FROM ({OLDEST_NEW_ITEM}) oldest",
     "unconfirmed": """
         SELECT min(posted_at) FROM {s}.bundles WHERE state IN ('posted', 'seeded')""",
 }
@@ -60,7 +61,7 @@ class ProjectionCollector(Collector):
             for state, n in counts.items():
                 family.add_metric([state], n)
         now = self._clock()
-        unplanned.add_metric([], _age_s(found["unplanned"][0][0], now))
+        unplanned.add_metric([], _age_s(next(iter(found["unplanned"]), (None,))[0], now))
         unconfirmed.add_metric([], _age_s(found["unconfirmed"][0][0], now))
         reachable.add_metric([], 1)
         return [items, bundles, unplanned, unconfirmed, reachable]
