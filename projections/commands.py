@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 
 from bundlestream.adapters.prometheus import serve_metrics
+from bundlestream.progress import CommandProgress
 from bundlestream.projections import postgres
 from bundlestream.projections.check import compare_schemas
 from bundlestream.projections.metrics import ProjectorMetrics
@@ -61,19 +62,13 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_progress(progress: Progress) -> None:
-    """One status line, rewritten in place: events, events/s, lag, ETA."""
-    eta = "?" if progress.eta_s is None else f"{progress.eta_s:.0f}s"
-    sys.stderr.write(
-        f"\r{progress.events:>10,} events  {progress.rate:>9,.0f}/s  "
-        f"lag {progress.lag:>10,}  ETA {eta:>6}"
-    )
-    sys.stderr.flush()
-
-
 def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    result = rebuild(settings, print_progress, swap=not args.no_swap, processes=args.processes)
-    sys.stderr.write("\n")
+    with CommandProgress("rebuild", "events") as progress:
+
+        def report(reading: Progress) -> None:
+            progress.update(reading.events, reading.events + reading.lag)
+
+        result = rebuild(settings, report, swap=not args.no_swap, processes=args.processes)
     done = result.progress
     print(
         f"replayed {done.events:,} events in {done.elapsed_s:.1f}s ({done.rate:,.0f}/s) "
@@ -90,7 +85,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         if missing:
             print(f"no such schema: {', '.join(missing)}", file=sys.stderr)
             return 2
-        comparisons = compare_schemas(conn, left, args.right)
+        with CommandProgress("check", "relations") as progress:
+            comparisons = compare_schemas(conn, left, args.right, progress.update)
     for c in comparisons:
         verdict = "equal" if c.equal else "DIFFERENT"
         print(
