@@ -10,6 +10,7 @@ message come from the broker at scrape time (``adapters.prometheus``).
 """
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from faust.sensors import Sensor
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, proc
 
 from bundlestream.adapters.prometheus import BacklogCollector, DiskCollector
 from bundlestream.schemas.codec import DecodeError, event_name
-from bundlestream.schemas.topics import STAGE_INPUTS
+from bundlestream.schemas.topics import CATALOGUE, LEDGER_EVENTS, STAGE_INPUTS
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 
@@ -87,6 +88,16 @@ class PipelineMetrics:
         )
         if settings.object_store.backend == "fs":
             self.registry.register(DiskCollector(settings.object_store.dir))
+
+    def start_series(self, stages: Iterable[str]) -> None:
+        """Every stage's duration and every event's count at 0 from the start: a rate
+        over them is 0, not absent, and the first scrape shows every label."""
+        for stage in stages:
+            self.stage_seconds.labels(stage)
+        for topic in CATALOGUE:
+            if topic is not LEDGER_EVENTS:
+                for event in topic.events:
+                    self.events.labels(event)
 
     def gateway_failed(self, method: str, route: str, status: int | None) -> None:
         self.gateway_errors.labels(method, route, "none" if status is None else str(status)).inc()

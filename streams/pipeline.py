@@ -60,6 +60,7 @@ def create_pipeline(settings: Settings) -> faust.App:
         stage.register(app, ctx)
     settlement.register(app, ctx, watching=verification.register(app, ctx))
     watchdog.register(app, ctx)
+    metrics.start_series(agent.name for agent in app.agents.values())
 
     @at_start(app)
     async def fund_wallet() -> None:
@@ -80,8 +81,8 @@ def create_pipeline(settings: Settings) -> faust.App:
 
     @at_start(app)
     async def export_metrics() -> None:
+        await read_wallet_balance()  # first, so that the first scrape has it
         serve_metrics(metrics.registry, settings.metrics.host, settings.metrics.worker_port)
-        await read_wallet_balance()
 
     every(app, settings.metrics.wallet_refresh_s)(read_wallet_balance)
 
