@@ -3,6 +3,7 @@ status. Transport failures and unexpected answers become our own error types; a 
 decides whether to retry (``GatewayError.retry_after_s`` carries a 429's Retry-After).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,21 +23,40 @@ class GatewayError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class ArweaveGateway:
-    """One gateway base URL; share one instance per process (it pools connections)."""
+# Told of each failed request: its method, the first segment of its path (``tx``,
+# ``chunk``, ...) and the answer's status (None: no answer).
+ErrorObserver = Callable[[str, str, int | None], None]
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0) -> None:
+
+def _ignore(method: str, route: str, status: int | None) -> None:
+    return None
+
+
+class ArweaveGateway:
+    """One gateway base URL; share one instance per process (it pools connections).
+
+    ``on_error`` hears of every request that raises ``GatewayError`` (a 404 a caller
+    expects too), before it is raised.
+    """
+
+    def __init__(
+        self, base_url: str, timeout_s: float = 30.0, on_error: ErrorObserver = _ignore
+    ) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self._on_error = on_error
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        route = path.strip("/").split("/")[0]
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            self._on_error(method, route, None)
             raise GatewayError(f"{method} {path}: {exc!r}") from exc
         if response.status_code >= 400:
+            self._on_error(method, route, response.status_code)
             raise GatewayError(
                 f"{method} {path}: {response.status_code} {response.text[:200]!r}",
                 response.status_code,
@@ -113,6 +133,10 @@ class ArweaveGateway:
         return Transfer(
             "arweave", tx_id, sender, recipient, quantity, status.block_height, status.confirmations
         )
+
+    async def balance(self, address: str) -> int:
+        """Winston held by ``address`` (``GET /wallet/{address}/balance``)."""
+        return int((await self._request("GET", f"/wallet/{address}/balance")).text)
 
     async def mint(self, address: str, winston: int) -> None:
         """arlocal only: credit ``address`` (``GET /mint/{address}/{amount}``)."""

@@ -15,16 +15,46 @@ from psycopg_pool import AsyncConnectionPool
 Row = dict[str, Any]
 
 _LIST_LIMIT = 50
+# Every received item's state, as the data_items view derives it (failed, permanent,
+# planned in its newest plan not dropped, else new), for every item at once. The view
+# finds an item's plan with a lateral subquery, right for one item's status; a count
+# over all items then runs that subquery once per row (EXPLAIN: a nested loop of 3,000
+# sorts, 310 ms for 3,000 items). Here one hash join serves every item. OFFSET 0 keeps
+# the outer filter and LIMIT out of it: planned under the LIMIT of the oldest waiting
+# item, on tables not analysed yet (a fresh rebuild), the planner chose a nested-loop
+# anti-join over the live plans, 4.5 million comparisons for 3,000 items (3.3 s).
+_ITEM_STATES = """(
+    WITH live AS (
+        SELECT DISTINCT ON (pi.data_item_id) pi.data_item_id, b.permanent_at
+        FROM {s}.planned_items pi JOIN {s}.bundles b ON b.plan_id = pi.plan_id
+        WHERE b.state <> 'dropped'
+        ORDER BY pi.data_item_id, b.planned_at DESC, b.plan_id DESC
+    )
+    SELECT r.data_item_id, r.owner_address, r.received_at,
+        CASE
+            WHEN f.data_item_id IS NOT NULL THEN 'failed'
+            WHEN l.permanent_at IS NOT NULL THEN 'permanent'
+            WHEN l.data_item_id IS NOT NULL THEN 'planned'
+            ELSE 'new'
+        END AS state
+    FROM {s}.received_items r
+    LEFT JOIN live l ON l.data_item_id = r.data_item_id
+    LEFT JOIN {s}.failed_items f ON f.data_item_id = r.data_item_id
+    OFFSET 0
+) item_states"""
+ITEMS_BY_STATE = f"SELECT state, count(*) AS n FROM {_ITEM_STATES} GROUP BY state"
+# The oldest received item in no live bundle and not failed (state "new").
+OLDEST_NEW_ITEM = f"""
+    SELECT data_item_id, owner_address, received_at AS uploaded_at FROM {_ITEM_STATES}
+    WHERE state = 'new' ORDER BY received_at LIMIT 1"""
 _QUERIES = {
-    "items_by_state": "SELECT state, count(*) AS n FROM {s}.data_items GROUP BY state",
+    "items_by_state": ITEMS_BY_STATE,
     "bundles_by_state": "SELECT state, count(*) AS n FROM {s}.bundles GROUP BY state",
     "received_total": "SELECT count(*) AS n FROM {s}.received_items",
     "received_per_minute": """
         SELECT date_trunc('minute', received_at) AS minute, count(*) AS n
         FROM {s}.received_items WHERE received_at >= %s GROUP BY 1 ORDER BY 1""",
-    "oldest_waiting": """
-        SELECT data_item_id, owner_address, uploaded_at FROM {s}.data_items
-        WHERE state = 'new' ORDER BY uploaded_at LIMIT 1""",
+    "oldest_waiting": OLDEST_NEW_ITEM,
     "failed_items": f"""
         SELECT data_item_id, owner_address, reason, failed_bundles, last_plan_id, failed_at
         FROM {{s}}.failed_items ORDER BY failed_at DESC LIMIT {_LIST_LIMIT}""",

@@ -9,6 +9,7 @@ the dead-letter topic, so a later redrive sees it again. Offsets are committed o
 after those writes are acknowledged.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
@@ -30,8 +31,18 @@ class Redriven:
     kept: int  # still undecodable, appended to the dead-letter topic again
 
 
-def redrive(kafka: KafkaConnection, topic_prefix: str, dry_run: bool = False) -> Redriven:
-    """Drain the dead-letter topic once (what is there now); see the module doc."""
+def _unreported(done: int, total: int) -> None:
+    return None
+
+
+def redrive(
+    kafka: KafkaConnection,
+    topic_prefix: str,
+    dry_run: bool = False,
+    report: Callable[[int, int], None] = _unreported,
+) -> Redriven:
+    """Drain the dead-letter topic once (what is there now); see the module doc.
+    ``report`` hears (dead letters handled, dead letters to handle) as it goes."""
     topic = DEAD_LETTERS.full_name(topic_prefix)
     consumer = Consumer(consumer_config(kafka, f"{topic_prefix}dead-letters-redrive"))
     producer = Producer(producer_config(kafka))
@@ -39,7 +50,8 @@ def redrive(kafka: KafkaConnection, topic_prefix: str, dry_run: bool = False) ->
     consumed: list[Message] = []
     try:
         # Only what is there now: re-appended dead letters are for the next redrive.
-        left = _assign_up_to_end(consumer, topic)
+        left, total = _assign_up_to_end(consumer, topic)
+        report(0, total)
         while left:
             message = consumer.poll(1.0)
             if message is None or message.error() is not None:
@@ -56,6 +68,7 @@ def redrive(kafka: KafkaConnection, topic_prefix: str, dry_run: bool = False) ->
             elif not dry_run:
                 producer.produce(topic, message.value(), message.key(), headers=message.headers())
             consumed.append(message)
+            report(len(consumed), total)
         if not dry_run and consumed:
             if producer.flush(kafka.delivery_timeout_s) > 0:
                 raise RuntimeError("redriven messages not acknowledged; offsets not committed")
@@ -65,19 +78,21 @@ def redrive(kafka: KafkaConnection, topic_prefix: str, dry_run: bool = False) ->
     return Redriven(returned, kept)
 
 
-def _assign_up_to_end(consumer: Consumer, topic: str) -> dict[tuple[str, int], int]:
-    """Assign every partition from the group's committed offset; the ends to stop at."""
+def _assign_up_to_end(consumer: Consumer, topic: str) -> tuple[dict[tuple[str, int], int], int]:
+    """Assign every partition from the group's committed offset; the ends to stop at, and
+    how many offsets lie before them."""
     partitions = [TopicPartition(topic, p) for p in partitions_of(consumer, topic)]
     starts = consumer.committed(partitions, timeout=_TIMEOUT_S)
-    left = {}
+    left, total = {}, 0
     for start in starts:
         _, end = consumer.get_watermark_offsets(start, timeout=_TIMEOUT_S)
         begin = start.offset if start.offset >= 0 else 0
         if end > begin:
             left[(topic, start.partition)] = end
+            total += end - begin
         start.offset = begin
     consumer.assign(starts)
-    return left
+    return left, total
 
 
 def _origin(message: Message) -> str | None:

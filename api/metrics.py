@@ -13,6 +13,11 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+# Every label value known in advance gets its series at start, at 0: a rate over it is
+# 0, not absent, and a scrape shows every label the dashboard and alerts use.
+OUTCOMES = ("Accepted", "Duplicate", "Rejected", "Unavailable")
+SHED_REASONS = ("requests", "bytes", "rate")
+
 
 class ApiMetrics:
     """Counters the upload path and the load shedder update."""
@@ -40,6 +45,11 @@ class ApiMetrics:
             ["reason"],
             registry=self.registry,
         )
+        for outcome in OUTCOMES:
+            self.uploads.labels(outcome)
+            self.upload_seconds.labels(outcome)
+        for reason in SHED_REASONS:
+            self.shed.labels(reason)
         self.inflight_requests = Gauge(
             "bundlestream_inflight_requests", "Requests in flight", registry=self.registry
         )

@@ -1,12 +1,13 @@
 """Console latency: the overview and an item lookup, p50/p99 over N requests.
 
 Run on purpose against a running stack: ``.venv/bin/python bench/bench_console.py
-[--bundles 20] [--items 100] [--requests 200]``. Writes bench/event_story.py's story
-(uploads to permanence, drops, repacks, failures) under a fresh topic prefix, projects
-it into a fresh schema, serves the console with uvicorn in this process and times
-logged-in GETs of ``/`` and ``/lookup?id=<an item>`` with one client, one request at a
-time. The ceiling is a bare Starlette route served and timed the same way in the same
-run. Everything it wrote (topics aside) is dropped at the end.
+[--bundles 10,30,100] [--items 100] [--requests 200]``. For each bundle count (N items =
+bundles x items) it writes bench/event_story.py's story (uploads to permanence, drops,
+repacks, failures) under a fresh topic prefix, projects it into a fresh schema, serves
+the console with uvicorn in this process and times logged-in GETs of ``/`` and of the
+lookup of an item, a bundle and an owner, with one client, one request at a time. The
+ceiling is a bare Starlette route served and timed the same way in the same run.
+Everything it wrote (topics aside) is dropped at the end.
 """
 
 import argparse
@@ -27,7 +28,7 @@ from starlette.routing import Route
 
 from bench.event_story import produce, story
 from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.schemas.events import DataItemReceived
+from bundlestream.schemas.events import BundlePlanned, DataItemReceived
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 from tests.api.upload_harness import free_port
@@ -76,7 +77,7 @@ async def ceiling(n: int) -> list[float]:
     return samples
 
 
-async def measure(settings: Settings, item_id: str, n: int) -> None:
+async def measure(settings: Settings, ids: dict[str, str], n: int) -> None:
     async with (
         serve_console(settings) as url,
         httpx.AsyncClient(base_url=url, timeout=120) as client,
@@ -85,31 +86,38 @@ async def measure(settings: Settings, item_id: str, n: int) -> None:
         token = page.split('name="csrf" value="')[1].split('"')[0]
         form = {"name": "bench", "password": PASSWORD, "csrf": token}
         assert (await client.post("/login", data=form)).status_code == 303
-        overview = await timed(client, "/", n)
-        lookup = await timed(client, f"/lookup?id={item_id}", n)
-    print(f"overview  {percentiles(overview)}")
-    print(f"lookup    {percentiles(lookup)}")
-    print(f"ceiling   {percentiles(await ceiling(n))}  (bare Starlette route)")
+        print(f"overview        {percentiles(await timed(client, '/', n))}")
+        for kind, wanted in ids.items():
+            samples = await timed(client, f"/lookup?id={wanted}", n)
+            print(f"lookup {kind:<8} {percentiles(samples)}")
+    print(f"ceiling         {percentiles(await ceiling(n))}  (bare Starlette route)")
+
+
+def run(bundles: int, items: int, requests: int) -> None:
+    settings = console_settings(Path(tempfile.mkdtemp(prefix="bench-console-")))
+    create_topics(kafka_connection(settings), topic_layout(settings))
+    events = list(story(bundles, items))
+    first = next(k.event for k in events if isinstance(k.event, DataItemReceived))
+    planned = next(k.event for k in events if isinstance(k.event, BundlePlanned))
+    ids = {"item": first.data_item_id, "bundle": planned.plan_id, "owner": first.owner_address}
+    written = produce(settings, events)
+    add_operators(settings, "bench")
+    project_all(settings)
+    print(f"N = {bundles * items} items ({bundles} bundles x {items}), {written} events on the log")
+    try:
+        asyncio.run(measure(settings, ids, requests))
+    finally:
+        drop_schemas(settings)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bundles", type=int, default=20)
-    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--bundles", default="10,30,100", help="bundle counts, one run each")
+    parser.add_argument("--items", type=int, default=100, help="items per bundle")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    settings = console_settings(Path(tempfile.mkdtemp(prefix="bench-console-")))
-    create_topics(kafka_connection(settings), topic_layout(settings))
-    events = list(story(args.bundles, args.items))
-    item_id = next(k.event.data_item_id for k in events if isinstance(k.event, DataItemReceived))
-    written = produce(settings, events)
-    add_operators(settings, "bench")
-    project_all(settings)
-    print(f"story: {args.bundles} bundles x {args.items} items, {written} events on the log")
-    try:
-        asyncio.run(measure(settings, item_id, args.requests))
-    finally:
-        drop_schemas(settings)
+    for bundles in (int(b) for b in args.bundles.split(",")):
+        run(bundles, args.items, args.requests)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ forward) on its input topic, so the stage re-reads the log from an offset or a t
 import argparse
 import json
 import sys
+import time
 from datetime import datetime
 
+from bundlestream.adapters.consumer_lag import group_lag
 from bundlestream.adapters.dead_letters import redrive
 from bundlestream.adapters.event_log import (
     UnknownTopic,
@@ -21,21 +23,15 @@ from bundlestream.adapters.event_log import (
     reader,
     start_positions,
 )
+from bundlestream.adapters.kafka_config import KafkaConnection
 from bundlestream.adapters.kafka_groups import GroupActive, reset_offsets
+from bundlestream.progress import CommandProgress
 from bundlestream.schemas import topics
+from bundlestream.schemas.topics import STAGE_INPUTS
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection
 
-# Each stage of the pipeline and the topic it consumes (streams/: one agent per stage).
-STAGE_INPUTS = {
-    "dedup": topics.DATA_ITEMS_RECEIVED,
-    "plan": topics.DATA_ITEMS_DEDUPLICATED,
-    "prepare": topics.BUNDLES_PLANNED,
-    "post": topics.BUNDLES_PREPARED,
-    "seed": topics.BUNDLES_POSTED,
-    "verify": topics.BUNDLES_SEEDED,
-    "settle": topics.BUNDLES_SETTLED,
-}
+_FOLLOW_POLL_S = 1.0
 
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,7 +65,9 @@ def run_tail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_redrive(args: argparse.Namespace, settings: Settings) -> int:
-    result = redrive(kafka_connection(settings), settings.kafka.topic_prefix, dry_run=args.dry_run)
+    kafka, prefix = kafka_connection(settings), settings.kafka.topic_prefix
+    with CommandProgress("redrive", "dead letters") as progress:
+        result = redrive(kafka, prefix, dry_run=args.dry_run, report=progress.update)
     verb = "would return" if args.dry_run else "returned"
     print(f"{verb} {result.returned} to their topics; {result.kept} still undecodable")
     return 0
@@ -85,7 +83,21 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for tp in moved:
         print(f"{group} {tp.topic}[{tp.partition}] -> {tp.offset}")
+    if args.follow:
+        follow_replay(kafka_connection(settings), group, topic)
     return 0
+
+
+def follow_replay(kafka: KafkaConnection, group: str, topic: str) -> None:
+    """Until the group has committed everything on ``topic``: its re-read as progress."""
+    total = group_lag(kafka, group, [topic])[topic]
+    with CommandProgress("replay", "events") as progress:
+        lag = total
+        while lag > 0:
+            progress.update(total - lag, total)
+            time.sleep(_FOLLOW_POLL_S)
+            lag = group_lag(kafka, group, [topic])[topic]
+        progress.update(total, total)
 
 
 def _time(text: str) -> datetime:
@@ -120,4 +132,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     start.add_argument("--offset", type=int, help="every partition of the input topic")
     start.add_argument("--since", type=_time, help="the first message at or after this time")
     replay.add_argument("--group", help="default: BUNDLESTREAM_STREAMS_APP_ID")
+    replay.add_argument(
+        "--follow",
+        action="store_true",
+        help="then wait, showing the stage's progress, until it has re-read to the end "
+        "(start its workers)",
+    )
     replay.set_defaults(run=run_replay)

@@ -276,6 +276,19 @@ class ConsoleSettings(_Group):
     login_window_s: int = _env(300, "CONSOLE_LOGIN_WINDOW_S")
 
 
+class MetricsSettings(_Group):
+    """Prometheus endpoints of the workers and the projector (the API serves /metrics on
+    its own port)."""
+
+    host: str = _env("127.0.0.1", "METRICS_HOST")
+    # Worker i of a ``bundlestream worker --processes N`` listens on this port + i - 1;
+    # 0: no endpoint.
+    worker_port: int = _env(3010, "WORKER_METRICS_PORT")
+    projector_port: int = _env(3009, "PROJECTOR_METRICS_PORT")
+    # How often each worker reads its wallet's balance from the gateway.
+    wallet_refresh_s: float = _env(60.0, "WALLET_BALANCE_REFRESH_S")
+
+
 class Settings(BaseModel):
     """Every group, each read from the environment when ``Settings()`` is built."""
 
@@ -292,6 +305,7 @@ class Settings(BaseModel):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     x402: X402Settings = Field(default_factory=X402Settings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     def replication_factor(self) -> int:
         """Of the topics we create: as set, else min(3, the local cluster's brokers), so a

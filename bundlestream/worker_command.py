@@ -5,7 +5,8 @@
 skip a message, its stall watchdog, a kill) is started again after a short backoff;
 SIGTERM/SIGINT stops them all. Parallelism comes from partitions spread over processes,
 never from concurrent agents. Each worker logs its assigned partitions and lag per stage
-every few seconds.
+every few seconds, and serves its Prometheus metrics on a port of its own
+(``BUNDLESTREAM_WORKER_METRICS_PORT`` + its index - 1).
 """
 
 import argparse
@@ -25,7 +26,17 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         level=args.loglevel.upper(), format="[%(asctime)s] [%(process)d] %(message)s"
     )
     command = [sys.executable, "-m", "bundlestream.cli", "worker", "--supervised"]
-    return Supervisor([*command, "--loglevel", args.loglevel], args.processes).run()
+    return Supervisor(
+        [*command, "--loglevel", args.loglevel],
+        args.processes,
+        env_of=lambda index: worker_metrics_env(settings.metrics.worker_port, index),
+    ).run()
+
+
+def worker_metrics_env(first_port: int, index: int) -> dict[str, str]:
+    """The metrics port of worker ``index`` (1..N): ``first_port + index - 1``; 0 stays 0."""
+    port = first_port + index - 1 if first_port else 0
+    return {"BUNDLESTREAM_WORKER_METRICS_PORT": str(port)}
 
 
 def _run_one_worker(settings: Settings, loglevel: str) -> int:

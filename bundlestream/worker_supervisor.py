@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 
@@ -53,10 +54,24 @@ class Slot:
         return min(RESTART_DELAY_S * 2.0**self.quick_exits, RESTART_DELAY_MAX_S)
 
 
+def _no_env(index: int) -> dict[str, str]:
+    return {}
+
+
 class Supervisor:
-    def __init__(self, command: Sequence[str], processes: int, name: str = "worker") -> None:
+    """``env_of(index)``: environment variables of the process in slot ``index`` (1..N)
+    besides the supervisor's own, e.g. a port of its own."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        processes: int,
+        name: str = "worker",
+        env_of: Callable[[int], dict[str, str]] = _no_env,
+    ) -> None:
         self.command = list(command)
         self.name = name
+        self.env_of = env_of
         self.slots = [Slot(index) for index in range(1, processes + 1)]
         self.stopping = False
 
@@ -91,7 +106,11 @@ class Supervisor:
                 )
                 slot.process, slot.restart_at = None, now + delay
             if slot.process is None and now >= slot.restart_at and not self.stopping:
-                slot.process = subprocess.Popen(self.command, preexec_fn=_die_with_parent)
+                slot.process = subprocess.Popen(
+                    self.command,
+                    preexec_fn=_die_with_parent,
+                    env={**os.environ, **self.env_of(slot.index)},
+                )
                 slot.started_at = now
                 log.info("%s %d started (pid %d)", self.name, slot.index, slot.process.pid)
 

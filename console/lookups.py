@@ -12,6 +12,10 @@ from bundlestream.adapters.log_search import events_mentioning
 from bundlestream.console.context import ConsoleContext, context_of
 from bundlestream.console.rendering import render
 
+# The newest events a lookup lists: an item's story is a dozen, an owner's can run to
+# thousands (decoding and rendering 2,000 of them took seconds, docs/benchmarks.md).
+SHOWN_EVENTS = 500
+
 
 def event_rows(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Log messages as the lookup lists them: time first, then where and what."""
@@ -30,7 +34,9 @@ async def lookup_facts(context: ConsoleContext, wanted: str) -> dict[str, Any]:
     # An item's bundle events name its plan, not the item: follow its plans too.
     plans = [row["plan_id"] for row in await queries.rows("item_plans", wanted)]
     needles = [wanted, *plans]
-    found = await asyncio.to_thread(events_mentioning, context.kafka, context.topic_prefix, needles)
+    found = await asyncio.to_thread(
+        events_mentioning, context.kafka, context.topic_prefix, needles, SHOWN_EVENTS
+    )
     return {
         "wanted": wanted,
         "kind": kind,
@@ -38,7 +44,8 @@ async def lookup_facts(context: ConsoleContext, wanted: str) -> dict[str, Any]:
         "offsets": await queries.rows("item_offsets", wanted) if item else [],
         "bundles": bundles,
         "owned": owned,
-        "events": event_rows(found),
+        "events": event_rows(found.events),
+        "events_total": found.total,
     }
 
 

@@ -11,17 +11,7 @@ from bundlestream.adapters.consumer_lag import group_lag
 from bundlestream.console.context import ConsoleContext, context_of
 from bundlestream.console.rendering import render
 from bundlestream.schemas import topics
-
-# The input topic of each pipeline stage (streams/: one agent per stage, one group).
-STAGE_INPUTS = {
-    "dedup": topics.DATA_ITEMS_RECEIVED,
-    "plan": topics.DATA_ITEMS_DEDUPLICATED,
-    "prepare": topics.BUNDLES_PLANNED,
-    "post": topics.BUNDLES_PREPARED,
-    "seed": topics.BUNDLES_POSTED,
-    "verify": topics.BUNDLES_SEEDED,
-    "settle": topics.BUNDLES_SETTLED,
-}
+from bundlestream.schemas.topics import STAGE_INPUTS
 
 
 def lags(context: ConsoleContext) -> dict[str, int]:
@@ -43,6 +33,8 @@ def lags(context: ConsoleContext) -> dict[str, int]:
 async def overview_facts(context: ConsoleContext, now: datetime) -> dict[str, Any]:
     """Everything the overview shows, read at ``now``."""
     queries = context.queries
+    # The broker's answers (two consumer groups' offsets) come while Postgres answers.
+    lagging = asyncio.create_task(asyncio.to_thread(lags, context))
     per_minute = await queries.received_per_minute(now)
     [total] = await queries.rows("received_total")
     return {
@@ -56,7 +48,7 @@ async def overview_facts(context: ConsoleContext, now: datetime) -> dict[str, An
         },
         "failures": (await queries.rows("failed_items"))[:10],
         "oldest_waiting": next(iter(await queries.rows("oldest_waiting")), None),
-        "lags": await asyncio.to_thread(lags, context),
+        "lags": await lagging,
         "now": now,
     }
 

@@ -1,5 +1,6 @@
 """``projections check``: two schemas compared table by table (row count and checksum)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bundlestream.projections import postgres
@@ -16,13 +17,27 @@ class Comparison:
         return self.left == self.right
 
 
-def compare_schemas(conn: postgres.Conn, left: str, right: str) -> list[Comparison]:
-    """Every fact table and state view of the read models, in both schemas."""
-    return [
-        Comparison(
-            relation,
-            postgres.summarize(conn, left, relation),
-            postgres.summarize(conn, right, relation),
+def _unreported(done: int, total: int) -> None:
+    return None
+
+
+def compare_schemas(
+    conn: postgres.Conn,
+    left: str,
+    right: str,
+    report: Callable[[int, int], None] = _unreported,
+) -> list[Comparison]:
+    """Every fact table and state view of the read models, in both schemas; ``report``
+    hears (relations compared, relations) after each one."""
+    relations = postgres.compared_relations()
+    found = []
+    for relation in relations:
+        found.append(
+            Comparison(
+                relation,
+                postgres.summarize(conn, left, relation),
+                postgres.summarize(conn, right, relation),
+            )
         )
-        for relation in postgres.compared_relations()
-    ]
+        report(len(found), len(relations))
+    return found

@@ -7,8 +7,11 @@ import sys
 import threading
 from types import FrameType
 
+from bundlestream.adapters.prometheus import serve_metrics
+from bundlestream.progress import CommandProgress
 from bundlestream.projections import postgres
 from bundlestream.projections.check import compare_schemas
+from bundlestream.projections.metrics import ProjectorMetrics
 from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import BatchReport, Projector
 from bundlestream.projections.rebuild import Progress, rebuild
@@ -27,12 +30,19 @@ def run_projector(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    metrics = ProjectorMetrics(settings)
+    serve_metrics(metrics.registry, settings.metrics.host, settings.metrics.projector_port)
+
+    def on_batch(report: BatchReport) -> None:
+        metrics.record(report)
+        _log_batch(report)
+
     projector = Projector(
         settings, settings.postgres.projections_schema, settings.postgres.projector_group_id
     )
     projector.start()
     try:
-        projector.run(stopping.is_set, _log_batch)
+        projector.run(stopping.is_set, on_batch)
     finally:
         projector.close()
     return 0
@@ -52,19 +62,13 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_progress(progress: Progress) -> None:
-    """One status line, rewritten in place: events, events/s, lag, ETA."""
-    eta = "?" if progress.eta_s is None else f"{progress.eta_s:.0f}s"
-    sys.stderr.write(
-        f"\r{progress.events:>10,} events  {progress.rate:>9,.0f}/s  "
-        f"lag {progress.lag:>10,}  ETA {eta:>6}"
-    )
-    sys.stderr.flush()
-
-
 def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    result = rebuild(settings, print_progress, swap=not args.no_swap, processes=args.processes)
-    sys.stderr.write("\n")
+    with CommandProgress("rebuild", "events") as progress:
+
+        def report(reading: Progress) -> None:
+            progress.update(reading.events, reading.events + reading.lag)
+
+        result = rebuild(settings, report, swap=not args.no_swap, processes=args.processes)
     done = result.progress
     print(
         f"replayed {done.events:,} events in {done.elapsed_s:.1f}s ({done.rate:,.0f}/s) "
@@ -81,7 +85,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         if missing:
             print(f"no such schema: {', '.join(missing)}", file=sys.stderr)
             return 2
-        comparisons = compare_schemas(conn, left, args.right)
+        with CommandProgress("check", "relations") as progress:
+            comparisons = compare_schemas(conn, left, args.right, progress.update)
     for c in comparisons:
         verdict = "equal" if c.equal else "DIFFERENT"
         print(

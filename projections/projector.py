@@ -10,6 +10,8 @@ the batch that skips them commits.
 
 import gc
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,11 +47,14 @@ DeadLetters = list[tuple[Message, str]]
 
 @dataclass
 class BatchReport:
-    """What one batch did: events projected, dead letters, and the partitions' positions."""
+    """What one batch did: events projected, dead letters, and the partitions' positions;
+    the events by name, and the seconds from their arrival to the commit."""
 
     events: int
     dead_letters: int
     positions: postgres.Offsets
+    by_event: dict[str, int]
+    elapsed_s: float
 
 
 @contextmanager
@@ -153,6 +158,7 @@ class Projector:
         """
         size = self._settings.postgres.projector_batch_size
         messages = self._consumer.consume(min(size, at_most or size), _POLL_TIMEOUT_S)
+        started = time.perf_counter()
         events, dead, next_offsets = self._decode(messages)
         if not next_offsets:
             return None
@@ -171,7 +177,13 @@ class Projector:
             return None
         self._expected.update(next_offsets)
         self._consumer.commit(offsets=_partitions(next_offsets), asynchronous=True)
-        return BatchReport(len(events), len(dead), dict(self._expected))
+        return BatchReport(
+            len(events),
+            len(dead),
+            dict(self._expected),
+            dict(Counter(event.name for event, _ in events)),
+            time.perf_counter() - started,
+        )
 
     def _decode(self, messages: list[Message]) -> tuple[Events, DeadLetters, postgres.Offsets]:
         """The batch's new messages decoded (or dead), and each partition's next offset.

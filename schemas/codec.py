@@ -62,6 +62,11 @@ def decode(data: bytes) -> Event:
     return event
 
 
+def event_name(data: bytes) -> str:
+    """The name of the event an encoded message holds, read from its header alone."""
+    return _writer_of(data).name
+
+
 def encode_record(version: SchemaVersion, record: dict[str, Any]) -> bytes:
     """Encode a plain Avro record with one given schema version (also for old versions)."""
     out = io.BytesIO()

@@ -211,6 +211,17 @@ class Table:
         return f"{app_id}-{self.name}-changelog"
 
 
+# The input topic of each pipeline stage (streams/: one agent per stage, one group).
+STAGE_INPUTS: dict[str, Topic] = {
+    "dedup": DATA_ITEMS_RECEIVED,
+    "plan": DATA_ITEMS_DEDUPLICATED,
+    "prepare": BUNDLES_PLANNED,
+    "post": BUNDLES_PREPARED,
+    "seed": BUNDLES_POSTED,
+    "verify": BUNDLES_SEEDED,
+    "settle": BUNDLES_SETTLED,
+}
+
 DEDUP_SEEN = Table("dedup-seen", "streams: dedup", "Item ids already accepted.")
 PLANNER = Table("planner", "streams: plan", "Each partition's planner state.")
 SEED_PROGRESS = Table("seed-progress", "streams: seed", "Next chunk of bundles being seeded.")

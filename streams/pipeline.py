@@ -4,7 +4,9 @@ import logging
 
 import faust
 
-from bundlestream.adapters.arweave_gateway import ArweaveGateway
+from bundlestream.adapters.arweave_gateway import ArweaveGateway, GatewayError
+from bundlestream.adapters.observed_store import ObservedObjectStore
+from bundlestream.adapters.prometheus import serve_metrics
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.settings import Settings
 from bundlestream.streams import (
@@ -22,6 +24,7 @@ from bundlestream.streams import (
 )
 from bundlestream.streams.app import at_start, create_app, every
 from bundlestream.streams.context import StageContext, catalogue_topics
+from bundlestream.streams.metrics import MetricsSensor, PipelineMetrics
 from bundlestream.wiring import open_object_store, received_item_reader
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,7 @@ STAGES = (dedup, planning, preparation, posting, seeding, cleanup, optical, top_
 LAG_REPORT_S = 10.0
 
 
-def stage_context(app: faust.App, settings: Settings) -> StageContext:
+def stage_context(app: faust.App, settings: Settings, metrics: PipelineMetrics) -> StageContext:
     """The shared resources of one worker process.
 
     Bundle transactions are signed with the service's one Arweave key: the receipt key
@@ -41,8 +44,8 @@ def stage_context(app: faust.App, settings: Settings) -> StageContext:
     return StageContext(
         settings=settings,
         topics=catalogue_topics(app, settings),
-        store=open_object_store(settings),
-        gateway=ArweaveGateway(settings.arweave.gateway_url),
+        store=ObservedObjectStore(open_object_store(settings), metrics.store_failed),
+        gateway=ArweaveGateway(settings.arweave.gateway_url, on_error=metrics.gateway_failed),
         key=load_or_create_receipt_key(key_path, settings.arweave.receipt_key_size),
         received=received_item_reader(settings),
     )
@@ -51,11 +54,14 @@ def stage_context(app: faust.App, settings: Settings) -> StageContext:
 def create_pipeline(settings: Settings) -> faust.App:
     """A Faust app with every stage registered, ready for ``faust.Worker``."""
     app = create_app(settings)
-    ctx = stage_context(app, settings)
+    metrics = PipelineMetrics(settings)
+    app.sensors.add(MetricsSensor(metrics))
+    ctx = stage_context(app, settings, metrics)
     for stage in STAGES:
         stage.register(app, ctx)
     settlement.register(app, ctx, watching=verification.register(app, ctx))
     watchdog.register(app, ctx)
+    metrics.start_series(agent.name for agent in app.agents.values())
 
     @at_start(app)
     async def fund_wallet() -> None:
@@ -66,6 +72,20 @@ def create_pipeline(settings: Settings) -> faust.App:
                 settings.stack.arlocal_mint_winston,
                 ctx.key.address,
             )
+
+    async def read_wallet_balance() -> None:
+        try:
+            balance = await ctx.gateway.balance(ctx.key.address)
+        except GatewayError:
+            return  # counted by the gateway's observer; the gauge keeps its last value
+        metrics.wallet_balance.labels(ctx.key.address).set(balance)
+
+    @at_start(app)
+    async def export_metrics() -> None:
+        await read_wallet_balance()  # first, so that the first scrape has it
+        serve_metrics(metrics.registry, settings.metrics.host, settings.metrics.worker_port)
+
+    every(app, settings.metrics.wallet_refresh_s)(read_wallet_balance)
 
     @every(app, LAG_REPORT_S)
     async def report_lag() -> None:

@@ -20,6 +20,7 @@ from bundlestream.adapters.object_store import (
     ObjectStore,
     ObjectStoreError,
 )
+from bundlestream.adapters.observed_store import ObservedObjectStore
 from bundlestream.adapters.s3 import MIN_PART_SIZE, S3Writer
 from bundlestream.settings import MiB, Settings
 from bundlestream.wiring import open_object_store
@@ -56,13 +57,14 @@ def s3_settings(settings: Settings, s3_endpoint: str, unique_name: str) -> Itera
     client.delete_bucket(Bucket=unique_name)
 
 
-@pytest.fixture(params=["fs", "s3"])
+@pytest.fixture(params=["fs", "s3", "observed-s3"])
 def store(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> ObjectStore:
     if request.param == "fs":
         return open_object_store(
             settings.updated(object_store__backend="fs", object_store__dir=tmp_path)
         )
-    return open_object_store(request.getfixturevalue("s3_settings"))
+    s3 = open_object_store(request.getfixturevalue("s3_settings"))
+    return s3 if request.param == "s3" else ObservedObjectStore(s3, lambda operation: None)
 
 
 async def collect(chunks: AsyncIterator[bytes]) -> bytes:
@@ -216,3 +218,17 @@ async def test_fs_driver_errors_become_object_store_errors(tmp_path: Path) -> No
     with pytest.raises(ObjectStoreError) as raised:
         await store.put("k", b"x")
     assert isinstance(raised.value.__cause__, OSError)
+
+
+async def test_the_observed_store_reports_failures_by_operation_but_not_absent_keys(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_bytes(b"not a directory")
+    failed: list[str] = []
+    store = ObservedObjectStore(FilesystemObjectStore(tmp_path / "file"), failed.append)
+    with pytest.raises(ObjectStoreError):
+        await store.put("k", b"x")
+    healthy = ObservedObjectStore(FilesystemObjectStore(tmp_path / "dir"), failed.append)
+    with pytest.raises(ObjectNotFoundError):
+        await collect(healthy.read("absent"))
+    assert failed == ["put"]

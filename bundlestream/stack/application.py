@@ -10,6 +10,7 @@ from __future__ import annotations
 from bundlestream.settings import Settings
 from bundlestream.stack.process import run_checked
 from bundlestream.stack.service import Service, StackService, answers_ok, bundlestream_command
+from bundlestream.worker_command import worker_metrics_env
 
 
 class ApiServer(StackService):
@@ -74,6 +75,7 @@ class StreamWorker(StackService):
     def __init__(self, settings: Settings, index: int) -> None:
         super().__init__(settings)
         self.name = f"worker-{index}"
+        self.index = index
         self._log_offset: int | None = None
 
     def install(self) -> None:
@@ -82,9 +84,12 @@ class StreamWorker(StackService):
     def start(self) -> None:
         log = self.process.log_file
         self._log_offset = log.stat().st_size if log.exists() else 0
-        # The local stack's gateway is always arlocal, whose wallets must be minted.
+        # The local stack's gateway is always arlocal, whose wallets must be minted. Each
+        # worker (one process per supervisor here) gets the next metrics port.
+        metrics = worker_metrics_env(self.settings.metrics.worker_port, self.index)
         self.process.spawn(
-            bundlestream_command("worker"), env={"BUNDLESTREAM_GATEWAY_IS_ARLOCAL": "true"}
+            bundlestream_command("worker"),
+            env={"BUNDLESTREAM_GATEWAY_IS_ARLOCAL": "true", **metrics},
         )
 
     def is_ready(self) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import uvicorn
+from confluent_kafka import Producer
 
 from bench.event_story import Keyed, keyed
 from bundlestream.adapters.operator_accounts import add_operator
@@ -21,6 +22,7 @@ from bundlestream.projections.migrator import migrate
 from bundlestream.projections.projector import Projector
 from bundlestream.projections.rebuild import remaining
 from bundlestream.schemas import events as ev
+from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, DEAD_LETTERS
 from bundlestream.settings import Settings
 from tests.api.upload_harness import free_port
 
@@ -148,3 +150,17 @@ async def serve_console(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def dead_letter(settings: Settings, event_bytes: bytes, key: str) -> None:
+    """A message that once failed to decode, as the projector dead-letters it."""
+    origin = DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
+    headers = [("dlq.topic", origin), ("dlq.error", "unknown schema version")]
+    producer.produce(
+        DEAD_LETTERS.full_name(settings.kafka.topic_prefix),
+        event_bytes,
+        key.encode(),
+        headers=headers,
+    )
+    assert producer.flush(10) == 0

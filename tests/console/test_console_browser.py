@@ -11,11 +11,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 from console_harness import (
     PASSWORD,
     add_operators,
     console_settings,
+    dead_letter,
     drop_schemas,
     lifecycle,
     project_all,
@@ -25,8 +25,6 @@ from playwright.async_api import Page, async_playwright
 
 from bench.event_story import produce
 from bundlestream.schemas.codec import encode
-from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, DEAD_LETTERS
-from bundlestream.settings import Settings
 from tests.api.upload_harness import read_events, serve, signed_item
 
 pytestmark = pytest.mark.stack
@@ -43,20 +41,6 @@ async def log_in(page: Page, url: str, name: str, password: str) -> str:
         await page.click("button[type=submit]")
     error = page.locator("#login-error")
     return await error.inner_text() if await error.count() else ""
-
-
-def dead_letter(settings: Settings, event_bytes: bytes, key: str) -> None:
-    """A message that once failed to decode, as the projector dead-letters it."""
-    origin = DATA_ITEMS_RECEIVED.full_name(settings.kafka.topic_prefix)
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
-    headers = [("dlq.topic", origin), ("dlq.error", "unknown schema version")]
-    producer.produce(
-        DEAD_LETTERS.full_name(settings.kafka.topic_prefix),
-        event_bytes,
-        key.encode(),
-        headers=headers,
-    )
-    assert producer.flush(10) == 0
 
 
 async def test_console_in_chromium(tmp_path: Path) -> None:

@@ -66,6 +66,9 @@ def pipeline_settings(tmp_path: Path, **overrides: Any) -> Settings:
             # Shorter than in production, like the other timings here: a worker that
             # stalls is replaced well within a test's deadlines.
             "streams__worker_stall_timeout_s": 30.0,
+            # Tests run many workers at once beside the stack's: no metrics endpoints.
+            "metrics__worker_port": 0,
+            "metrics__projector_port": 0,
             **overrides,
         }
     )
