@@ -10,13 +10,14 @@ Memory is bounded by the header plus the inline threshold, whatever the item siz
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
+from bundlestream.api.capacity import BodyMemory
 from bundlestream.api.charging import ChargeNotAcknowledged, Charging, UploadCharge
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
@@ -63,6 +64,8 @@ class UploadPath:
     fast_finality_indexes: tuple[str, ...]
     # Charges paid uploads (api/charging.py); None: every paid upload is refused (402).
     charging: Charging | None = None
+    # Body bytes this process holds, shared by its uploads (api/capacity.py).
+    memory: BodyMemory = field(default_factory=BodyMemory.unbounded)
 
 
 WRITE_BATCH = 1024 * 1024
@@ -99,6 +102,8 @@ async def ingest(
     except BaseException:
         await upload.discard()
         raise
+    finally:
+        upload.release(upload.held)
 
 
 class _Upload:
@@ -119,9 +124,16 @@ class _Upload:
         # The signer's spendable winc as read at the header, for early 402s; None: unknown.
         self.spendable: int | None = None
         self.charge: UploadCharge | None = None
+        self.held = 0  # bytes of this body counted in ``path.memory``
+
+    def release(self, size: int) -> None:
+        self.held -= size
+        self.path.memory.release(size)
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
+        self.held += len(chunk)
+        self.path.memory.hold(len(chunk))
         if self.header is not None:
             self._admission_so_far(self.header)
         if self.writer is not None:
@@ -216,6 +228,8 @@ class _Upload:
             await writer.write(data)
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", self._item_id())) from exc
+        self.release(len(data))
+        await self.path.memory.wait_for_room()  # holding nothing now: never a deadlock
 
     async def finish(self) -> Outcome:
         if self.writer is not None:

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.api_process import ApiProcess, Sampler
-from bench.bench_upload import Connection
 from bench.signed_items import ed25519_items
+from bench.upload_client import Connection
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.settings import Settings

@@ -111,8 +111,15 @@ class ApiSettings(_Group):
     free_upload_limit_bytes: int = 505 * 1024
     allow_listed_addresses: list[str] = []
     blocklisted_addresses: list[str] = []
-    max_inflight_requests: int = 512  # per process; beyond it 503 + Retry-After
-    max_inflight_bytes: int = 512 * MiB  # body bytes received and not yet answered, per process
+    # Admission (api/capacity.py), per process, decided before a body is read: beyond
+    # any bound a new request gets 503 + Retry-After. Requests in flight; bytes of bodies
+    # held in memory (an upload holds about 1 MiB whatever its size; streaming uploads
+    # wait at 3/4 of it rather than fail); the event loop's lag; free disk under the
+    # fs object store kept beyond an item's declared size.
+    max_inflight_requests: int = 512
+    max_buffered_bytes: int = 256 * MiB
+    max_event_loop_lag_s: float = 1.0
+    min_free_disk_bytes: int = 1 * GiB
     rate_limit_requests: int = 1000  # per client IP per window (Redis); 0 disables
     rate_limit_window_s: int = 1
     retry_after_s: int = 1
