@@ -109,21 +109,24 @@ def configurations(
 
 
 async def run_tests(args: argparse.Namespace, api: ApiProcess, ceiling: ApiProcess) -> None:
-    items = iter(signed_items(args.items, Path(tempfile.gettempdir()) / "bench-upload-items.bin"))
     signer = ArweaveSigner(arweave_key_from_jwk(generate_jwk(4096)))
     key_bits = api.settings.arweave.receipt_key_size
     rate = signing_rate(api.settings.arweave.receipt_key_path)
     print(f"RSA-{key_bits} receipt signing (one thread, this process): {rate:.0f}/s", flush=True)
     for test in args.tests.split(","):
         if test == "2":
+            cache = Path(tempfile.gettempdir()) / "bench-upload-items.bin"
+            items = iter(signed_items(args.items, cache))
             print(TABLE_HEAD)
             print("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
             await test2(api, items, [float(r) for r in args.rates.split(",")])
         elif test == "1":
             size = int(args.large_gib * GiB)
             print("Test 1:", await large_uploads.test1(api, ceiling, size, signer), flush=True)
-            many = await large_uploads.test1_concurrent(api, ceiling, 20, GiB, signer)
-            print("Test 1, concurrent:", many, flush=True)
+            if args.many:
+                size = int(args.many_gib * GiB)
+                many = await large_uploads.test1_concurrent(api, ceiling, args.many, size, signer)
+                print("Test 1, concurrent:", many, flush=True)
         elif test == "3":
             small = ed25519_items(20000)
             size = int(args.test3_gib * GiB)
@@ -138,6 +141,8 @@ async def main() -> None:
         "--workers", type=int, default=None, help="API processes (default: make up's)"
     )
     parser.add_argument("--large-gib", type=float, default=10.0)
+    parser.add_argument("--many", type=int, default=20, help="Test 1's concurrent 1 GiB items")
+    parser.add_argument("--many-gib", type=float, default=1.0)
     parser.add_argument("--test3-gib", type=float, default=1.0)
     parser.add_argument("--rates", default="50,100,150,250,300,400,500,600,800")
     parser.add_argument("--tests", default="2,1,3", help="which tests, in order")
