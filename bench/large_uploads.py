@@ -91,7 +91,7 @@ async def closed_loop(
             status, _ = await conn.post("/tx", body)
             latencies.append(time.perf_counter() - t0)
             statuses[status] += 1
-            if status != 200:  # a refusal closes the connection
+            if conn.closing:  # a refusal before the body closes the connection
                 conn.close()
                 conn = await Connection.open(url)
         conn.close()

@@ -27,6 +27,7 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.closing = False
 
     @classmethod
     async def open(cls, url: str) -> "Connection":
@@ -53,6 +54,8 @@ class Connection:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
+            if name.strip().lower() == b"connection" and value.strip().lower() == b"close":
+                self.closing = True  # a refusal before the body: the server closes
         return status, await self.reader.readexactly(length)
 
     def close(self) -> None:
@@ -115,6 +118,8 @@ async def open_loop(
                 status, _ = await conn.post("/tx", body)
             except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
                 status = 0
+                conn.closing = True
+            if conn.closing:
                 with contextlib.suppress(OSError):
                     conn.close()
                 conn = await Connection.open(url)
