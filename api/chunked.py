@@ -16,8 +16,9 @@ from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.multipart_sessions import MultipartSessions, Reservation, Session
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.api.best_effort import quietly
-from bundlestream.api.ingest import UploadPath, ingest
+from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
+from bundlestream.api.upload_path import UploadPath
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from bundlestream.adapters.projection_queries import ProjectionQueries
 from bundlestream.api.chunked import ChunkedUploads
-from bundlestream.api.ingest import UploadPath
 from bundlestream.api.metrics import ApiMetrics
+from bundlestream.api.upload_path import UploadPath
 
 
 @dataclass(frozen=True)

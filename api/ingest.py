@@ -9,16 +9,14 @@ Memory is bounded by the header plus the inline threshold, whatever the item siz
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from bundlestream.adapters.fresh_receipts import FreshView, ViewUnavailable
-from bundlestream.adapters.object_store import ObjectStore, ObjectStoreError, ObjectWriter
+from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.adapters.object_store import ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.charging import (
     ChargeNotAcknowledged,
-    Charging,
     ItemNotAcknowledged,
     UploadCharge,
 )
@@ -35,50 +33,15 @@ from bundlestream.api.outcomes import (
     unreachable,
 )
 from bundlestream.api.request_payment import RequestPayment
-from bundlestream.core.admission import AdmissionPolicy, Decision, Payable, Refused
+from bundlestream.api.upload_path import PublishFailed, UploadPath, raw_key
+from bundlestream.core.admission import Decision, Payable, Refused
 from bundlestream.core.ans104 import DataItem, DataItemHeader, DataItemParser
 from bundlestream.core.receipts import Receipt
 from bundlestream.schemas.events import DataItemReceived
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[DataItemReceived], Awaitable[None]]
-"""Produce DataItemReceived keyed by its owner address; return only after acks=all."""
-
-SignReceipt = Callable[..., Receipt]
-"""Sign a Turbo 0.2.0 receipt (core.receipts.sign_receipt with the service key bound)."""
-
-
-class PublishFailed(Exception):
-    """The broker did not acknowledge the event; raised by ``Publish`` implementations."""
-
-
-@dataclass(frozen=True)
-class UploadPath:
-    """Everything the upload path needs, opened in the app lifespan and passed down."""
-
-    store: ObjectStore
-    publish: Publish
-    fresh: FreshView
-    height: Callable[[], int | None]
-    sign: SignReceipt
-    admission: AdmissionPolicy
-    now_ms: Callable[[], int]
-    max_item_size: int
-    inline_max: int
-    deadline_margin: int
-    data_caches: tuple[str, ...]
-    fast_finality_indexes: tuple[str, ...]
-    # Charges paid uploads (api/charging.py); None: every paid upload is refused (402).
-    charging: Charging | None = None
-
-
 WRITE_BATCH = 1024 * 1024
-
-
-def raw_key(item_id: str) -> str:
-    """Object-store key of a raw data item."""
-    return f"raw/{item_id}"
 
 
 class _Abort(Exception):
@@ -109,6 +72,8 @@ async def ingest(
     except BaseException:
         await upload.discard()
         raise
+    finally:
+        upload.release(upload.held)
 
 
 class _Upload:
@@ -130,9 +95,16 @@ class _Upload:
         # The signer's spendable winc as read at the header, for early 402s; None: unknown.
         self.spendable: int | None = None
         self.charge: UploadCharge | None = None
+        self.held = 0  # bytes of this body counted in ``path.memory``
+
+    def release(self, size: int) -> None:
+        self.held -= size
+        self.path.memory.release(size)
 
     async def feed(self, chunk: bytes) -> None:
         self.received += len(chunk)
+        self.held += len(chunk)
+        self.path.memory.hold(len(chunk))
         if self.header is not None and self.payment is None:
             self._admission_so_far(self.header)
         if self.writer is not None:
@@ -238,6 +210,8 @@ class _Upload:
             await writer.write(data)
         except ObjectStoreError as exc:
             raise _Abort(unreachable("Object Store", self._item_id())) from exc
+        self.release(len(data))
+        await self.path.memory.wait_for_room()  # holding nothing now: never a deadlock
 
     async def finish(self) -> Outcome:
         if self.writer is not None:

@@ -13,10 +13,12 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bundlestream.api.capacity import Capacity
+
 # Every label value known in advance gets its series at start, at 0: a rate over it is
 # 0, not absent, and a scrape shows every label the dashboard and alerts use.
 OUTCOMES = ("Accepted", "Duplicate", "Rejected", "Unavailable")
-SHED_REASONS = ("requests", "bytes", "rate")
+SHED_REASONS = ("requests", "event loop", "memory", "disk", "rate")
 
 
 class ApiMetrics:
@@ -53,9 +55,19 @@ class ApiMetrics:
         self.inflight_requests = Gauge(
             "bundlestream_inflight_requests", "Requests in flight", registry=self.registry
         )
-        self.inflight_bytes = Gauge(
-            "bundlestream_inflight_bytes",
-            "Declared request bytes in flight",
+        self.buffered_bytes = Gauge(
+            "bundlestream_buffered_bytes",
+            "Request body bytes held in memory",
+            registry=self.registry,
+        )
+        self.loop_lag = Gauge(
+            "bundlestream_event_loop_lag_seconds",
+            "Lag of the event loop at its last measurement",
+            registry=self.registry,
+        )
+        self.free_disk = Gauge(
+            "bundlestream_object_store_free_bytes",
+            "Free bytes under the object store (-1: not a local disk)",
             registry=self.registry,
         )
         self.reclaimed = Counter(
@@ -63,6 +75,15 @@ class ApiMetrics:
             "Objects left by unfinished uploads and deleted by the sweeper",
             ["kind"],
             registry=self.registry,
+        )
+
+    def watch(self, capacity: Capacity) -> None:
+        """Read the admission state of ``capacity`` at each scrape."""
+        self.inflight_requests.set_function(lambda: capacity.requests)
+        self.buffered_bytes.set_function(lambda: capacity.memory.held)
+        self.loop_lag.set_function(lambda: capacity.loop_lag_s)
+        self.free_disk.set_function(
+            lambda: -1 if capacity.free_disk is None else capacity.free_disk
         )
 
     def count(self, outcome: object, seconds: float) -> None:

@@ -20,6 +20,12 @@ only, and ``tests/api/test_connections.py`` drives each of them through a real s
   had), 408 if no response was started, and close (a server MAY send an
   error response to an incomplete request before closing; RFC 9112 §8). An interval in which our own
   app stopped reading (flow control) does not count against the client.
+- A response that ends the connection (``Connection: close``) while its request's body
+  is still arriving, an early refusal, closes it in the same stages as our own
+  answers: uvicorn would close at once, and the unread body would reset the connection
+  before the client read the answer. The cycle's ``transport`` (uvicorn's
+  ``RequestResponseCycle.transport``, used only for ``write``, ``close`` and
+  ``is_closing``) is wrapped for that.
 """
 
 import asyncio
@@ -59,6 +65,31 @@ class _WatchedFlow(FlowControl):
         """True when our side held the body back at some point since the last look."""
         paused, self.paused_since_look = self.paused_since_look or self.read_paused, False
         return paused
+
+
+class _ClosingGently(asyncio.Transport):
+    """The transport as one request's cycle sees it: closing it while the request's body
+    is unfinished lingers (``GuardedHttpProtocol._close_with``) instead of resetting."""
+
+    def __init__(self, protocol: "GuardedHttpProtocol", transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._protocol = protocol
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def close(self) -> None:
+        if self._protocol.in_head or self._protocol.lingering:
+            self._transport.close()  # the body has arrived (or is being discarded)
+        else:
+            self._protocol._close_with(b"")
 
 
 class _HeaderTooLarge(Exception):
@@ -165,6 +196,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.body_progress = 0
         self.body_timer = self.loop.call_later(self.limits.body_interval_s, self._body_tick)
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _ClosingGently(self, self.transport)
 
     def on_body(self, body: bytes) -> None:
         self.body_progress += len(body)
@@ -224,8 +257,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         with the client's bytes unread would reset the connection and lose the answer,
         so half-close, discard what still arrives, and close after ``LINGER_S``."""
         self._cancel_timers()
-        if not answer or self.transport.is_closing():
-            self.transport.close()
+        if self.transport.is_closing():
+            return
+        if not answer and self.in_head:
+            self.transport.close()  # nothing unread to reset on
             return
         self.transport.write(answer)
         self.lingering = True

@@ -29,13 +29,14 @@ from bundlestream.adapters.projection_queries import open_projection_queries
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.api.capacity import BodyMemory, Capacity, object_store_disk
 from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
 from bundlestream.api.event_messages import received_message
-from bundlestream.api.ingest import Publish, PublishFailed, UploadPath
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.sweeper import Sweeper
+from bundlestream.api.upload_path import Publish, PublishFailed, UploadPath
 from bundlestream.core.admission import AdmissionPolicy, UploadPrice
 from bundlestream.core.jwk import ArweaveKey
 from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
@@ -93,6 +94,18 @@ async def start_ledger(
     stack.push_async_callback(_stop, asyncio.create_task(settler))
 
 
+def capacity_of(settings: Settings) -> Capacity:
+    api = settings.api
+    return Capacity(
+        memory=BodyMemory(api.max_buffered_bytes),
+        max_requests=api.max_inflight_requests,
+        max_loop_lag_s=api.max_event_loop_lag_s,
+        min_free_disk=api.min_free_disk_bytes,
+        max_item_size=api.max_data_item_size,
+        disk_free=object_store_disk(settings.object_store.backend, settings.object_store.dir),
+    )
+
+
 def upload_path(
     settings: Settings,
     store: ObjectStore,
@@ -102,6 +115,7 @@ def upload_path(
     key: ArweaveKey,
     price: UploadPrice,
     charging: Charging,
+    memory: BodyMemory,
 ) -> UploadPath:
     fresh = FreshReceipts(redis, settings.kafka.topic_prefix, settings.api.fresh_receipt_ttl_s)
     return UploadPath(
@@ -118,6 +132,7 @@ def upload_path(
         deadline_margin=settings.api.deadline_height_margin,
         data_caches=tuple(settings.api.data_caches),
         fast_finality_indexes=tuple(settings.api.fast_finality_indexes),
+        memory=memory,
     )
 
 
@@ -213,7 +228,11 @@ async def upload_api(
         )
         await start_ledger(stack, settings, charging)
         store = open_object_store(settings)
-        path = upload_path(settings, store, producer, redis, height, key, price, charging)
+        capacity = await stack.enter_async_context(capacity_of(settings).watching())
+        metrics.watch(capacity)
+        path = upload_path(
+            settings, store, producer, redis, height, key, price, charging, capacity.memory
+        )
         chunked = chunked_uploads(settings, redis, path)
         stack.push_async_callback(chunked.close)
         stack.push_async_callback(
@@ -233,4 +252,4 @@ async def upload_api(
         context = ApiContext(
             path, chunked, metrics, info_of(settings, key), settings.api.retry_after_s, projections
         )
-        yield {"api": context, "rate_limiter": limiter}
+        yield {"api": context, "rate_limiter": limiter, "capacity": capacity}

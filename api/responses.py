@@ -28,6 +28,16 @@ def unavailable(message: str, retry_after_s: int) -> Response:
     return PlainTextResponse(message, status_code=503, headers={"Retry-After": str(retry_after_s)})
 
 
+def refused_before_body(message: str, retry_after_s: int, expects_continue: bool) -> Response:
+    """A request refused before its body was read: 503 + Retry-After, or 417 when the
+    client waits for 100 Continue; ``Connection: close``, as the body is never read."""
+    return PlainTextResponse(
+        message,
+        status_code=417 if expects_continue else 503,
+        headers={"Retry-After": str(retry_after_s), "Connection": "close"},
+    )
+
+
 def too_many_requests(retry_after_s: int) -> Response:
     return PlainTextResponse(
         "Too Many Requests", status_code=429, headers={"Retry-After": str(retry_after_s)}

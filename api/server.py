@@ -9,6 +9,7 @@ run the protocol production runs.
 
 from __future__ import annotations
 
+import os
 import resource
 from typing import Any
 
@@ -62,13 +63,14 @@ def raise_open_file_limit() -> int:
 
 
 def serve(settings: Settings) -> int:
-    """Until SIGTERM/SIGINT; uvicorn runs ``api_workers`` processes inside this one."""
+    """Until SIGTERM/SIGINT; uvicorn runs ``Settings.api_processes`` processes inside
+    this one."""
     raise_open_file_limit()  # before workers start: they inherit it
     config = api_config(
         settings,
         factory=True,
         port=settings.api.port,
-        workers=settings.api.workers,
+        workers=settings.api_processes(os.cpu_count()),
         log_level="info",
     )
     if config.workers > 1:

@@ -1,20 +1,22 @@
-"""Overload is shed, not queued: bounded in-flight work per process, and a per-IP limit.
+"""Overload is shed, not queued: admission by what the process lacks, and a per-IP limit.
 
 Upstream collapsed under load because every request waited in unbounded queues (the
-DB pool, the event loop) until clients timed out and retried. Here a request beyond
-the bounds is answered at once with 503 + Retry-After (process overloaded) or 429 +
-Retry-After (one client over its rate); a body beyond the byte budget as soon as
-its bytes arrive.
+DB pool, the event loop) until clients timed out and retried. Here a request the
+process cannot take on (``api/capacity.py``) is answered at once, before its body is
+read, with 503 + Retry-After (process overloaded) or 429 + Retry-After (one client over
+its rate). A body already admitted is never refused for load: it is slowed instead.
 """
 
 import logging
 from collections.abc import Collection
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bundlestream.adapters.rate_limiter import RateLimiter
+from bundlestream.api.capacity import Capacity
 from bundlestream.api.metrics import ApiMetrics
-from bundlestream.api.responses import too_many_requests, unavailable
+from bundlestream.api.request_numbers import decimal
+from bundlestream.api.responses import refused_before_body, too_many_requests
 
 log = logging.getLogger(__name__)
 
@@ -28,98 +30,59 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-class ByteBudgetExceeded(Exception):
-    """Raised from ``receive`` when a body's next bytes would go beyond the budget."""
+class RequestHead:
+    """What admission reads of a request's headers: whether a body follows, its declared
+    length, and whether the client waits for 100 Continue before sending it."""
+
+    def __init__(self, scope: Scope) -> None:
+        headers = {name.lower(): value for name, value in scope.get("headers", ())}
+        length = headers.get(b"content-length")
+        self.declared = decimal(length.decode("latin-1")) if length is not None else None
+        self.has_body = b"transfer-encoding" in headers or bool(self.declared)
+        self.expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
 
 
 class LoadShedder:
-    """ASGI middleware: at most ``max_requests`` requests in flight in this process, and
-    at most ``max_bytes`` body bytes received by them; beyond either, 503 + Retry-After.
+    """ASGI middleware: a request the process's ``Capacity`` (from the lifespan state,
+    ``scope['state']['capacity']``) cannot take on is refused before its body is read.
 
-    Bytes are reserved as they arrive (Content-Length or chunked alike) and released
-    when the request ends, never from what a header declares: a client that declares
-    10 GiB and sends nothing holds nothing. A body whose next bytes would go beyond
-    the budget ends with 503, unless no other request holds bytes, so one body larger
-    than the whole budget still gets in when nothing else is.
+    The refusal is 503 + Retry-After + ``Connection: close``, or 417 to a client that
+    sent ``Expect: 100-continue`` (RFC 9110 §10.1.1: it then never sends the body). The
+    connection is closed gracefully (``api/protocol.py``), so the client reads the answer
+    even while it is still sending the body, instead of a reset.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        max_requests: int,
-        max_bytes: int,
         retry_after_s: int,
         metrics: ApiMetrics,
         unmetered: Collection[str] = UNMETERED,
     ) -> None:
         self.app = app
-        self.max_requests = max_requests
-        self.max_bytes = max_bytes
         self.retry_after_s = retry_after_s
         self.metrics = metrics
         self.unmetered = unmetered
-        self.requests = 0
-        self.bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.unmetered:
+        capacity: Capacity | None = scope.get("state", {}).get("capacity")
+        if scope["type"] != "http" or scope["path"] in self.unmetered or capacity is None:
             await self.app(scope, receive, send)
             return
-        if self.requests >= self.max_requests:
-            await self._shed("requests", scope, receive, send)
+        head = RequestHead(scope)
+        reason = capacity.refusal(head.has_body, head.declared)
+        if reason is not None:
+            self.metrics.shed.labels(reason).inc()
+            message = f"Upload Service is overloaded ({reason})"
+            response = refused_before_body(message, self.retry_after_s, head.expects_continue)
+            await response(scope, receive, send)
             return
-        held = _Held(self, receive, send)
-        self._add(1, 0)
+        capacity.requests += 1
         try:
-            await self.app(scope, held.receive, held.send)
-        except ByteBudgetExceeded:
-            if held.started:
-                raise
-            await self._shed("bytes", scope, receive, send)
+            await self.app(scope, receive, send)
         finally:
-            self._add(-1, -held.bytes)
-
-    async def _shed(self, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
-        self.metrics.shed.labels(reason).inc()
-        response = unavailable(f"Upload Service is overloaded ({reason})", self.retry_after_s)
-        await response(scope, receive, send)
-
-    def reserve(self, held: "_Held", size: int) -> None:
-        """Count ``size`` more bytes of ``held``'s body, or refuse them."""
-        others = self.bytes - held.bytes
-        if others and self.bytes + size > self.max_bytes:
-            raise ByteBudgetExceeded()
-        held.bytes += size
-        self._add(0, size)
-
-    def _add(self, requests: int, size: int) -> None:
-        self.requests += requests
-        self.bytes += size
-        self.metrics.inflight_requests.set(self.requests)
-        self.metrics.inflight_bytes.set(self.bytes)
-
-
-class _Held:
-    """One request's share of the budget: its body bytes so far, whether it answered."""
-
-    def __init__(self, shedder: LoadShedder, receive: Receive, send: Send) -> None:
-        self.shedder = shedder
-        self._receive = receive
-        self._send = send
-        self.bytes = 0
-        self.started = False
-
-    async def receive(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request" and message.get("body"):
-            self.shedder.reserve(self, len(message["body"]))
-        return message
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self._send(message)
+            capacity.requests -= 1
 
 
 class RateLimit:

@@ -36,13 +36,7 @@ class UploadApi:
         """Outermost first: shed by process load before spending a Redis call on rate."""
         s = self.settings
         return [
-            Middleware(
-                LoadShedder,
-                max_requests=s.api.max_inflight_requests,
-                max_bytes=s.api.max_inflight_bytes,
-                retry_after_s=s.api.retry_after_s,
-                metrics=self.metrics,
-            ),
+            Middleware(LoadShedder, retry_after_s=s.api.retry_after_s, metrics=self.metrics),
             Middleware(RateLimit, retry_after_s=s.api.retry_after_s, metrics=self.metrics),
         ]
 

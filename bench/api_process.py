@@ -1,7 +1,11 @@
 """The upload API as its own process for the benchmarks, and its CPU and RSS.
 
-uvicorn with N workers and the access log off, on the settings given; CPU and RSS are
-read from /proc for the process and all of its descendants (the uvicorn workers).
+``bundlestream api``, as ``make up`` starts it (its supervisor, our HTTP protocol, its
+access log, ``api_workers`` processes), on the settings given; the bench sets only
+where it writes (a topic prefix, an object directory, a receipt key, a port) and a free
+tier that covers its large items. CPU and RSS are read from /proc for the process and
+all of its descendants (the uvicorn workers). ``CeilingProcess`` is the same uvicorn
+receiving bodies with an inline SHA-384 and nothing else: the ceiling beside it.
 """
 
 import asyncio
@@ -19,12 +23,15 @@ import httpx
 from bundlestream.settings import Settings
 
 GiB = 1024 * 1024 * 1024
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLESTREAM = str(Path(sys.executable).with_name("bundlestream"))
 
 
 @dataclass
 class ApiProcess:
     settings: Settings
-    workers: int
+    # API processes; None: the default (``BUNDLESTREAM_API_WORKERS`` unset).
+    workers: int | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -33,43 +40,36 @@ class ApiProcess:
 
     def env(self) -> dict[str, str]:
         s = self.settings
-        return {
+        env = {
             **os.environ,
             "BUNDLESTREAM_TOPIC_PREFIX": s.kafka.topic_prefix,
             "BUNDLESTREAM_OBJECT_STORE_DIR": str(s.object_store.dir),
             "BUNDLESTREAM_RECEIPT_KEY_PATH": str(s.arweave.receipt_key_path),
-            "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": str(1 << 50),
-            "BUNDLESTREAM_RATE_LIMIT_REQUESTS": "0",
-            "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS": "4096",
-            "BUNDLESTREAM_MAX_INFLIGHT_BYTES": str(64 * GiB),
+            "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": str(1 << 50),  # no balances to fund
             "BUNDLESTREAM_API_PORT": str(s.api.port),
             "BUNDLESTREAM_RECEIPT_KEY_SIZE": str(s.arweave.receipt_key_size),
         }
+        if self.workers is not None:
+            env["BUNDLESTREAM_API_WORKERS"] = str(self.workers)
+        return env
+
+    def argv(self) -> list[str]:
+        return [BUNDLESTREAM, "api"]
+
+    async def ready(self, client: httpx.AsyncClient) -> bool:
+        info = await client.get("/info")
+        return info.status_code == 200 and info.json().get("blockHeight") is not None
 
     async def __aenter__(self) -> "ApiProcess":
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bundlestream.api.app:app_from_environment",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.settings.api.port),
-            "--workers",
-            str(self.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        self.process = subprocess.Popen(argv, env=self.env(), start_new_session=True)
+        log = (self.settings.object_store.dir.parent / f"{type(self).__name__}.log").open("ab")
+        self.process = subprocess.Popen(
+            self.argv(), env=self.env(), cwd=ROOT, start_new_session=True, stdout=log, stderr=log
+        )
         async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(600):
+            for _ in range(1200):
                 with contextlib.suppress(httpx.TransportError):
-                    info = await client.get("/info")
-                    if info.status_code == 200 and info.json().get("blockHeight") is not None:
-                        await asyncio.sleep(1.0)  # every worker has its height too
+                    if await self.ready(client):
+                        await asyncio.sleep(2.0)  # every worker has its height too
                         return self
                 await asyncio.sleep(0.1)
         raise RuntimeError("API did not start")
@@ -145,3 +145,17 @@ class Sampler:
         self.task.cancel()
         self.elapsed = time.monotonic() - self.t0
         self.cpu = (cpu_seconds(self.api.pids()) - self.cpu0) / self.elapsed
+
+
+@dataclass
+class CeilingProcess(ApiProcess):
+    """uvicorn serving ``bench/ceiling_app.py``: receive and SHA-384, nothing else."""
+
+    def argv(self) -> list[str]:
+        return [
+            *(sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--no-access-log"),
+            *("--host", "127.0.0.1", "--port", str(self.settings.api.port)),
+        ]
+
+    async def ready(self, client: httpx.AsyncClient) -> bool:
+        return (await client.get("/")).status_code == 200

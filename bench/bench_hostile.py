@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from bench_upload import rss_bytes, signed_items
+from api_process import rss_bytes
+from signed_items import signed_items
 
 from bundlestream.settings import Settings
 

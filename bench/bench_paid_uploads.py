@@ -1,20 +1,20 @@
 """Paid uploads against free ones: the Test 2 load (1 KiB items, 200 concurrent).
 
-One API process (uvicorn, N workers) on the stack the BUNDLESTREAM_* environment points
-at, fresh topic prefix. Two Ed25519 wallets sign the items: one allow-listed (the free
-path: admission only), one credited through the ledger topic with enough for every one
-of its items (the paid path: price, the atomic reservation in Redis, an acknowledged
-UploadCharged, then the item event and the receipt). Phases alternate free and paid
+``bundlestream api`` as ``make up`` starts it (``bench/api_process.py``) on the stack
+the BUNDLESTREAM_* environment points at, fresh topic prefix. Two Ed25519 wallets sign
+the items: one allow-listed (the free path: admission only), one credited through the
+ledger topic with enough for every one of its items (the paid path: price, the atomic
+reservation in Redis, an acknowledged UploadCharged, then the item event and the
+receipt). Phases alternate free and paid
 (``--rounds`` pairs) in the same process; each is closed loop, 200 requests always in
 flight. Besides accepted/s and latency, the API's CPU per accepted item: on a shared
 machine it moves less than the rates do.
 
-Two configurations, each printed: the bench's (rate limit off and wide in-flight bounds,
-as bench_upload.py) and the defaults. Both need a free tier below 1 KiB
+On the defaults but for what the comparison needs: a free tier below 1 KiB
 (BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES=0) and the free wallet allow-listed, or no upload
-would be paid, or none free.
+would be paid, or none free; neither changes what an upload costs.
 
-  .venv/bin/python bench/bench_paid_uploads.py [--items 2000] [--workers 1]
+  .venv/bin/python bench/bench_paid_uploads.py [--items 2000]
 """
 
 import argparse
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.api_process import ApiProcess, Sampler
-from bench.bench_upload import Connection
 from bench.signed_items import ed25519_items
+from bench.upload_client import Connection
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.settings import Settings
@@ -65,27 +65,14 @@ class Phase:
 
 
 class ConfiguredApi(ApiProcess):
-    """The bench's API process with some settings overridden (``overrides``), or with
-    only those on the defaults (``defaults_only``)."""
+    """The bench's API process with the settings the comparison needs (``overrides``)."""
 
-    def __init__(
-        self, settings: Settings, workers: int, overrides: dict[str, str], defaults_only: bool
-    ) -> None:
-        super().__init__(settings, workers)
+    def __init__(self, settings: Settings, overrides: dict[str, str]) -> None:
+        super().__init__(settings)
         self.overrides = overrides
-        self.defaults_only = defaults_only
 
     def env(self) -> dict[str, str]:
-        env = super().env()
-        if self.defaults_only:
-            for name in (
-                "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES",
-                "BUNDLESTREAM_RATE_LIMIT_REQUESTS",
-                "BUNDLESTREAM_MAX_INFLIGHT_REQUESTS",
-                "BUNDLESTREAM_MAX_INFLIGHT_BYTES",
-            ):
-                env.pop(name)
-        return {**env, **self.overrides}
+        return {**super().env(), **self.overrides}
 
 
 def native_address(item: bytes) -> str:
@@ -122,7 +109,7 @@ def credit(settings: Settings, address: str, winc: int) -> None:
     subprocess.run([*argv, "--reason", "bench"], env=env, check=True, capture_output=True)
 
 
-async def configuration(label: str, args: argparse.Namespace, defaults_only: bool) -> None:
+async def configuration(label: str, args: argparse.Namespace) -> None:
     settings = Settings().updated(
         kafka__topic_prefix=f"bench-paid-{uuid.uuid4().hex[:8]}-",
         object_store__dir=Path(tempfile.mkdtemp(prefix="bench-paid-")),
@@ -135,7 +122,7 @@ async def configuration(label: str, args: argparse.Namespace, defaults_only: boo
         "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": "0",
         "BUNDLESTREAM_ALLOW_LISTED_ADDRESSES": json.dumps([native_address(free[0])]),
     }
-    async with ConfiguredApi(settings, args.workers, overrides, defaults_only) as api:
+    async with ConfiguredApi(settings, overrides) as api:
         async with httpx.AsyncClient(base_url=api.url) as client:
             price = int((await client.get(f"/v1/price/bytes/{len(paid[0])}")).json()["winc"])
         credit(settings, native_address(paid[0]), price * len(paid))
@@ -178,10 +165,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=1500, help="items per phase")
     parser.add_argument("--rounds", type=int, default=3, help="free+paid pairs")
-    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    await configuration("bench settings (rate limit off, wide in-flight bounds)", args, False)
-    await configuration("defaults (only the free tier and the allow list set)", args, True)
+    await configuration("defaults (only the free tier and the allow list set)", args)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ def start_api(port: int, store: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "BUNDLESTREAM_API_PORT": str(port),
-        "BUNDLESTREAM_API_HOST": "127.0.0.1",
         "BUNDLESTREAM_OBJECT_STORE": "fs",
         "BUNDLESTREAM_OBJECT_STORE_DIR": str(store),
     }

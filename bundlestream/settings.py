@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 GiB = 1024**3
 MiB = 1024**2
 PREFIX = "BUNDLESTREAM_"
+# Cores per API process when ``api_workers`` is unset (docs/benchmarks.md: 1 vs 2
+# processes on 2 cores shared with the rest of the stack).
+CORES_PER_API_PROCESS = 2
 
 
 def _env(default: Any, name: str) -> Any:
@@ -46,8 +49,9 @@ class StackSettings(_Group):
     kafka_broker_port_step: int = 100
     # When the stack is started as root, Postgres runs as this (created) system user.
     postgres_os_user: str = "bundlestream"
-    # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start.
-    workers: int = _env(1, "STACK_WORKERS")
+    # How many ``bundlestream worker`` processes ``make up`` / ``make run`` start;
+    # None: ``Settings.stream_workers`` (from the core count).
+    workers: int | None = _env(None, "STACK_WORKERS")
     arlocal_mine_interval_s: float = 5.0
     # arlocal needs the bundling wallet funded: the worker mints this at start.
     gateway_is_arlocal: bool = False
@@ -101,7 +105,8 @@ class ApiSettings(_Group):
 
     host: str = _env("127.0.0.1", "API_HOST")
     port: int = _env(3001, "API_PORT")
-    workers: int = _env(1, "API_WORKERS")
+    # uvicorn processes of ``bundlestream api``; None: ``Settings.api_processes``.
+    workers: int | None = _env(None, "API_WORKERS")
     max_data_item_size: int = 10 * GiB  # upstream's limit
     inline_item_max_bytes: int = 64 * 1024  # items up to this travel inside the event
     deadline_height_margin: int = 200  # receipt deadlineHeight = cached height + margin
@@ -111,8 +116,15 @@ class ApiSettings(_Group):
     free_upload_limit_bytes: int = 505 * 1024
     allow_listed_addresses: list[str] = []
     blocklisted_addresses: list[str] = []
-    max_inflight_requests: int = 512  # per process; beyond it 503 + Retry-After
-    max_inflight_bytes: int = 512 * MiB  # body bytes received and not yet answered, per process
+    # Admission (api/capacity.py), per process, decided before a body is read: beyond
+    # any bound a new request gets 503 + Retry-After. Requests in flight; bytes of bodies
+    # held in memory (an upload holds about 1 MiB whatever its size; streaming uploads
+    # wait at 3/4 of it rather than fail); the event loop's lag; free disk under the
+    # fs object store kept beyond an item's declared size.
+    max_inflight_requests: int = 512
+    max_buffered_bytes: int = 256 * MiB
+    max_event_loop_lag_s: float = 1.0
+    min_free_disk_bytes: int = 1 * GiB
     rate_limit_requests: int = 1000  # per client IP per window (Redis); 0 disables
     rate_limit_window_s: int = 1
     retry_after_s: int = 1
@@ -313,6 +325,20 @@ class Settings(BaseModel):
         factor = self.kafka.topic_replication_factor
         return min(3, self.stack.kafka_brokers) if factor is None else factor
 
+    def api_processes(self, cores: int | None) -> int:
+        """``api_workers`` as set, else one per ``CORES_PER_API_PROCESS`` cores, at least
+        one: the API shares the host with the broker, the workers and the databases."""
+        configured = self.api.workers
+        return configured if configured is not None else _per(cores, CORES_PER_API_PROCESS)
+
+    def stream_workers(self, cores: int | None) -> int:
+        """``stack_workers`` as set, else one per two cores, at least one and at most one
+        per partition (a worker beyond the partitions would have none)."""
+        configured = self.stack.workers
+        if configured is not None:
+            return configured
+        return min(self.kafka.topic_partitions, _per(cores, 2))
+
     def updated(self, **changes: Any) -> "Settings":
         """A copy with ``group__field=value`` replaced (``kafka__topic_prefix="t-"``),
         validated as if read from the environment; the environment is not read again."""
@@ -331,6 +357,10 @@ class Settings(BaseModel):
             name: _env_text(getattr(getattr(self, group), field))
             for name, (group, field) in variables().items()
         }
+
+
+def _per(cores: int | None, cores_each: int) -> int:
+    return max(1, (cores or 1) // cores_each)
 
 
 def variables() -> dict[str, tuple[str, str]]:

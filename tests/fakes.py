@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
-from bundlestream.api.ingest import PublishFailed
+from bundlestream.api.upload_path import PublishFailed
 from bundlestream.schemas.events import DataItemReceived
 
 

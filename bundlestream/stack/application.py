@@ -7,6 +7,8 @@ with pid files like every other service, after creating the catalogue's topics.
 
 from __future__ import annotations
 
+import os
+
 from bundlestream.settings import Settings
 from bundlestream.stack.process import run_checked
 from bundlestream.stack.service import Service, StackService, answers_ok, bundlestream_command
@@ -120,5 +122,6 @@ class ProjectorProcess(StackService):
 
 def application_services(settings: Settings) -> list[Service]:
     """The API, the stream workers, the projector and the operator console."""
-    workers = [StreamWorker(settings, i) for i in range(1, settings.stack.workers + 1)]
+    count = settings.stream_workers(os.cpu_count())
+    workers = [StreamWorker(settings, i) for i in range(1, count + 1)]
     return [ApiServer(settings), *workers, ProjectorProcess(settings), ConsoleServer(settings)]

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from upload_harness import RunningApi, fixture_bytes, free_port, wait_reserved
+from upload_harness import RunningApi, fixture_bytes, free_port, wait_buffered
 
 from bundlestream.api.server import raise_open_file_limit
 from tests.bounds import CONDITION_S, HTTP_REQUEST_S
@@ -96,22 +96,87 @@ async def test_a_declared_10_gib_body_that_sends_nothing_does_not_block_uploads(
     assert fresh.status_code == 200, fresh.text
 
 
-async def test_chunked_bodies_count_against_the_byte_budget(
+async def test_chunked_bodies_count_against_the_memory_bound(
     make_api: Callable[..., Any],
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
     other = fixture_bytes("420KiBStubDataItem")
     async with (
-        make_api(api__max_inflight_bytes=len(raw) + 1000) as api,
+        make_api(api__max_buffered_bytes=1000) as api,
         raw_connection(api) as (_, holder),
         api.client() as client,
     ):
-        holder.write(upload_head() + chunk(other[: 200 * 1024]))
+        holder.write(upload_head() + chunk(other[:2000]))
         await holder.drain()
-        await wait_reserved(client, 200 * 1024)  # no Content-Length, and yet counted
+        await wait_buffered(client, 2000)  # no Content-Length, and yet counted
         shed = await client.post("/tx", content=raw, headers=OCTET)
     assert shed.status_code == 503
-    assert "(bytes)" in shed.text
+    assert "(memory)" in shed.text
+
+
+# ---------------------------------------------------------------- refusals before the body
+
+
+async def test_a_refused_upload_reads_its_503_while_it_is_still_sending_its_body(
+    make_api: Callable[..., Any],
+) -> None:
+    """The refusal comes before the body is read; the client, still sending, reads all of
+    it (status, Retry-After, Connection: close, body) and then an orderly end, no reset."""
+    raw = fixture_bytes("stub1115ByteDataItem")
+    async with (
+        make_api(api__max_inflight_requests=1, api__retry_after_s=3) as api,
+        raw_connection(api) as (_, holder),
+        raw_connection(api) as (reader, writer),
+    ):
+        holder.write(upload_head(length=len(raw)) + raw[:100])
+        await holder.drain()
+        await eventually(lambda: in_flight(api, 1))
+        size = 64 * 1024 * 1024
+        writer.write(upload_head(length=size))
+        sending = asyncio.create_task(keep_sending(writer, size))
+        answer = await answer_of(reader)  # raises on a reset
+        sending.cancel()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 "), answer[:200]
+    assert b"retry-after: 3" in head.lower()
+    assert b"connection: close" in head.lower()
+    assert body == b"Upload Service is overloaded (requests)"
+
+
+async def test_a_refused_upload_that_expects_100_continue_gets_417(
+    make_api: Callable[..., Any],
+) -> None:
+    raw = fixture_bytes("stub1115ByteDataItem")
+    async with (
+        make_api(api__max_inflight_requests=1) as api,
+        raw_connection(api) as (_, holder),
+        raw_connection(api) as (reader, writer),
+    ):
+        holder.write(upload_head(length=len(raw)) + raw[:100])
+        await holder.drain()
+        await eventually(lambda: in_flight(api, 1))
+        writer.write(upload_head("Expect: 100-continue\r\n", len(raw)))
+        await writer.drain()
+        answer = await answer_of(reader)
+    assert answer.startswith(b"HTTP/1.1 417 "), answer[:200]
+    assert b"100 Continue" not in answer  # the body was never asked for
+    assert b"retry-after: " in answer.lower()
+    assert b"connection: close" in answer.lower()
+
+
+async def in_flight(api: RunningApi, count: int) -> bool:
+    async with api.client() as client:
+        metrics = (await client.get("/metrics")).text
+    return f"bundlestream_inflight_requests {float(count)}" in metrics
+
+
+async def keep_sending(writer: asyncio.StreamWriter, size: int) -> None:
+    """Send ``size`` body bytes as fast as the server takes them; stop when it closes."""
+    block = bytes(1024 * 1024)
+    with contextlib.suppress(ConnectionError):
+        for _ in range(size // len(block)):
+            writer.write(block)
+            await writer.drain()
 
 
 async def test_a_chunked_upload_beyond_the_free_tier_gets_402_before_its_body_ends(

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.adapters.filesystem import FilesystemObjectStore
-from bundlestream.api.ingest import UploadPath, ingest, raw_key
+from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import (
     INVALID_ITEM,
     PARSE_ERROR,
@@ -28,6 +28,7 @@ from bundlestream.api.outcomes import (
     fresh_status,
     too_large,
 )
+from bundlestream.api.upload_path import UploadPath, raw_key
 from bundlestream.core.admission import FORBIDDEN, INSUFFICIENT_BALANCE, AdmissionPolicy, NoCredit
 from bundlestream.core.ans104 import Tag, parse_data_item
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item

@@ -3,13 +3,16 @@ an upload that does not finish leaves nothing behind."""
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from upload_harness import RunningApi, fixture_bytes, serve, wait_reserved
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from upload_harness import RunningApi, fixture_bytes, serve, signed_item, wait_buffered
 
+from bench.upload_client import Connection, LargeItem, MiB, item_chunks, large_item
 from bundlestream.core.ans104 import parse_data_item
+from bundlestream.core.ans104.signing import Ed25519Signer
 from bundlestream.settings import Settings
 from tests.ports import refused_port
 
@@ -138,22 +141,78 @@ async def assert_broker_down_answers(dead: Settings) -> None:
         assert [p.name for p in down.stored_files()] == [parse_data_item(raw).id]
 
 
-async def test_bodies_beyond_the_in_flight_byte_budget_get_503(
+async def test_bodies_held_in_memory_beyond_the_bound_refuse_new_uploads_before_their_body(
     make_api: Callable[..., Any],
 ) -> None:
     raw = fixture_bytes("1ChunkStubDataItem")
     other = fixture_bytes("420KiBStubDataItem")
-    async with make_api(api__max_inflight_bytes=len(raw) + 1000) as api:
-        # Bytes count as they arrive, not as declared: the holder holds the 2000 it sent.
+    async with make_api(api__max_buffered_bytes=1000) as api:
+        # The holder's first 2000 bytes are staged in memory until its header is whole.
         holder = await open_partial_upload(api, len(other), other[:2000])
         async with api.client() as client:
-            await wait_reserved(client, 2000)
-            assert await shed_once(client, raw)
+            await wait_buffered(client, 2000)
+            shed = await client.post("/tx", content=raw, headers=OCTET)
             small = await client.get("/tx/" + "A" * 43 + "/status")  # no body: not shed
             holder.close()
             await holder.wait_closed()
             await eventually_async(lambda: accepted_once(client, raw))
+    assert shed.status_code == 503
+    assert "(memory)" in shed.text
+    assert shed.headers["retry-after"] == str(api.settings.api.retry_after_s)
+    assert shed.headers["connection"] == "close"
     assert small.status_code == 404
+
+
+async def test_small_uploads_are_accepted_while_a_large_one_streams_past_512_mib(
+    make_api: Callable[..., Any],
+) -> None:
+    """On the default bounds: a large upload in flight holds about 1 MiB of memory,
+    however much of it has arrived, so it never makes a small upload refused."""
+    size = 640 * MiB  # beyond what a whole-process byte budget of 512 MiB would admit
+    item, _ = large_item(size, Ed25519Signer(Ed25519PrivateKey.generate()), nonce=1)
+    async with make_api(api__free_upload_limit_bytes=size) as api:  # free, not paid
+        await assert_small_ones_accepted_during(api, item)
+
+
+async def assert_small_ones_accepted_during(api: RunningApi, item: LargeItem) -> None:
+    past, resume = asyncio.Event(), asyncio.Event()
+    large = asyncio.create_task(upload_large_slowing(api, item, 600 * MiB, past, resume))
+    await asyncio.wait_for(past.wait(), EVENTUALLY_S)
+    async with api.client() as client:
+        smalls = [
+            await client.post("/tx", content=signed_item(1024, s), headers=OCTET) for s in range(5)
+        ]
+    resume.set()
+    status, body = await asyncio.wait_for(large, EVENTUALLY_S)
+    assert [r.status_code for r in smalls] == [200] * 5, [r.text for r in smalls]
+    assert status == 200, body
+
+
+async def upload_large_slowing(
+    api: RunningApi, item: LargeItem, slow_after: int, past: asyncio.Event, resume: asyncio.Event
+) -> tuple[int, bytes]:
+    """Stream ``item``; once ``slow_after`` bytes are sent, set ``past`` and send 64 KiB
+    per 0.1 s (so the upload stays in flight, above the server's minimum body rate)
+    until ``resume`` is set, then the rest at full speed."""
+    conn = await Connection.open(api.url)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        sent = 0
+        async for chunk in item_chunks(item):
+            if sent < slow_after or resume.is_set():
+                yield chunk
+            else:
+                past.set()
+                for at in range(0, len(chunk), 64 * 1024):
+                    yield chunk[at : at + 64 * 1024]
+                    if not resume.is_set():
+                        await asyncio.sleep(0.1)
+            sent += len(chunk)
+
+    try:
+        return await conn.post_stream("/tx", item.size, chunks())
+    finally:
+        conn.close()
 
 
 async def accepted_once(client: Any, raw: bytes) -> bool:

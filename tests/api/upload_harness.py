@@ -157,12 +157,12 @@ def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-async def wait_reserved(client: httpx.AsyncClient, at_least: int) -> None:
-    """Until the process' byte budget holds ``at_least`` bytes (its /metrics gauge)."""
+async def wait_buffered(client: httpx.AsyncClient, at_least: int) -> None:
+    """Until the process holds ``at_least`` body bytes in memory (its /metrics gauge)."""
     for _ in range(300):
         metrics = (await client.get("/metrics")).text
-        [line] = [x for x in metrics.splitlines() if x.startswith("bundlestream_inflight_bytes ")]
+        [line] = [x for x in metrics.splitlines() if x.startswith("bundlestream_buffered_bytes ")]
         if float(line.split()[1]) >= at_least:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the byte budget never held {at_least} bytes")
+    raise AssertionError(f"the process never held {at_least} body bytes")

@@ -12,8 +12,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.kafka_topics import create_topics
-from bundlestream.api.ingest import Publish, PublishFailed
 from bundlestream.api.resources import publisher
+from bundlestream.api.upload_path import Publish, PublishFailed
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED
