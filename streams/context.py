@@ -6,7 +6,6 @@ stage opens its own clients.
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,12 +18,9 @@ from bundlestream.core.jwk import ArweaveKey
 from bundlestream.schemas import topics as catalogue
 from bundlestream.settings import Settings
 from bundlestream.streams.app import event_topic
+from bundlestream.streams.crash import crash_worker
 
 log = logging.getLogger(__name__)
-
-# Exit status of a worker that stopped itself rather than skip a message it could not
-# handle: its offset is not committed, so the message is handled again after a restart.
-CRASH_EXIT_STATUS = 70
 
 
 @dataclass(frozen=True)
@@ -85,18 +81,6 @@ class StageContext:
             default=None,
             partitions=self.settings.kafka.topic_partitions,
         )  # keys and values that are not Faust models travel as JSON
-
-
-def crash_worker(stage: str, exc: BaseException) -> None:
-    """Stop the process now, without committing the message in hand.
-
-    Faust acknowledges a message whose agent raised, which would skip it silently; an
-    error that is not an event of its own ends the worker instead, and the message is
-    processed again by whichever worker takes the partition over.
-    """
-    log.critical("%s: stopping the worker: %r", stage, exc, exc_info=exc)
-    logging.shutdown()
-    os._exit(CRASH_EXIT_STATUS)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,8 @@ from bundlestream.adapters.arweave_gateway import GatewayError
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.retrying import backoff_delay
 from bundlestream.schemas.events import BundleDropped, BundlePosted, BundlePrepared
-from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.context import StageContext
+from bundlestream.streams.crash import crash_worker
 from bundlestream.streams.preparation import is_permanent
 from bundlestream.streams.retrying import with_backoff
 

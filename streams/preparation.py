@@ -28,7 +28,8 @@ from bundlestream.schemas.events import (
     OffsetsRecorded,
 )
 from bundlestream.streams.bundle_assembly import Assembled, UnpreparablePlan, assemble
-from bundlestream.streams.context import StageContext, Topics, crash_worker
+from bundlestream.streams.context import StageContext, Topics
+from bundlestream.streams.crash import crash_worker
 from bundlestream.streams.retrying import with_backoff
 
 # What preparing a plan writes: each to its own topic (``destination``).

@@ -17,7 +17,8 @@ from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.merkle import chunk_spans, chunk_upload, tree_from_chunk_hashes
 from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import BundlePosted, BundleSeeded
-from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.context import StageContext
+from bundlestream.streams.crash import crash_worker
 from bundlestream.streams.preparation import bundle_key, is_permanent, read_small
 from bundlestream.streams.retrying import with_backoff
 

@@ -20,7 +20,8 @@ from bundlestream.schemas.events import (
     BundlePlanned,
     DataItemsRepacked,
 )
-from bundlestream.streams.context import StageContext, crash_worker
+from bundlestream.streams.context import StageContext
+from bundlestream.streams.crash import crash_worker
 from bundlestream.streams.preparation import bundle_key, is_permanent, read_small
 
 

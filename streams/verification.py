@@ -22,6 +22,7 @@ import faust
 from faust.types import TP
 
 from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.core.confirmation import Confirmed, Dropped, Verdict, judge_status
 from bundlestream.schemas import topics as catalogue
 from bundlestream.schemas.events import BundleConfirmed, BundleDropped, BundleSeeded
@@ -82,6 +83,8 @@ class Watcher:
                     await self.check(plan_id, watched, height)
                 except GatewayError as exc:
                     log.warning("verify %s: gateway: %s", plan_id, exc)
+                except ObjectStoreError as exc:  # its anchor is read again at the next poll
+                    log.warning("verify %s: object store: %s", plan_id, exc)
 
         await asyncio.gather(*(check(plan_id, watched) for plan_id, watched in mine))
 
