@@ -10,53 +10,22 @@ accessor reads to a file, then exits.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from pipeline_harness import ROOT, pipeline_settings, settings_env
+from holding_worker import holding_worker, run_holding_worker
 
 from bundlestream.streams import faust_internals
 
-PROBING_WORKER = """
-import asyncio, json, os
-
-import faust
-from faust.types import TP
-
-from bundlestream.settings import Settings
-from bundlestream.streams import faust_internals as fi
-from bundlestream.streams.app import create_app
-
-settings = Settings()
-app = create_app(settings)
-topic = app.topic(
-    settings.kafka.topic_prefix + "probe", value_serializer="raw", partitions=1, internal=True
-)
+PROBING_WORKER = holding_worker(
+    "probe",
+    """
 table = app.Table("probe-table", default=int, partitions=1)
-tp = TP(settings.kafka.topic_prefix + "probe", 0)
 changelog = TP(table.changelog_topic.get_topic_name(), 0)
-seen, sent = [], []
 
 
-@app.agent(topic)
-async def hold_the_third(stream):
-    async for value in stream:
-        seen.append(value)
-        if len(seen) == 3:
-            await asyncio.Event().wait()
-
-
-@app.timer(interval=0.5)
+@every(app, 0.5)
 async def probe():
-    if app.rebalancing or tp not in app.consumer.assignment():
-        return
-    if not sent:
-        for n in range(3):
-            await topic.send(value=str(n).encode())
-        sent.append(True)
-        return
-    if len(seen) < 3:
+    if not await three_held():
         return
     await app.consumer.commit()
     report = {
@@ -72,10 +41,8 @@ async def probe():
     with open(os.environ["PROBE_REPORT"], "w") as out:
         json.dump(report, out, default=repr)
     os._exit(0)
-
-
-faust.Worker(app, loglevel="warning").execute_from_commandline()
-"""
+""",
+)
 
 
 def test_the_installed_versions_are_the_checked_ones() -> None:
@@ -86,16 +53,8 @@ def test_the_installed_versions_are_the_checked_ones() -> None:
 
 
 def test_every_accessor_reads_a_real_worker(tmp_path: Path, kafka_bootstrap: str) -> None:
-    settings = pipeline_settings(tmp_path, streams__worker_stall_timeout_s=0.0)
     report_path = tmp_path / "report.json"
-    worker = subprocess.run(
-        [sys.executable, "-c", PROBING_WORKER],
-        env={**settings_env(settings), "PROBE_REPORT": str(report_path)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    settings, worker = run_holding_worker(tmp_path, PROBING_WORKER, PROBE_REPORT=str(report_path))
     assert worker.returncode == 0 and report_path.exists(), worker.stdout + worker.stderr
     report = json.loads(report_path.read_text())
     evidence = report.pop("evidence")
