@@ -111,9 +111,11 @@ def expected_digests(payload: bytes) -> set[bytes]:
 def test_a_bundle_is_unbundled_without_a_copy_in_memory(own_arlocal: Arlocal) -> None:
     """arlocal's own mine held the bundle about four times over (its chunks' text, the
     joined bundle, each item's data as text): its peak RSS while mining grew by several
-    times the bundle's size. Unbundled from disk, it grows by far less than the bundle.
-    (Seeding leaves garbage of its own, collected whenever V8 chooses: the peak is taken
-    from the start of the mine.)"""
+    times the bundle's size (766 MiB for 64 MiB). Unbundled from disk, it grows by less
+    than twice the bundle: seeding leaves garbage of its own, collected whenever V8
+    chooses (the peak is taken from the start of the mine, and on a loaded host it
+    included up to 104 MiB of it for this bundle); arlocal's own mine grew by 12 times.
+    """
     pid = own_arlocal.process.pid()
     assert pid is not None
     payload = os.urandom(PAYLOAD)
@@ -127,7 +129,7 @@ def test_a_bundle_is_unbundled_without_a_copy_in_memory(own_arlocal: Arlocal) ->
         assert digests(gateway, ids) == expected_digests(payload)
     bundle_size = 2 * PAYLOAD
     growth = after_mine["VmHWM"] - before_mine["VmRSS"]
-    assert growth < bundle_size, (before_mine, after_mine)
+    assert growth < 2 * bundle_size, (before_mine, after_mine)
     unbundling = own_arlocal.settings.stack.dir / "arlocal" / "db" / "unbundling"
     assert list(unbundling.iterdir()) == []  # the bundle's file is gone once it is indexed
 
