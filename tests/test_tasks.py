@@ -1,6 +1,7 @@
 """Background tasks stop for sure, even when a cancellation is lost on the way."""
 
 import asyncio
+import contextlib
 import threading
 
 from redis.asyncio import Redis
@@ -15,10 +16,9 @@ ROUNDS = 200
 
 async def test_stop_ends_a_task_that_survives_its_first_cancel() -> None:
     async def stubborn() -> None:
-        try:
+        # What asyncio.wait_for does on Python 3.11 when its inner call is done.
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            pass  # what asyncio.wait_for does on Python 3.11 when its inner call is done
         await asyncio.Event().wait()
 
     task = asyncio.create_task(stubborn())
