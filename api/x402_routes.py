@@ -1,11 +1,11 @@
 """The x402 routes: pay per upload with an ``X-PAYMENT`` header (PAYMENTS.md §6).
 
-``POST /x402/data-item/signed`` (also under /v1, where turbo-sdk posts) takes one signed
-data item; ``GET /v1/x402/price/:sigType/:address?bytes=N`` quotes. Content-Length is
-required (411 without it): the quote is for the declared length, and the body must be
-exactly that long. Without a payment, or with one that does not pay, the answer is 402
-with the requirements; a facilitator that cannot be reached makes these routes answer
-503 and no other route.
+``POST /x402/data-item/signed`` and ``/x402/upload/signed`` (also under /v1, where
+turbo-sdk posts) take one signed data item; ``GET /v1/x402/price/:sigType/:address?bytes=N``
+quotes. Content-Length is required (411 without it): the quote is for the declared
+length, and the body must be exactly that long. Without a payment, or with one that does
+not pay, the answer is 402 with the requirements; a facilitator that cannot be reached
+makes these routes answer 503 and no other route.
 """
 
 import asyncio
@@ -90,6 +90,11 @@ async def authorize(
 
 
 async def post_signed(request: Request) -> Response:
+    return await post_paid(request, SIGNED_ROUTE)
+
+
+async def post_paid(request: Request, route: str) -> Response:
+    """One signed data item paid by the request's ``X-PAYMENT``, quoted for ``route``."""
     api: ApiContext = request.state.api
     size = content_length(request)
     if size is None:
@@ -97,7 +102,7 @@ async def post_signed(request: Request) -> Response:
     early = refuse_before_body(request, api.upload.max_item_size, 0)
     if early is not None:
         return respond(early, api.retry_after_s)
-    authorized = await authorize(request, size)
+    authorized = await authorize(request, size, route)
     if not isinstance(authorized, X402Upload):
         return authorized
     try:
@@ -122,8 +127,9 @@ def routes() -> list[Route]:
     """The signed-upload and price routes, at the root and under /v1."""
     return [
         *(
-            Route(prefix + "/x402/data-item/signed", post_signed, methods=["POST"])
+            Route(prefix + path, post_signed, methods=["POST"])
             for prefix in ("", "/v1")
+            for path in ("/x402/data-item/signed", "/x402/upload/signed")
         ),
         *(
             Route(prefix + "/x402/price/{sig_type}/{address}", price, methods=["GET"])

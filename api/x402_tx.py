@@ -1,0 +1,41 @@
+"""x402 on the balance-paid routes: ``/tx`` and the chunked finalize (PAYMENTS.md §6,
+"Signed upload flow", 2 and 3).
+
+An upload nobody's balance pays for answers 402 with the x402 requirements, priced for
+its Content-Length (the chunked finalize: for the assembled item's size), so an x402
+client can pay and retry; without a known size, or while no price is known, it stays
+the plain 402. A ``/tx`` request that carries ``X-PAYMENT`` is paid by it exactly as on
+the x402 routes: verified before a byte is stored, settled once the item is durable and
+its event acknowledged, before the receipt.
+"""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bundlestream.api.outcomes import Rejected
+from bundlestream.api.payments import OracleUnavailable
+from bundlestream.api.responses import respond
+from bundlestream.api.x402_payment import Refusal402, X402Gate
+from bundlestream.api.x402_routes import payment_required, post_paid, quote
+
+TX_ROUTE = "/v1/tx"
+
+
+class X402OnTx:
+    """``upload_routes.PaidRoute`` for x402."""
+
+    def pays(self, request: Request) -> bool:
+        return "x-payment" in request.headers
+
+    async def post(self, request: Request) -> Response:
+        return await post_paid(request, TX_ROUTE)
+
+    async def unfunded(self, request: Request, size: int | None, refused: Rejected) -> Response:
+        gate: X402Gate = request.state.x402
+        if size is None:
+            return respond(refused)
+        try:
+            usdc, _ = quote(request.state.payments, gate, size)
+        except OracleUnavailable:
+            return respond(refused)
+        return payment_required(Refusal402(refused.message, gate.accepts(usdc, TX_ROUTE)))
