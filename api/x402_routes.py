@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.adapters.request_nonces import RequestNonces
 from bundlestream.adapters.x402_facilitator import Facilitator
 from bundlestream.adapters.x402_settlements import X402Settlements
 from bundlestream.api.context import ApiContext
@@ -170,4 +171,5 @@ async def x402_api(settings: Settings, producer: EventProducer) -> AsyncIterator
             settings.arweave.receipt_key_path,
             settings.arweave.receipt_key_size,
         )
-        yield {"x402": gate, "x402_wallet": wallet}
+        nonces = RequestNonces(redis, settings.kafka.topic_prefix)
+        yield {"x402": gate, "x402_wallet": wallet, "request_nonces": nonces}

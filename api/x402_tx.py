@@ -9,6 +9,8 @@ the x402 routes: verified before a byte is stored, settled once the item is dura
 its event acknowledged, before the receipt.
 """
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,14 +23,17 @@ from bundlestream.api.x402_routes import payment_required, post_paid, quote
 TX_ROUTE = "/v1/tx"
 
 
+@dataclass(frozen=True)
 class X402OnTx:
-    """``upload_routes.PaidRoute`` for x402."""
+    """``upload_routes.PaidRoute`` for x402; ``route`` names the requirements' resource."""
+
+    route: str = TX_ROUTE
 
     def pays(self, request: Request) -> bool:
         return "x-payment" in request.headers
 
     async def post(self, request: Request) -> Response:
-        return await post_paid(request, TX_ROUTE)
+        return await post_paid(request, self.route)
 
     async def unfunded(self, request: Request, size: int | None, refused: Rejected) -> Response:
         gate: X402Gate = request.state.x402
@@ -38,4 +43,4 @@ class X402OnTx:
             usdc, _ = quote(request.state.payments, gate, size)
         except OracleUnavailable:
             return respond(refused)
-        return payment_required(Refusal402(refused.message, gate.accepts(usdc, TX_ROUTE)))
+        return payment_required(Refusal402(refused.message, gate.accepts(usdc, self.route)))
