@@ -39,11 +39,14 @@ async def session_of(request: Request) -> Session | Response:
     return session
 
 
-async def create_upload(request: Request) -> Response:
+async def create_upload(request: Request, paid: PaidRoute | None) -> Response:
     api: ApiContext = request.state.api
     raw = request.query_params.get("chunkSize")
     chunk_size = decimal(raw)
     valid = raw is None or chunk_size is not None
+    total = request.query_params.get("totalBytes")
+    if valid and total is not None and paid is not None:  # paid for by this request
+        return await paid.create(request, total, chunk_size)
     created = await api.chunked.create(request.path_params["token"], chunk_size) if valid else None
     if created is None:
         bounds = api.chunked.bounds
@@ -106,9 +109,14 @@ async def finalize(request: Request, wait: bool, paid: PaidRoute | None) -> Resp
     session = await session_of(request)
     if isinstance(session, Response):
         return session
-    outcome = await api.chunked.finalize(session, paid_by(request), wait=wait)
+    payment = None if paid is None else await paid.finalize_payment(request, session)
+    if isinstance(payment, Response):
+        return payment
+    outcome = await api.chunked.finalize(session, paid_by(request), wait=wait, payment=payment)
     if isinstance(outcome, Finalizing):
         return Response(status_code=202)
+    if paid is not None and payment is not None:
+        return paid.paid_answer(outcome, payment, api.retry_after_s)
     if paid is not None and unfunded(outcome):  # UNDERFUNDED: priced as the whole item
         size = sum((await api.chunked.sessions.parts(session.upload_id)).values())
         return await paid.unfunded(request, size, outcome)
@@ -118,7 +126,7 @@ async def finalize(request: Request, wait: bool, paid: PaidRoute | None) -> Resp
 def routes(paid: PaidRoute | None = None) -> list[Route]:
     """Order matters: literal segments (-1, status, finalize) before the offset route."""
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
-        ("/chunks/{token}/-1/-1", create_upload, "GET"),
+        ("/chunks/{token}/-1/-1", partial(create_upload, paid=paid), "GET"),
         ("/chunks/{token}/{upload_id}/-1", get_upload, "GET"),
         ("/chunks/{token}/{upload_id}/status", get_status, "GET"),
         ("/chunks/{token}/{upload_id}/events", status_events, "GET"),

@@ -8,10 +8,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bundlestream.adapters.multipart_sessions import Session
 from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import INVALID_CONTENT_TYPE, Outcome, Rejected, too_large
 from bundlestream.api.request_numbers import decimal
+from bundlestream.api.request_payment import RequestPayment
 from bundlestream.api.responses import respond
 
 OCTET_STREAM = "application/octet-stream"
@@ -32,6 +34,23 @@ class PaidRoute(Protocol):
     async def unfunded(self, request: Request, size: int | None, refused: Rejected) -> Response:
         """The 402 for an upload of ``size`` bytes nobody's balance pays: what the
         request could pay with, or ``refused`` as it is when the size is unknown."""
+        ...
+
+    async def create(self, request: Request, total_text: str, chunk_size: int | None) -> Response:
+        """A chunked upload of ``total_text`` bytes its creating request pays for."""
+        ...
+
+    async def finalize_payment(
+        self, request: Request, session: Session
+    ) -> RequestPayment | Response | None:
+        """The payment a chunked upload was created with, verified again for its
+        finalize (or the answer instead); None when a balance pays for it."""
+        ...
+
+    def paid_answer(
+        self, outcome: Outcome, payment: RequestPayment, retry_after_s: int
+    ) -> Response:
+        """The answer to an upload ``payment`` paid for."""
         ...
 
 

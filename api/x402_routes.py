@@ -165,6 +165,7 @@ async def x402_api(settings: Settings, producer: EventProducer) -> AsyncIterator
             max_timeout_s=s.max_timeout_s,
             public_url=s.public_url,
             now=time.time,
+            chunked_max_timeout_s=s.chunked_max_timeout_s,
         )
         wallet = await asyncio.to_thread(
             load_or_create_receipt_key,

@@ -1,4 +1,4 @@
-"""x402 on the balance-paid routes: ``/tx`` and the chunked finalize (PAYMENTS.md §6,
+"""x402 on the balance-paid routes: ``/tx`` and the chunked protocol (PAYMENTS.md §6,
 "Signed upload flow", 2 and 3).
 
 An upload nobody's balance pays for answers 402 with the x402 requirements, priced for
@@ -6,7 +6,8 @@ its Content-Length (the chunked finalize: for the assembled item's size), so an 
 client can pay and retry; without a known size, or while no price is known, it stays
 the plain 402. A ``/tx`` request that carries ``X-PAYMENT`` is paid by it exactly as on
 the x402 routes: verified before a byte is stored, settled once the item is durable and
-its event acknowledged, before the receipt.
+its event acknowledged, before the receipt. A chunked upload created with
+``totalBytes`` is paid by its creating request (api/x402_chunks.py).
 """
 
 from dataclasses import dataclass
@@ -14,11 +15,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bundlestream.api.outcomes import Rejected
+from bundlestream.adapters.multipart_sessions import Session
+from bundlestream.api import x402_chunks
+from bundlestream.api.outcomes import Outcome, Rejected
 from bundlestream.api.payments import OracleUnavailable
+from bundlestream.api.request_payment import RequestPayment
 from bundlestream.api.responses import respond
-from bundlestream.api.x402_payment import Refusal402, X402Gate
-from bundlestream.api.x402_routes import payment_required, post_paid, quote
+from bundlestream.api.x402_payment import Refusal402, X402Gate, X402Upload
+from bundlestream.api.x402_routes import paid_response, payment_required, post_paid, quote
 
 TX_ROUTE = "/v1/tx"
 
@@ -44,3 +48,17 @@ class X402OnTx:
         except OracleUnavailable:
             return respond(refused)
         return payment_required(Refusal402(refused.message, gate.accepts(usdc, self.route)))
+
+    async def create(self, request: Request, total_text: str, chunk_size: int | None) -> Response:
+        return await x402_chunks.create_paid(request, total_text, chunk_size)
+
+    async def finalize_payment(
+        self, request: Request, session: Session
+    ) -> RequestPayment | Response | None:
+        return await x402_chunks.finalize_payment(request, session)
+
+    def paid_answer(
+        self, outcome: Outcome, payment: RequestPayment, retry_after_s: int
+    ) -> Response:
+        assert isinstance(payment, X402Upload)  # the only payment finalize_payment makes
+        return paid_response(outcome, payment, retry_after_s)

@@ -1,6 +1,7 @@
 """The real npm @ardrive/turbo-sdk 1.43 with ``token: 'base-usdc'`` against our API, the
-hardhat node and the local facilitator: where its x402 routes match ours it pays, and
-the token balances move by exactly what it paid (docs/api.md lists the differences).
+hardhat node and the local facilitator: where its x402 routes match ours it pays (an
+unsigned payload, a chunked upload paid at create), and the token balances move by
+exactly what it paid (docs/api.md lists the differences).
 
 The SDK signs x402 authorizations for the network our 402 names (its default wallet
 client is on Base mainnet, but x402-fetch falls back to the first ``accepts`` entry and
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_paid_uploads import ledger_log
 from test_x402_uploads import wallet_4096
 from upload_harness import MiB, RunningApi
 from x402_harness import PAYER_KEYS, balances, payer
 
 from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.core.receipts import verify_receipt
+from bundlestream.schemas import ledger_events as ev
 
 pytestmark = [pytest.mark.stack, pytest.mark.node]
 
@@ -64,31 +67,49 @@ async def test_the_turbo_sdk_pays_with_x402_where_its_routes_match_ours(
         arweave__receipt_key_path=wallet_4096,
         arweave__receipt_key_size=4096,
         api__free_upload_limit_bytes=1024,
+        api__rate_limit_requests=0,  # the SDK's chunks and status polls are many requests
     ) as api:
         before = balances(api.settings, account)
         steps = await run_sdk(api, PAYER_KEYS[PAYER])
+        unsigned, chunked = steps["x402-unsigned"], steps["x402-chunked"]
+        assert unsigned["ok"] is True and chunked["ok"] is True, (unsigned, chunked)
+        receipt, big = unsigned["receipt"], chunked["receipt"]
+        # HTTP first: the reads below block the loop this API is served on.
+        chunked_quote = await quote(api, big["id"])
         after = balances(api.settings, account)
         events = {e.data_item_id: e for e in api.events()}
-        unsigned = steps["x402-unsigned"]
-        assert unsigned["ok"] is True, unsigned
-        receipt = unsigned["receipt"]
         tags = stored_item_tags(api, receipt["id"])
+        charges = {
+            e.data_item_id: e for e in ledger_log(api.settings) if isinstance(e, ev.UploadCharged)
+        }
     assert steps["address"]["address"] == account.address
     # Unfunded on /v1/tx/base-usdc: the 402 the SDK reports carries the requirements.
     unfunded = steps["unfunded"]
     assert (unfunded["ok"], unfunded["status"]) == (False, 402)
     envelope = json.loads(unfunded["error"].split("(Status 402): ", 1)[1])
     assert envelope["accepts"][0]["resource"].endswith("/v1/tx")
-    # uploadRawX402Data: paid exactly the authorized amount, signed by the service.
-    paid = int(receipt["x402Payment"]["usdcAmount"])
+    # uploadRawX402Data and the chunked upload paid at create: the token moved by exactly
+    # the two authorized amounts, and each item is charged to the payer.
+    paid = int(receipt["x402Payment"]["usdcAmount"]) + chunked_quote
     assert (before[0] - after[0], after[1] - before[1]) == (paid, paid)
-    assert verify_receipt({k: v for k, v in receipt.items() if k != "x402Payment"})
+    for r in (receipt, big):
+        assert verify_receipt({k: v for k, v in r.items() if k != "x402Payment"})
+        assert (charges[r["id"]].address, charges[r["id"]].winc) == (account.address, r["winc"])
     assert events[receipt["id"]].payload_size == 3 * MiB
+    assert events[big["id"]].payload_size == 11 * MiB
     assert (b"App-Name", b"turbo-x402") in tags
-    # Where the SDK differs (docs/api.md): its signed x402 upload re-sends a request body
-    # stream the first, unpaid request consumed; its chunked x402 upload expects to pay
-    # at create. Neither paid anything (the balances moved by the unsigned upload only).
-    signed, chunked = steps["x402-signed"], steps["x402-chunked"]
+    # Where the SDK differs (docs/api.md): its single-request signed x402 upload sends
+    # again a body stream the first, unpaid request consumed; nothing was paid for it.
+    signed = steps["x402-signed"]
     assert signed["ok"] is False and "disturbed or locked" in signed["error"], signed
-    assert (chunked["ok"], chunked["status"]) == (False, 402), chunked
-    assert len(events) == 1
+    assert len(events) == 2
+
+
+async def quote(api: RunningApi, item_id: str) -> int:
+    """What x402 asks for the item (its size from the status route)."""
+    async with api.client() as client:
+        status = await client.get(f"/v1/tx/{item_id}/status")
+        size = status.json()["rawContentLength"]
+        answer = await client.get(f"/v1/x402/price/3/unknown?bytes={size}")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["accepts"][0]["maxAmountRequired"])

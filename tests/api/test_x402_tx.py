@@ -137,3 +137,39 @@ async def test_an_underfunded_chunked_finalize_gets_the_requirements_of_the_item
     assert status["status"] == "UNDERFUNDED"
     for answer in (finalized, again):
         assert requirements_of(answer)["maxAmountRequired"] == quote
+
+
+async def test_a_chunked_upload_paid_at_create_settles_only_at_its_finalize(
+    paid_api: Any,
+) -> None:
+    account = payer(12)
+    raw = signed_item(6 * MiB + 33, seed=131)
+    create = f"/v1/chunks/arweave/-1/-1?chunkSize={CHUNK}&totalBytes={len(raw)}"
+    async with paid_api as api, api.client() as client:
+        accepts = requirements_of(await client.get(create), "X-PAYMENT")
+        assert accepts["resource"].endswith("/v1/chunks")
+        assert accepts["maxTimeoutSeconds"] == api.settings.x402.chunked_max_timeout_s
+        assert accepts["maxAmountRequired"] == await quoted(api, len(raw))
+        under = payment_header(account, {**accepts, "maxAmountRequired": "1"})
+        refused = await client.get(create, headers={"X-PAYMENT": under})
+        before = balances(api.settings, account)
+        created = await client.get(create, headers={"X-PAYMENT": payment_header(account, accepts)})
+        assert created.status_code == 200, created.text
+        upload_id = created.json()["id"]
+        first = await client.post(f"/v1/chunks/arweave/{upload_id}/0", content=raw[:CHUNK])
+        assert first.status_code == 200, first.text
+        short = await client.post(f"/v1/chunks/arweave/{upload_id}/-1")
+        paid_nothing = balances(api.settings, account)
+        rest = await client.post(f"/v1/chunks/arweave/{upload_id}/{CHUNK}", content=raw[CHUNK:])
+        assert rest.status_code == 200, rest.text
+        finalized = await client.post(f"/v1/chunks/arweave/{upload_id}/-1")
+        after = balances(api.settings, account)
+        events = api.events()
+    assert refused.status_code == 402, refused.text
+    assert short.status_code == 400 and paid_nothing == before, short.text
+    assert finalized.status_code == 200, finalized.text
+    quote = int(accepts["maxAmountRequired"])
+    assert (before[0] - after[0], after[1] - before[1]) == (quote, quote)
+    receipt = finalized.json()
+    assert receipt["x402Payment"]["usdcAmount"] == str(quote)
+    assert [e.data_item_id for e in events] == [receipt["id"]] == [item_id(raw)]

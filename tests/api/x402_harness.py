@@ -22,7 +22,7 @@ from tests.bounds import HTTP_REQUEST_S
 
 # hardhat's development accounts 3..12 (accounts 0-2 deploy, pay gas, receive); the
 # end-to-end test has 8 to itself, so its balances move only by its own payments; the
-# /tx tests have 9 and 10, the turbo-sdk's 11 and 12.
+# /tx tests have 9, 10 and 12, the turbo-sdk 11.
 PAYER_KEYS = {
     3: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     4: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",

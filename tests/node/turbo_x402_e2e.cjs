@@ -1,6 +1,6 @@
 // Pays for uploads with x402 through the real @ardrive/turbo-sdk (token "base-usdc"): an
 // unfunded balance upload, a signed item paid with X402Funding, an unsigned payload
-// through uploadRawX402Data, and a chunked upload paid with X402Funding.
+// through uploadRawX402Data, and a chunked upload paid with X402Funding (at create).
 // Usage (NODE_PATH=stack/node/node_modules):
 //   node turbo_x402_e2e.cjs API_URL EVM_RPC_URL PRIVATE_KEY
 // Prints one JSON line per step: {step, ok, status?, receipt?, error?}; exits 1 only when
