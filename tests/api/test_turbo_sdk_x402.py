@@ -98,6 +98,7 @@ async def test_the_turbo_sdk_pays_with_x402_where_its_routes_match_ours(
     assert events[receipt["id"]].payload_size == 3 * MiB
     assert events[big["id"]].payload_size == 11 * MiB
     assert (b"App-Name", b"turbo-x402") in tags
+    assert b"Content-Type" not in dict(tags)  # the SDK sends its payload without one
     # Where the SDK differs (docs/api.md): its single-request signed x402 upload sends
     # again a body stream the first, unpaid request consumed; nothing was paid for it.
     signed = steps["x402-signed"]
