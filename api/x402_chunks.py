@@ -23,9 +23,13 @@ from bundlestream.api.chunked import PENDING
 from bundlestream.api.context import ApiContext
 from bundlestream.api.payments import OracleUnavailable
 from bundlestream.api.request_numbers import decimal
-from bundlestream.api.responses import respond
-from bundlestream.api.x402_payment import Refusal402, X402Gate, X402Upload
-from bundlestream.api.x402_routes import oracle_unavailable, payment_required, quote
+from bundlestream.api.x402_payment import X402Gate, X402Upload
+from bundlestream.api.x402_routes import (
+    oracle_unavailable,
+    quote,
+    required_payment,
+    verified_payment,
+)
 
 CHUNKS_ROUTE = "/v1/chunks"
 
@@ -55,20 +59,10 @@ class DeclaredPayment:
 async def verified(request: Request, declared: DeclaredPayment) -> X402Upload | Response:
     """The declared payment, verified now; or the answer (402, 503) to give instead."""
     gate: X402Gate = request.state.x402
-    api: ApiContext = request.state.api
-    authorized = await gate.authorize(
-        declared.header,
-        declared.usdc,
-        declared.ar_usd,
-        api.upload.admission,
-        CHUNKS_ROUTE,
-        gate.chunked_max_timeout_s,
+    timeout_s = gate.chunked_max_timeout_s
+    return await verified_payment(
+        request, declared.header, declared.usdc, declared.ar_usd, CHUNKS_ROUTE, timeout_s
     )
-    if isinstance(authorized, Refusal402):
-        return payment_required(authorized)
-    if isinstance(authorized, X402Upload):
-        return authorized
-    return respond(authorized, api.retry_after_s)
 
 
 async def create_paid(request: Request, total_text: str, chunk_size: int | None) -> Response:
@@ -85,10 +79,9 @@ async def create_paid(request: Request, total_text: str, chunk_size: int | None)
         usdc, ar_usd = quote(request.state.payments, gate, total)
     except OracleUnavailable:
         return oracle_unavailable()
-    header = request.headers.get("x-payment")
-    if header is None:
-        accepts = gate.accepts(usdc, CHUNKS_ROUTE, gate.chunked_max_timeout_s)
-        return payment_required(Refusal402("X-PAYMENT header is required", accepts))
+    header = required_payment(request, usdc, CHUNKS_ROUTE, gate.chunked_max_timeout_s)
+    if isinstance(header, Response):
+        return header
     declared = DeclaredPayment(header, usdc, ar_usd, total)
     authorized = await verified(request, declared)
     if isinstance(authorized, Response):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from fractions import Fraction
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -72,17 +73,42 @@ async def authorize(
 ) -> X402Upload | Response:
     """The payment for ``size`` bytes, verified; or the response to give instead."""
     gate: X402Gate = request.state.x402
-    api: ApiContext = request.state.api
     try:
         usdc, ar_usd = quote(request.state.payments, gate, size)
     except OracleUnavailable:
         return oracle_unavailable()
+    header = required_payment(request, usdc, route)
+    if isinstance(header, Response):
+        return header
+    return await verified_payment(request, header, usdc, ar_usd, route)
+
+
+def required_payment(
+    request: Request, usdc: int, route: str, max_timeout_s: int | None = None
+) -> str | Response:
+    """The request's ``X-PAYMENT``, or the 402 that asks for ``usdc``."""
     header = request.headers.get("x-payment")
-    if header is None:
-        return payment_required(
-            Refusal402("X-PAYMENT header is required", gate.accepts(usdc, route))
-        )
-    authorized = await gate.authorize(header, usdc, ar_usd, api.upload.admission, route)
+    if header is not None:
+        return header
+    gate: X402Gate = request.state.x402
+    accepts = gate.accepts(usdc, route, max_timeout_s)
+    return payment_required(Refusal402("X-PAYMENT header is required", accepts))
+
+
+async def verified_payment(
+    request: Request,
+    header: str,
+    usdc: int,
+    ar_usd: Fraction,
+    route: str,
+    max_timeout_s: int | None = None,
+) -> X402Upload | Response:
+    """``header`` checked against the quote ``usdc`` (X402Gate.authorize); or the 402
+    or 503 to answer instead."""
+    gate: X402Gate = request.state.x402
+    api: ApiContext = request.state.api
+    admission = api.upload.admission
+    authorized = await gate.authorize(header, usdc, ar_usd, admission, route, max_timeout_s)
     if isinstance(authorized, Refusal402):
         return payment_required(authorized)
     if isinstance(authorized, X402Upload):

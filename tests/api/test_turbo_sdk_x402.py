@@ -9,9 +9,7 @@ signs with that entry's chain id), so no RPC is involved in paying; ``gatewayUrl
 token tools' RPC) is the local node all the same.
 """
 
-import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +22,17 @@ from x402_harness import PAYER_KEYS, balances, payer
 from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.core.receipts import verify_receipt
 from bundlestream.schemas import ledger_events as ev
+from tests.node_steps import REPO, run_steps
 
 pytestmark = [pytest.mark.stack, pytest.mark.node]
 
 __all__ = ["wallet_4096"]  # a fixture
-REPO = Path(__file__).resolve().parents[2]
-NODE_MODULES = REPO / "stack" / "node" / "node_modules"
 SCRIPT = REPO / "tests" / "node" / "turbo_x402_e2e.cjs"
 PAYER = 11
 
 
 async def run_sdk(api: RunningApi, key: str) -> dict[str, dict[str, Any]]:
-    assert (NODE_MODULES / "@ardrive" / "turbo-sdk").is_dir(), "run make up (installs npm deps)"
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(SCRIPT),
-        api.url,
-        api.settings.x402.evm_rpc_url,
-        key,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, (out.decode() + err.decode())[-4000:]
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
-    return {line["step"]: line for line in lines}
+    return await run_steps(SCRIPT, api.url, api.settings.x402.evm_rpc_url, key)
 
 
 def stored_item_tags(api: RunningApi, item_id: str) -> list[tuple[bytes, bytes]]:
