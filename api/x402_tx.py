@@ -61,4 +61,6 @@ class X402OnTx:
         self, outcome: Outcome, payment: RequestPayment, retry_after_s: int
     ) -> Response:
         assert isinstance(payment, X402Upload)  # the only payment finalize_payment makes
+        if payment.settled is None:  # an item uploaded before: its receipt, nothing paid
+            return respond(outcome, retry_after_s)
         return paid_response(outcome, payment, retry_after_s)

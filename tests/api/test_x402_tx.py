@@ -164,6 +164,7 @@ async def test_a_chunked_upload_paid_at_create_settles_only_at_its_finalize(
         assert rest.status_code == 200, rest.text
         finalized = await client.post(f"/v1/chunks/arweave/{upload_id}/-1")
         after = balances(api.settings, account)
+        again = await paid_chunked_upload(client, create, payment_header(account, accepts), raw)
         events = api.events()
     assert refused.status_code == 402, refused.text
     assert short.status_code == 400 and paid_nothing == before, short.text
@@ -173,3 +174,19 @@ async def test_a_chunked_upload_paid_at_create_settles_only_at_its_finalize(
     receipt = finalized.json()
     assert receipt["x402Payment"]["usdcAmount"] == str(quote)
     assert [e.data_item_id for e in events] == [receipt["id"]] == [item_id(raw)]
+    # The same item through a second paid upload: the first receipt, nothing paid again.
+    assert again.status_code == 200, again.text
+    assert again.json() == {k: v for k, v in receipt.items() if k != "x402Payment"}
+    assert balances(api.settings, account) == after
+
+
+async def paid_chunked_upload(client: Any, create: str, header: str, raw: bytes) -> Any:
+    """Create with ``header``, send ``raw`` in chunks, finalize now: the answer."""
+    created = await client.get(create, headers={"X-PAYMENT": header})
+    assert created.status_code == 200, created.text
+    upload_id = created.json()["id"]
+    for offset in range(0, len(raw), CHUNK):
+        part = raw[offset : offset + CHUNK]
+        sent = await client.post(f"/v1/chunks/arweave/{upload_id}/{offset}", content=part)
+        assert sent.status_code == 200, sent.text
+    return await client.post(f"/v1/chunks/arweave/{upload_id}/-1")
