@@ -1,6 +1,6 @@
 """The real npm @ardrive/turbo-sdk 1.43 with ``token: 'base-usdc'`` against our API, the
 hardhat node and the local facilitator: where its x402 routes match ours it pays (an
-unsigned payload, a chunked upload paid at create), and the token balances move by
+unsigned payload, chunked uploads paid at create), and the token balances move by
 exactly what it paid (docs/api.md lists the differences).
 
 The SDK signs x402 authorizations for the network our 402 names (its default wallet
@@ -55,10 +55,11 @@ async def test_the_turbo_sdk_pays_with_x402_where_its_routes_match_ours(
         before = balances(api.settings, account)
         steps = await run_sdk(api, PAYER_KEYS[PAYER])
         unsigned, chunked = steps["x402-unsigned"], steps["x402-chunked"]
-        assert unsigned["ok"] is True and chunked["ok"] is True, (unsigned, chunked)
-        receipt, big = unsigned["receipt"], chunked["receipt"]
+        small = steps["x402-signed-chunked"]
+        assert unsigned["ok"] and chunked["ok"] and small["ok"], (unsigned, chunked, small)
+        receipt, big, forced = unsigned["receipt"], chunked["receipt"], small["receipt"]
         # HTTP first: the reads below block the loop this API is served on.
-        chunked_quote = await quote(api, big["id"])
+        chunked_quote = await quote(api, big["id"]) + await quote(api, forced["id"])
         after = balances(api.settings, account)
         events = {e.data_item_id: e for e in api.events()}
         tags = stored_item_tags(api, receipt["id"])
@@ -71,22 +72,24 @@ async def test_the_turbo_sdk_pays_with_x402_where_its_routes_match_ours(
     assert (unfunded["ok"], unfunded["status"]) == (False, 402)
     envelope = json.loads(unfunded["error"].split("(Status 402): ", 1)[1])
     assert envelope["accepts"][0]["resource"].endswith("/v1/tx")
-    # uploadRawX402Data and the chunked upload paid at create: the token moved by exactly
-    # the two authorized amounts, and each item is charged to the payer.
+    # uploadRawX402Data and the chunked uploads paid at create (11 MiB, and 1 KiB with
+    # chunkingMode "force"): the token moved by exactly the three authorized amounts, and
+    # each item is charged to the payer.
     paid = int(receipt["x402Payment"]["usdcAmount"]) + chunked_quote
     assert (before[0] - after[0], after[1] - before[1]) == (paid, paid)
-    for r in (receipt, big):
+    for r in (receipt, big, forced):
         assert verify_receipt({k: v for k, v in r.items() if k != "x402Payment"})
         assert (charges[r["id"]].address, charges[r["id"]].winc) == (account.address, r["winc"])
     assert events[receipt["id"]].payload_size == 3 * MiB
     assert events[big["id"]].payload_size == 11 * MiB
+    assert events[forced["id"]].payload_size == 1024
     assert (b"App-Name", b"turbo-x402") in tags
     assert b"Content-Type" not in dict(tags)  # the SDK sends its payload without one
     # Where the SDK differs (docs/api.md): its single-request signed x402 upload sends
     # again a body stream the first, unpaid request consumed; nothing was paid for it.
     signed = steps["x402-signed"]
     assert signed["ok"] is False and "disturbed or locked" in signed["error"], signed
-    assert len(events) == 2
+    assert len(events) == 3
 
 
 async def quote(api: RunningApi, item_id: str) -> int:

@@ -1,6 +1,7 @@
 // Pays for uploads with x402 through the real @ardrive/turbo-sdk (token "base-usdc"): an
-// unfunded balance upload, a signed item paid with X402Funding, an unsigned payload
-// through uploadRawX402Data, and a chunked upload paid with X402Funding (at create).
+// unfunded balance upload, a signed 1 KiB item paid with X402Funding in one request and
+// through the chunked protocol, an unsigned payload through uploadRawX402Data, and an
+// 11 MiB chunked upload paid with X402Funding (at create).
 // Usage (NODE_PATH=stack/node/node_modules):
 //   node turbo_x402_e2e.cjs API_URL EVM_RPC_URL PRIVATE_KEY
 // Prints one JSON line per step: {step, ok, status?, receipt?, error?}; exits 1 only when
@@ -55,6 +56,9 @@ async function main() {
       tags: [{ name: "App-Name", value: "turbo-x402" }],
       maxMUSDCAmount: MAX_MUSDC,
     }),
+  );
+  await attempt("x402-signed-chunked", () =>
+    turbo.uploadFile(file(1024, 6, { fundingMode: x402(), chunkingMode: "force" })),
   );
   await attempt("x402-chunked", () =>
     turbo.uploadFile(file(11 * MiB, 9, { fundingMode: x402(), chunkingMode: "force" })),
