@@ -20,8 +20,9 @@ OCTET_STREAM = "application/octet-stream"
 
 
 class PaidRoute(Protocol):
-    """The other way an upload route is paid: by the request itself (x402 on /tx and
-    the chunked finalize, api/x402_tx.py), instead of a balance."""
+    """The other way an upload route is paid: by the request itself (x402 on /tx and in
+    the chunked protocol, api/x402_tx.py), instead of a balance; and the 402 that says
+    how, when no balance pays."""
 
     def pays(self, request: Request) -> bool:
         """Whether the request carries its own payment."""
