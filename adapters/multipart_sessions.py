@@ -79,6 +79,9 @@ class Session:
     failed_reason: str | None
     validated_bytes: int
     receipt: Receipt | None
+    # How the upload is paid when its creator paid for it (x402), as the routes wrote
+    # it; None: from a balance at finalize.
+    payment: str | None = None
 
 
 class MultipartSessions:
@@ -92,7 +95,9 @@ class MultipartSessions:
     def _key(self, upload_id: str, suffix: str = "") -> str:
         return f"{self._ns}bs:mpu:{upload_id}{suffix}"
 
-    async def create(self, upload_id: str, token: str, chunk_size: int, now_ms: int) -> None:
+    async def create(
+        self, upload_id: str, token: str, chunk_size: int, now_ms: int, payment: str | None = None
+    ) -> None:
         fields: dict[FieldT, EncodableT] = {
             "token": token,
             "chunkSize": chunk_size,
@@ -100,6 +105,8 @@ class MultipartSessions:
             "status": "ASSEMBLING",
             "validated": 0,
         }
+        if payment is not None:
+            fields["payment"] = payment
         await self._run(self._redis.hset(self._key(upload_id), mapping=fields))
         await self._run(self._redis.expire(self._key(upload_id), self._ttl_s))
 
@@ -118,6 +125,7 @@ class MultipartSessions:
             failed_reason=fields.get("failedReason"),
             validated_bytes=int(fields.get("validated", 0)),
             receipt=json.loads(receipt) if receipt else None,
+            payment=fields.get("payment"),
         )
 
     async def exists(self, upload_id: str) -> bool:

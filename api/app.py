@@ -20,6 +20,7 @@ from bundlestream.api import payment_routes, x402_routes, x402_unsigned
 from bundlestream.api.payments import payments_api
 from bundlestream.api.upload_api import UploadApi
 from bundlestream.api.x402_routes import x402_api
+from bundlestream.api.x402_tx import X402OnTx
 from bundlestream.settings import Settings
 
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
         *payment_routes.routes(),
         *x402_routes.routes(),
         *x402_unsigned.routes(),
-        *upload.routes(),
+        *upload.routes(X402OnTx()),
     ]
     return Starlette(routes=routes, middleware=upload.middleware(), lifespan=lifespan)
 

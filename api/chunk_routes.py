@@ -1,5 +1,8 @@
 """Routes of the Turbo SDK's chunked upload protocol (under /chunks, and /v1/chunks)."""
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -10,7 +13,7 @@ from bundlestream.api.context import ApiContext
 from bundlestream.api.outcomes import too_large
 from bundlestream.api.request_numbers import decimal, is_upload_id
 from bundlestream.api.responses import respond
-from bundlestream.api.upload_routes import content_length, paid_by
+from bundlestream.api.upload_routes import PaidRoute, content_length, paid_by, unfunded
 
 SSE = "text/event-stream"
 INVALID_CHUNK = "Invalid chunk."
@@ -36,11 +39,14 @@ async def session_of(request: Request) -> Session | Response:
     return session
 
 
-async def create_upload(request: Request) -> Response:
+async def create_upload(request: Request, paid: PaidRoute | None) -> Response:
     api: ApiContext = request.state.api
     raw = request.query_params.get("chunkSize")
     chunk_size = decimal(raw)
     valid = raw is None or chunk_size is not None
+    total = request.query_params.get("totalBytes")
+    if valid and total is not None and paid is not None:  # paid for by this request
+        return await paid.create(request, total, chunk_size)
     created = await api.chunked.create(request.path_params["token"], chunk_size) if valid else None
     if created is None:
         bounds = api.chunked.bounds
@@ -98,34 +104,34 @@ def chunk_answer(verdict: Reservation, max_item_size: int, retry_after_s: int) -
     return PlainTextResponse(INVALID_CHUNK, status_code=400)
 
 
-async def finalize(request: Request, wait: bool) -> Response:
+async def finalize(request: Request, wait: bool, paid: PaidRoute | None) -> Response:
     api: ApiContext = request.state.api
     session = await session_of(request)
     if isinstance(session, Response):
         return session
-    outcome = await api.chunked.finalize(session, paid_by(request), wait=wait)
+    payment = None if paid is None else await paid.finalize_payment(request, session)
+    if isinstance(payment, Response):
+        return payment
+    outcome = await api.chunked.finalize(session, paid_by(request), wait=wait, payment=payment)
     if isinstance(outcome, Finalizing):
         return Response(status_code=202)
+    if paid is not None and payment is not None:
+        return paid.paid_answer(outcome, payment, api.retry_after_s)
+    if paid is not None and unfunded(outcome):  # UNDERFUNDED: priced as the whole item
+        size = sum((await api.chunked.sessions.parts(session.upload_id)).values())
+        return await paid.unfunded(request, size, outcome)
     return respond(outcome, api.retry_after_s)
 
 
-async def finalize_now(request: Request) -> Response:
-    return await finalize(request, wait=True)
-
-
-async def finalize_later(request: Request) -> Response:
-    return await finalize(request, wait=False)
-
-
-def routes() -> list[Route]:
+def routes(paid: PaidRoute | None = None) -> list[Route]:
     """Order matters: literal segments (-1, status, finalize) before the offset route."""
-    table = [
-        ("/chunks/{token}/-1/-1", create_upload, "GET"),
+    table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
+        ("/chunks/{token}/-1/-1", partial(create_upload, paid=paid), "GET"),
         ("/chunks/{token}/{upload_id}/-1", get_upload, "GET"),
         ("/chunks/{token}/{upload_id}/status", get_status, "GET"),
         ("/chunks/{token}/{upload_id}/events", status_events, "GET"),
-        ("/chunks/{token}/{upload_id}/-1", finalize_now, "POST"),
-        ("/chunks/{token}/{upload_id}/finalize", finalize_later, "POST"),
+        ("/chunks/{token}/{upload_id}/-1", partial(finalize, wait=True, paid=paid), "POST"),
+        ("/chunks/{token}/{upload_id}/finalize", partial(finalize, wait=False, paid=paid), "POST"),
         # A str, not Starlette's int convertor: that turns 4,301 digits into a 500.
         ("/chunks/{token}/{upload_id}/{offset}", post_chunk, "POST"),
     ]

@@ -19,6 +19,7 @@ from bundlestream.adapters.tasks import stop
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
+from bundlestream.api.request_payment import RequestPayment
 from bundlestream.api.upload_path import UploadPath
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,16 @@ class ChunkedUploads:
     def __post_init__(self) -> None:
         self.background: set[asyncio.Task[object]] = set()
 
-    async def create(self, token: str, chunk_size: int | None) -> dict[str, object] | None:
-        """A new session, or None when ``chunk_size`` is out of bounds."""
+    async def create(
+        self, token: str, chunk_size: int | None, payment: str | None = None
+    ) -> dict[str, object] | None:
+        """A new session, or None when ``chunk_size`` is out of bounds. ``payment``: how
+        its creator paid for it (kept with the session for the finalize)."""
         size = self.bounds.default if chunk_size is None else chunk_size
         if not self.bounds.min <= size <= self.bounds.max:
             return None
         upload_id = self.new_id()
-        await self.sessions.create(upload_id, token, size, self.now_ms())
+        await self.sessions.create(upload_id, token, size, self.now_ms(), payment)
         return {"id": upload_id, "min": self.bounds.min, "max": self.bounds.max, "chunkSize": size}
 
     async def describe(self, session: Session) -> dict[str, object]:
@@ -140,9 +144,14 @@ class ChunkedUploads:
         return await self.sessions.add_part(upload_id, offset, size)
 
     async def finalize(
-        self, session: Session, paid_by: tuple[str, ...], wait: bool
+        self,
+        session: Session,
+        paid_by: tuple[str, ...],
+        wait: bool,
+        payment: RequestPayment | None = None,
     ) -> Outcome | Finalizing:
-        """Finalize once. ``wait=False`` runs it in the background (async finalize)."""
+        """Finalize once. ``wait=False`` runs it in the background (async finalize).
+        ``payment``: the request's own (x402), verified; else a balance pays."""
         if session.status == "FINALIZED" and session.receipt is not None:
             return Accepted(session.receipt)
         if session.failed_reason is not None:
@@ -150,16 +159,18 @@ class ChunkedUploads:
         if not await self.sessions.lock(session.upload_id, self.lock_ttl_s):
             return Finalizing()
         if wait:
-            return await self._finalize_locked(session, paid_by)
-        task = asyncio.create_task(self._finalize_locked(session, paid_by))
+            return await self._finalize_locked(session, paid_by, payment)
+        task = asyncio.create_task(self._finalize_locked(session, paid_by, payment))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return Finalizing()
 
-    async def _finalize_locked(self, session: Session, paid_by: tuple[str, ...]) -> Outcome:
+    async def _finalize_locked(
+        self, session: Session, paid_by: tuple[str, ...], payment: RequestPayment | None
+    ) -> Outcome:
         upload_id = session.upload_id
         try:
-            outcome = await self._assemble_and_ingest(upload_id, paid_by)
+            outcome = await self._assemble_and_ingest(upload_id, paid_by, payment)
             await self._settle(upload_id, outcome)
             return await self._final_answer(upload_id, outcome)
         except ViewUnavailable as exc:
@@ -172,13 +183,15 @@ class ChunkedUploads:
         finally:
             await quietly(self.sessions.unlock(upload_id))
 
-    async def _assemble_and_ingest(self, upload_id: str, paid_by: tuple[str, ...]) -> Outcome:
+    async def _assemble_and_ingest(
+        self, upload_id: str, paid_by: tuple[str, ...], payment: RequestPayment | None
+    ) -> Outcome:
         parts = await self.sessions.parts(upload_id)
         if not contiguous(parts):
             return Rejected(400, "Invalid Data Item! Chunks do not cover the item contiguously")
         await self.sessions.update(upload_id, status="VALIDATING", validated=0)
         body = self._read_parts(upload_id, parts)
-        return await ingest(self.upload, body, sum(parts.values()), paid_by)
+        return await ingest(self.upload, body, sum(parts.values()), paid_by, payment)
 
     async def _read_parts(self, upload_id: str, parts: dict[int, int]) -> AsyncIterator[bytes]:
         done = 0

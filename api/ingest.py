@@ -58,10 +58,14 @@ async def ingest(
     declared_size: int | None = None,
     paid_by: tuple[str, ...] = (),
     payment: RequestPayment | None = None,
+    payer: str | None = None,
 ) -> Outcome:
-    """Take one data item from ``body`` to a receipt, or say why not."""
+    """Take one data item from ``body`` to a receipt, or say why not. ``payer``: whose
+    balance pays and whom admission judges, when not the item's signer (an unsigned
+    upload the service signs for the requester)."""
     upload = _Upload(path, declared_size, paid_by)
     upload.payment = payment  # the request pays: no balance is read or charged
+    upload.payer = payer
     try:
         async for chunk in body:
             await upload.feed(chunk)
@@ -82,6 +86,7 @@ class _Upload:
     def __init__(self, path: UploadPath, declared_size: int | None, paid_by: tuple[str, ...]):
         self.path = path
         self.payment: RequestPayment | None = None  # set when the request pays (x402)
+        self.payer: str | None = None  # set when someone other than the signer pays
         self.declared_size = declared_size
         self.paid_by = paid_by
         self.parser = DataItemParser(path.max_item_size)
@@ -149,16 +154,16 @@ class _Upload:
             and self._may_be_paid(header)
             and self._may_stream()
         ):
-            self.spendable = await self.path.charging.spendable(header.native_address)
+            self.spendable = await self.path.charging.spendable(self._addresses(header)[1])
             self._admission_so_far(header)
 
     def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
         """Blocklist always; the free tier too when Content-Length tells the size (the
         balance is known only to the charge's atomic reservation, at the end)."""
-        admission = self.path.admission
+        admission, addresses = self.path.admission, self._addresses(header)
         if self.declared_size is None:
-            return admission.refuses_early(header.owner_address, header.native_address)
-        decision = admission.decide(header.owner_address, header.native_address, self.declared_size)
+            return admission.refuses_early(*addresses)
+        decision = admission.decide(*addresses, self.declared_size)
         return decision if isinstance(decision, Refused) else None
 
     def _admission_so_far(self, header: DataItemHeader) -> None:
@@ -168,7 +173,7 @@ class _Upload:
         but for a credit that lands while the body streams (the balance is read once, at
         the header; the reservation at the end decides every accepted upload)."""
         size = self.received if self.declared_size is None else self.declared_size
-        decision = self.path.admission.decide(header.owner_address, header.native_address, size)
+        decision = self.path.admission.decide(*self._addresses(header), size)
         if isinstance(decision, Refused):
             raise _Abort(refusal(decision))
         spendable = self.spendable
@@ -180,7 +185,7 @@ class _Upload:
         size = self.declared_size
         if size is None:
             return True
-        decision = self.path.admission.decide(header.owner_address, header.native_address, size)
+        decision = self.path.admission.decide(*self._addresses(header), size)
         return isinstance(decision, Payable)
 
     def _may_stream(self) -> bool:
@@ -242,11 +247,14 @@ class _Upload:
         except ITEM_ERRORS as exc:
             raise _Abort(rejected_item(exc)) from exc
 
+    def _addresses(self, header: DataItemHeader) -> tuple[str, str]:
+        """(owner, native) address of who pays: the signer, unless ``payer`` is set."""
+        if self.payer is not None:
+            return self.payer, self.payer
+        return header.owner_address, header.native_address
+
     def _admit(self, item: DataItem) -> None:
-        header = item.header
-        decision: Decision = self.path.admission.decide(
-            header.owner_address, header.native_address, item.size
-        )
+        decision: Decision = self.path.admission.decide(*self._addresses(item.header), item.size)
         if isinstance(decision, Refused):
             raise _Abort(refusal(decision))
         if isinstance(decision, Payable):
@@ -267,7 +275,7 @@ class _Upload:
             return
         if self.path.charging is None:
             raise _Abort(Rejected(402, "Insufficient balance"))
-        signer = item.header.native_address
+        signer = self._addresses(item.header)[1]
         reserved = await self.path.charging.reserve(signer, item.id, self.payable)
         if not isinstance(reserved, UploadCharge):
             raise _Abort(reserved)

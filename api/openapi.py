@@ -36,7 +36,11 @@ UPLOAD_ANSWERS = {
     "200": answer("Receipt: payload durable and event acknowledged", json_of(RECEIPT)),
     "202": answer("Duplicate: the item was already uploaded", TEXT),
     "400": answer("Invalid Content Type / parse error / invalid signature / too large", TEXT),
-    "402": answer("Insufficient balance", TEXT),
+    "402": answer(
+        "Insufficient balance: the x402 requirements {x402Version, error, accepts} for the"
+        " Content-Length (X-PAYMENT pays them); plain text without Content-Length",
+        {**json_of({"type": "object"}), **TEXT},
+    ),
     "403": answer("Forbidden (blocklisted owner)", TEXT),
     "429": answer("Too many requests from this client (Retry-After)", TEXT),
     "503": answer("A dependency is down or the service is overloaded (Retry-After)", TEXT),

@@ -23,11 +23,12 @@ class UploadApi:
     settings: Settings
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self, paid: upload_routes.PaidRoute | None = None) -> list[BaseRoute]:
+        """``paid``: how requests that pay for themselves are served (x402)."""
         return [
-            *upload_routes.routes(self.settings.api.max_paid_by_entries),
+            *upload_routes.routes(self.settings.api.max_paid_by_entries, paid),
             *status_routes.routes(),
-            *chunk_routes.routes(),
+            *chunk_routes.routes(paid),
             Route("/openapi.json", openapi.endpoint, methods=["GET"]),
             Route("/metrics", self.metrics.endpoint, methods=["GET"]),
         ]

@@ -56,20 +56,32 @@ class X402Gate:
     max_timeout_s: int
     public_url: str
     now: Callable[[], float]
+    # What a chunked upload's authorization must stay valid for: it is settled at the
+    # finalize, after every chunk has arrived.
+    chunked_max_timeout_s: int = 3600
 
     def quote(self, winc: int, ar_usd: Fraction) -> int:
         """USDC base units for an upload priced ``winc``."""
         return x402.usdc_price(winc, ar_usd, self.buffer_percent, self.min_usdc)
 
-    def accepts(self, usdc: int, route: str) -> list[dict[str, object]]:
+    def accepts(
+        self, usdc: int, route: str, max_timeout_s: int | None = None
+    ) -> list[dict[str, object]]:
         resource = self.public_url.rstrip("/") + route
-        return [x402.requirements(self.token, usdc, self.pay_to, resource, self.max_timeout_s)]
+        timeout_s = self.max_timeout_s if max_timeout_s is None else max_timeout_s
+        return [x402.requirements(self.token, usdc, self.pay_to, resource, timeout_s)]
 
     async def authorize(
-        self, header: str, usdc: int, ar_usd: Fraction, admission: AdmissionPolicy, route: str
+        self,
+        header: str,
+        usdc: int,
+        ar_usd: Fraction,
+        admission: AdmissionPolicy,
+        route: str,
+        max_timeout_s: int | None = None,
     ) -> "X402Upload | Refusal402 | Outcome":
         """The checks before the body: local ones, an earlier settlement, ``/verify``."""
-        accepts = self.accepts(usdc, route)
+        accepts = self.accepts(usdc, route, max_timeout_s)
         payment = x402.decode_payment(header)
         if isinstance(payment, x402.PaymentRefused):
             return Refusal402(payment.message, accepts)

@@ -1,17 +1,18 @@
 """The x402 routes: pay per upload with an ``X-PAYMENT`` header (PAYMENTS.md §6).
 
-``POST /x402/data-item/signed`` (also under /v1, where turbo-sdk posts) takes one signed
-data item; ``GET /v1/x402/price/:sigType/:address?bytes=N`` quotes. Content-Length is
-required (411 without it): the quote is for the declared length, and the body must be
-exactly that long. Without a payment, or with one that does not pay, the answer is 402
-with the requirements; a facilitator that cannot be reached makes these routes answer
-503 and no other route.
+``POST /x402/data-item/signed`` and ``/x402/upload/signed`` (also under /v1, where
+turbo-sdk posts) take one signed data item; ``GET /v1/x402/price/:sigType/:address?bytes=N``
+quotes. Content-Length is required (411 without it): the quote is for the declared
+length, and the body must be exactly that long. Without a payment, or with one that does
+not pay, the answer is 402 with the requirements; a facilitator that cannot be reached
+makes these routes answer 503 and no other route.
 """
 
 import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from fractions import Fraction
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.adapters.request_nonces import RequestNonces
 from bundlestream.adapters.x402_facilitator import Facilitator
 from bundlestream.adapters.x402_settlements import X402Settlements
 from bundlestream.api.context import ApiContext
@@ -71,17 +73,42 @@ async def authorize(
 ) -> X402Upload | Response:
     """The payment for ``size`` bytes, verified; or the response to give instead."""
     gate: X402Gate = request.state.x402
-    api: ApiContext = request.state.api
     try:
         usdc, ar_usd = quote(request.state.payments, gate, size)
     except OracleUnavailable:
         return oracle_unavailable()
+    header = required_payment(request, usdc, route)
+    if isinstance(header, Response):
+        return header
+    return await verified_payment(request, header, usdc, ar_usd, route)
+
+
+def required_payment(
+    request: Request, usdc: int, route: str, max_timeout_s: int | None = None
+) -> str | Response:
+    """The request's ``X-PAYMENT``, or the 402 that asks for ``usdc``."""
     header = request.headers.get("x-payment")
-    if header is None:
-        return payment_required(
-            Refusal402("X-PAYMENT header is required", gate.accepts(usdc, route))
-        )
-    authorized = await gate.authorize(header, usdc, ar_usd, api.upload.admission, route)
+    if header is not None:
+        return header
+    gate: X402Gate = request.state.x402
+    accepts = gate.accepts(usdc, route, max_timeout_s)
+    return payment_required(Refusal402("X-PAYMENT header is required", accepts))
+
+
+async def verified_payment(
+    request: Request,
+    header: str,
+    usdc: int,
+    ar_usd: Fraction,
+    route: str,
+    max_timeout_s: int | None = None,
+) -> X402Upload | Response:
+    """``header`` checked against the quote ``usdc`` (X402Gate.authorize); or the 402
+    or 503 to answer instead."""
+    gate: X402Gate = request.state.x402
+    api: ApiContext = request.state.api
+    admission = api.upload.admission
+    authorized = await gate.authorize(header, usdc, ar_usd, admission, route, max_timeout_s)
     if isinstance(authorized, Refusal402):
         return payment_required(authorized)
     if isinstance(authorized, X402Upload):
@@ -90,6 +117,11 @@ async def authorize(
 
 
 async def post_signed(request: Request) -> Response:
+    return await post_paid(request, SIGNED_ROUTE)
+
+
+async def post_paid(request: Request, route: str) -> Response:
+    """One signed data item paid by the request's ``X-PAYMENT``, quoted for ``route``."""
     api: ApiContext = request.state.api
     size = content_length(request)
     if size is None:
@@ -97,7 +129,7 @@ async def post_signed(request: Request) -> Response:
     early = refuse_before_body(request, api.upload.max_item_size, 0)
     if early is not None:
         return respond(early, api.retry_after_s)
-    authorized = await authorize(request, size)
+    authorized = await authorize(request, size, route)
     if not isinstance(authorized, X402Upload):
         return authorized
     try:
@@ -122,8 +154,9 @@ def routes() -> list[Route]:
     """The signed-upload and price routes, at the root and under /v1."""
     return [
         *(
-            Route(prefix + "/x402/data-item/signed", post_signed, methods=["POST"])
+            Route(prefix + path, post_signed, methods=["POST"])
             for prefix in ("", "/v1")
+            for path in ("/x402/data-item/signed", "/x402/upload/signed")
         ),
         *(
             Route(prefix + "/x402/price/{sig_type}/{address}", price, methods=["GET"])
@@ -158,10 +191,12 @@ async def x402_api(settings: Settings, producer: EventProducer) -> AsyncIterator
             max_timeout_s=s.max_timeout_s,
             public_url=s.public_url,
             now=time.time,
+            chunked_max_timeout_s=s.chunked_max_timeout_s,
         )
         wallet = await asyncio.to_thread(
             load_or_create_receipt_key,
             settings.arweave.receipt_key_path,
             settings.arweave.receipt_key_size,
         )
-        yield {"x402": gate, "x402_wallet": wallet}
+        nonces = RequestNonces(redis, settings.kafka.topic_prefix)
+        yield {"x402": gate, "x402_wallet": wallet, "request_nonces": nonces}

@@ -7,7 +7,8 @@ The item's size is known from Content-Length and the tags before the body arrive
 first, exactly as for a signed upload. The payload is spooled while its deep hash is
 computed, the header signed, and then header and payload go through the same upload
 path (durable, settled, recorded, receipted) as any x402 item; the receipt names the new
-item's id.
+item's id. Instead of ``X-PAYMENT``, a signed request pays from the requester's balance
+(api/unsigned_balance.py).
 """
 
 import asyncio
@@ -23,9 +24,11 @@ from bundlestream.api.context import ApiContext
 from bundlestream.api.ingest import WRITE_BATCH, ingest
 from bundlestream.api.outcomes import Unavailable, too_large
 from bundlestream.api.responses import respond
-from bundlestream.api.upload_routes import content_length
+from bundlestream.api.unsigned_balance import balance_payer, priced_path, refuse_payer
+from bundlestream.api.upload_routes import content_length, unfunded
 from bundlestream.api.x402_payment import X402Upload
 from bundlestream.api.x402_routes import authorize, paid_response
+from bundlestream.api.x402_tx import X402OnTx
 from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.signing import ArweaveSigner, sign_data_item_header
 from bundlestream.core.deephash import BlobHasher
@@ -54,9 +57,27 @@ async def post_unsigned(request: Request) -> Response:
         return PlainTextResponse(str(exc), status_code=400)
     if item_size > api.upload.max_item_size:
         return respond(too_large(api.upload.max_item_size))
+    payer = balance_payer(request)
+    if payer is not None:
+        refused = await refuse_payer(request, payer, item_size, UNSIGNED_ROUTE)
+        return refused or await sign_and_ingest(request, wallet, tags, size, payer=payer)
     authorized = await authorize(request, item_size, UNSIGNED_ROUTE)
     if not isinstance(authorized, X402Upload):
         return authorized
+    return await sign_and_ingest(request, wallet, tags, size, payment=authorized)
+
+
+async def sign_and_ingest(
+    request: Request,
+    wallet: ArweaveKey,
+    tags: list[Tag],
+    size: int,
+    payment: X402Upload | None = None,
+    payer: str | None = None,
+) -> Response:
+    """Spool the payload, sign its item, and take it through the upload path, paid by
+    ``payment`` (x402) or charged to ``payer``'s balance."""
+    api: ApiContext = request.state.api
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         try:
             digest = await spooled(request.stream(), spool, size)
@@ -67,8 +88,13 @@ async def post_unsigned(request: Request) -> Response:
         signer = ArweaveSigner(wallet)
         header = await asyncio.to_thread(sign_data_item_header, signer, digest, tags=tags)
         item = item_bytes(header, spool)
-        outcome = await ingest(api.upload, item, len(header) + size, payment=authorized)
-    return paid_response(outcome, authorized, api.retry_after_s)
+        path = api.upload if payer is None else priced_path(api.upload)
+        outcome = await ingest(path, item, len(header) + size, payment=payment, payer=payer)
+    if payment is not None:
+        return paid_response(outcome, payment, api.retry_after_s)
+    if unfunded(outcome):  # the balance was spent meanwhile: x402 can still pay
+        return await X402OnTx(UNSIGNED_ROUTE).unfunded(request, len(header) + size, outcome)
+    return respond(outcome, api.retry_after_s)
 
 
 def tags_of(request: Request) -> list[Tag]:

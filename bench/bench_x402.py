@@ -7,13 +7,17 @@ LocalUSDC token and the local facilitator), on the defaults a user gets:
 EIP-3009 authorization from a development account, signed with the x402 SDK's v1 exact
 scheme; /verify simulates the transfer on the node, /settle sends it (hardhat mines one
 block per transaction). The paid uploads go through an API served in this process with
-the SDK's x402 httpx client (a 402, then the paid retry), 1 KiB items. The ceiling is
+the SDK's x402 httpx client (a 402, then the paid retry), 1 KiB items on the x402 route
+and 600 KiB items (above the default free tier) on ``/v1/tx``, where the 402 comes from
+the balance path and carries the requirements; the unfunded ``/v1/tx`` 402 alone is
+timed too. The ceiling is
 signing itself: EIP-712 TransferWithAuthorization signatures per second with
 eth-account, one core.
 """
 
 import argparse
 import asyncio
+import resource
 import sys
 import time
 from pathlib import Path
@@ -27,6 +31,9 @@ from tests.api.upload_harness import serve, signed_item
 from tests.api.x402_harness import decode, payer, paying_client, payment_header
 
 ROUTE = "/v1/x402/data-item/signed"
+TX_ROUTE = "/v1/tx"
+# Above the default free tier (505 KiB): a /v1/tx upload of this size is paid.
+TX_ITEM_BYTES = 600 * 1024
 
 
 def signing_rate(seconds: float, accepts: dict[str, object]) -> float:
@@ -59,20 +66,29 @@ async def facilitator_latency(
     return verify_s, settle_s
 
 
-async def upload_latency(settings: Settings, n: int) -> list[float]:
-    samples: list[float] = []
+async def upload_latency(
+    settings: Settings, n: int, route: str = ROUTE, size: int = 1024
+) -> tuple[list[float], list[float]]:
+    """(paid uploads, unfunded 402s): seconds each, one at a time."""
+    paid: list[float] = []
+    unfunded: list[float] = []
     prefix = f"bench-x402-{time.time_ns()}-"
     async with (
         serve(settings.updated(kafka__topic_prefix=prefix)) as api,
-        paying_client(api.settings, payer(5), api.url) as client,
+        paying_client(api.settings, payer(5 if route == ROUTE else 6), api.url) as client,
+        api.client() as plain,
     ):
         for seed in range(n):
-            item = signed_item(1024, seed=seed + 1)
+            item = signed_item(size, seed=seed + 1)
             start = time.perf_counter()
-            answer = await client.post(ROUTE, content=item)
-            samples.append(time.perf_counter() - start)
+            refused = await plain.post(route, content=item)
+            unfunded.append(time.perf_counter() - start)
+            assert refused.status_code == 402 and refused.json()["accepts"], refused.text
+            start = time.perf_counter()
+            answer = await client.post(route, content=item)
+            paid.append(time.perf_counter() - start)
             assert answer.status_code == 200, answer.text
-    return samples
+    return paid, unfunded
 
 
 def accepts_of(settings: Settings) -> dict[str, object]:
@@ -97,12 +113,18 @@ async def main() -> None:
     accepts = accepts_of(settings)
     rate = signing_rate(3.0, accepts)
     verify_s, settle_s = await facilitator_latency(settings, accepts, args.payments)
-    uploads = await upload_latency(settings, args.payments)
+    uploads, _ = await upload_latency(settings, args.payments)
+    tx_uploads, tx_402 = await upload_latency(settings, args.payments, TX_ROUTE, TX_ITEM_BYTES)
     print(f"ceiling: EIP-712 signing (eth-account, 1 core): {rate:8.0f} signatures/s")
     print(f"facilitator /verify:            {percentiles(verify_s)}")
     print(f"facilitator /settle:            {percentiles(settle_s)}")
     print(f"paid 1 KiB upload (402 + retry): {percentiles(uploads)}")
     print(f"  uploads/s one at a time: {len(uploads) / sum(uploads):.1f}")
+    print(f"/v1/tx unfunded 600 KiB, the x402 402: {percentiles(tx_402)}")
+    print(f"/v1/tx paid 600 KiB (402 + retry):     {percentiles(tx_uploads)}")
+    print(f"  uploads/s one at a time: {len(tx_uploads) / sum(tx_uploads):.1f}")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process (client + API): {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -263,6 +263,7 @@ class X402Settings(_Group):
     pricing_buffer_percent: int = _env(15, "X402_PRICING_BUFFER_PERCENT")
     min_usdc: int = _env(1000, "X402_MIN_USDC")
     max_timeout_s: int = _env(300, "X402_MAX_TIMEOUT_S")
+    chunked_max_timeout_s: int = _env(3600, "X402_CHUNKED_MAX_TIMEOUT_S")  # to the finalize
     # Public URL of this service, for the requirements' ``resource``.
     public_url: str = _env("http://127.0.0.1:3001", "X402_PUBLIC_URL")
     # The local facilitator (``bundlestream facilitator``): its JSON-RPC node and the key

@@ -8,7 +8,7 @@ receipt, since only that atomic reservation can tell whether the balance holds i
 """
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -80,6 +80,11 @@ class AdmissionPolicy:
             return INSUFFICIENT_BALANCE
         winc = self.price.winc_for(byte_count)
         return NO_PRICE if winc is None else Payable(winc=winc)
+
+    def without_free_tier(self) -> "AdmissionPolicy":
+        """This policy with no free tier: an item the service signs for a requester is
+        always priced (the service, not the requester, is its signer and owner)."""
+        return replace(self, free_upload_limit_bytes=0)
 
     def refuses_early(self, owner_address: str, native_address: str) -> Refused | None:
         """A refusal decidable from the header alone (before the payload streams)."""

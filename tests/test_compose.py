@@ -14,7 +14,7 @@ from bundlestream.settings import Settings, variables
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 PREFIX = "BUNDLESTREAM_"
-BUNDLESTREAM_SERVICES = {"api", "worker", "topics", "miner"}
+BUNDLESTREAM_SERVICES = {"api", "worker", "topics", "miner", "evm-token", "facilitator"}
 
 
 def compose() -> dict[str, Any]:
@@ -72,3 +72,21 @@ def test_api_listens_where_compose_publishes_it() -> None:
     port = env[f"{PREFIX}API_PORT"]
     assert env[f"{PREFIX}API_HOST"] == "0.0.0.0"
     assert f"127.0.0.1:{port}:{port}" in compose()["services"]["api"]["ports"]
+
+
+def test_the_x402_parts_are_the_stack_s() -> None:
+    """The EVM node, the token compiled by solc then deployed by ``stack token``, and the
+    facilitator the API verifies and settles with, as ``bundlestream stack up`` has them."""
+    services = compose()["services"]
+    env = bundlestream_env("api")
+    assert urlsplit(env[f"{PREFIX}EVM_RPC_URL"]).hostname == "evm"
+    assert urlsplit(env[f"{PREFIX}X402_FACILITATOR_URL"]).hostname == "facilitator"
+    assert "hardhat" in services["evm"]["command"][-1]
+    compiled = services["evm-token"]["command"][-1]
+    assert services["evm-token"]["command"][:2] == ["stack", "token"]
+    assert f"> {compiled}" in services["evm-contract"]["command"][-1]
+    assert services["facilitator"]["command"] == ["facilitator"]
+    assert services["facilitator"]["depends_on"]["evm-token"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "facilitator" in services["api"]["depends_on"]

@@ -12,7 +12,7 @@ from types import FrameType
 from bundlestream.settings import Settings
 from bundlestream.stack.application import ApiServer, ConsoleServer, application_services
 from bundlestream.stack.arlocal import Arlocal
-from bundlestream.stack.evm import EvmNode
+from bundlestream.stack.evm import EvmNode, run_token
 from bundlestream.stack.facilitator import Facilitator
 from bundlestream.stack.kafka import KafkaBroker
 from bundlestream.stack.miner import Miner, run_miner
@@ -198,7 +198,7 @@ def run_foreground(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``stack up|down|status|run|miner`` to the ``bundlestream`` command line."""
+    """Add ``stack up|down|status|run|miner|token`` to the ``bundlestream`` command line."""
     stack = subparsers.add_parser("stack", help="the local stack of real services")
     actions = stack.add_subparsers(dest="stack_command", required=True)
     actions.add_parser("install", help="install what is missing, start nothing").set_defaults(
@@ -219,3 +219,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions.add_parser("miner", help="mine an arlocal block every few seconds").set_defaults(
         run=run_miner
     )
+    token = actions.add_parser("token", help="deploy the compiled LocalUSDC on the EVM node")
+    token.add_argument("compiled", help="{abi, bytecode} JSON from stack/node/compile-contract.js")
+    token.set_defaults(run=run_token)

@@ -9,6 +9,7 @@ that already holds the token's code is left as it is.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import subprocess
@@ -19,13 +20,14 @@ from web3 import Web3
 
 from bundlestream.settings import Settings
 from bundlestream.stack.node import NODE_DIR, install_node_packages
-from bundlestream.stack.process import ServiceError
+from bundlestream.stack.process import ServiceError, wait_until
 from bundlestream.stack.service import STACK_FILES, UrlService
 
 TOKEN_SOURCE = STACK_FILES / "evm" / "LocalUSDC.sol"
 TOKEN_CONTRACT = "LocalUSDC"
 # A million tokens of 6 decimals per development account.
 MINT_PER_ACCOUNT = 1_000_000 * 10**6
+NODE_WAIT_S = 120
 
 
 class EvmNode(UrlService):
@@ -40,27 +42,29 @@ class EvmNode(UrlService):
         install_node_packages(self.settings.stack.cache_dir)
 
     def start(self) -> None:
-        cli = str(NODE_DIR / "node_modules" / "hardhat" / "internal" / "cli" / "cli.js")
-        config = str(NODE_DIR / "hardhat.config.js")
-        argv = ["node", cli, "node", "--config", config]
-        argv += ["--hostname", self.host, "--port", str(self.port)]
-        env = {
-            "BUNDLESTREAM_X402_CHAIN_ID": str(self.settings.x402.chain_id),
-            "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true",
-        }
+        argv, env = hardhat_node(self.host, self.port, self.settings.x402.chain_id)
         self.process.spawn(argv, env=env, cwd=NODE_DIR)
 
     def is_ready(self) -> bool:
         try:
-            return self._web3().eth.chain_id == self.settings.x402.chain_id
+            return self.web3().eth.chain_id == self.settings.x402.chain_id
         except (OSError, ValueError):
             return False
 
     def after_ready(self) -> None:
-        deploy_token(self._web3(), self.settings, compiled_token(self.settings.stack.dir))
+        deploy_token(self.web3(), self.settings, compiled_token(self.settings.stack.dir))
 
-    def _web3(self) -> Web3:
+    def web3(self) -> Web3:
         return Web3(Web3.HTTPProvider(self.settings.x402.evm_rpc_url, {"timeout": 5}))
+
+
+def hardhat_node(host: str, port: int, chain_id: int) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of ``hardhat node`` on ``host:port`` (run in ``NODE_DIR``)."""
+    cli = str(NODE_DIR / "node_modules" / "hardhat" / "internal" / "cli" / "cli.js")
+    config = str(NODE_DIR / "hardhat.config.js")
+    argv = ["node", cli, "node", "--config", config, "--hostname", host, "--port", str(port)]
+    env = {"BUNDLESTREAM_X402_CHAIN_ID": str(chain_id), "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}
+    return argv, env
 
 
 def compiled_token(stack_dir: Path) -> dict[str, Any]:
@@ -98,3 +102,18 @@ def deploy_token(w3: Web3, settings: Settings, compiled: dict[str, Any]) -> None
             f"the token was deployed at {deployed}, not at BUNDLESTREAM_X402_ASSET={asset}: "
             "the node's first account had sent transactions before"
         )
+
+
+def run_token(args: argparse.Namespace, settings: Settings) -> int:
+    """``bundlestream stack token COMPILED``: once the node at ``x402.evm_rpc_url``
+    answers, deploy the token compiled in COMPILED (``{abi, bytecode}``, the output of
+    ``stack/node/compile-contract.js``). docker-compose.yml runs it: its node and its
+    compiler live in other containers."""
+    node = EvmNode(settings)
+    if not wait_until(node.is_ready, NODE_WAIT_S, interval_s=1.0):
+        rpc = settings.x402.evm_rpc_url
+        print(f"no EVM node with chain id {settings.x402.chain_id} at {rpc}", flush=True)
+        return 1
+    deploy_token(node.web3(), settings, json.loads(Path(args.compiled).read_bytes()))
+    print(f"token at {settings.x402.asset} on {settings.x402.evm_rpc_url}", flush=True)
+    return 0

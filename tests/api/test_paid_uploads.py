@@ -210,7 +210,7 @@ async def test_a_balance_for_ten_uploads_buys_exactly_ten_of_a_hundred_concurren
             p.stop()
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * 10 + [402] * 90
-    assert {a.text for a in answers if a.status_code == 402} == {"Insufficient balance"}
+    assert {a.json()["error"] for a in answers if a.status_code == 402} == {"Insufficient balance"}
     receipts: list[Receipt] = [a.json() for a in answers if a.status_code == 200]
     assert {r["winc"] for r in receipts} == {str(price)}
     log = ledger_log(paid)

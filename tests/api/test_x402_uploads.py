@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_paid_uploads import ledger_log
+from test_paid_uploads import ledger_log, wait_view_ready
 from upload_harness import RunningApi, free_port, signed_item
 from x402_harness import balances, decode, encode, payer, paying_client, payment_header
 
@@ -164,9 +164,15 @@ async def test_the_facilitator_down_stops_x402_uploads_only(make_api: Any) -> No
         header = payment_header(payer(3), await requirements_for(api, item))
         async with api.client() as client:
             paid = await client.post(ROUTE, content=item, headers={**OCTET, "X-PAYMENT": header})
+            on_tx = await client.post(
+                "/v1/tx", content=item, headers={**OCTET, "X-PAYMENT": header}
+            )
             free = await client.post("/v1/tx", content=signed_item(1024, seed=82), headers=OCTET)
-    assert paid.status_code == 503, paid.text
+            await wait_view_ready(api.settings)
+            unfunded = await client.post("/v1/tx", content=signed_item(600 * 1024), headers=OCTET)
+    assert (paid.status_code, on_tx.status_code) == (503, 503), (paid.text, on_tx.text)
     assert free.status_code == 200, free.text
+    assert unfunded.status_code == 402 and unfunded.json()["accepts"], unfunded.text
 
 
 def item_id(item: bytes) -> str:

@@ -20,8 +20,9 @@ from x402.schemas.v1 import PaymentRequirementsV1
 from bundlestream.settings import Settings
 from tests.bounds import HTTP_REQUEST_S
 
-# hardhat's development accounts 3..8 (accounts 0-2 deploy, pay gas, receive); the
-# end-to-end test has 8 to itself, so its balances move only by its own payments.
+# hardhat's development accounts 3..12 (accounts 0-2 deploy, pay gas, receive); the
+# end-to-end test has 8 to itself, so its balances move only by its own payments; the
+# /tx tests have 9, 10 and 12, the turbo-sdk 11.
 PAYER_KEYS = {
     3: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     4: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
@@ -29,6 +30,10 @@ PAYER_KEYS = {
     6: "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
     7: "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
     8: "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    9: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+    10: "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897",
+    11: "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82",
+    12: "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1",
 }
 _BALANCE_OF = [
     {

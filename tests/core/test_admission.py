@@ -128,3 +128,11 @@ def test_only_an_item_beyond_the_free_tier_from_an_unlisted_owner_is_payable(
         assert decision.winc == 2 * size
     if isinstance(decision, Admitted):
         assert decision.winc == 0
+
+
+def test_without_the_free_tier_every_byte_is_priced_but_the_lists_still_hold() -> None:
+    priced = policy(blocked=("b",), allowed=("a",), priced=True).without_free_tier()
+    assert priced.decide("o", "n", 1) == Payable(winc=2)
+    assert priced.decide("o", "n", FREE) == Payable(winc=2 * FREE)
+    assert priced.decide("a", "a", FREE + 1) == Admitted(winc=0)
+    assert priced.decide("b", "b", 1) == FORBIDDEN

@@ -9,8 +9,6 @@ Ethereum key needs the EVM node (not in this stack yet).
 """
 
 import asyncio
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +17,15 @@ from pipeline_harness import pipeline_settings, running_pipeline
 
 from bundlestream.core.ledger import fold
 from bundlestream.schemas import ledger_events as ev
+from tests.node_steps import REPO, run_steps
 
 pytestmark = [pytest.mark.stack, pytest.mark.node]
 
-REPO = Path(__file__).resolve().parents[2]
-NODE_MODULES = REPO / "stack" / "node" / "node_modules"
 SCRIPT = REPO / "tests" / "node" / "turbo_payments_e2e.cjs"
 
 
 async def run_sdk(api_url: str, gateway_url: str) -> dict[str, dict[str, Any]]:
-    assert (NODE_MODULES / "@ardrive" / "turbo-sdk").is_dir(), "run make up (installs npm deps)"
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(SCRIPT),
-        api_url,
-        gateway_url,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, (out.decode() + err.decode())[-4000:]
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
-    return {line["step"]: line for line in lines}
+    return await run_steps(SCRIPT, api_url, gateway_url)
 
 
 async def test_the_turbo_sdk_tops_up_with_ar_and_pays_for_a_chunked_upload(

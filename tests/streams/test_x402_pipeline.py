@@ -1,6 +1,7 @@
-"""x402 end to end: the x402 SDK's client pays for a signed 1 KiB item and an unsigned
-3 MiB payload with USDC on the local node; the token moves by exactly the quotes, the
-receipts verify, and both items end FINALIZED in bundles arlocal mined."""
+"""x402 end to end: the x402 SDK's client pays for a signed 1 KiB item, an unsigned
+3 MiB payload and a 600 KiB item on /v1/tx (above the free tier: its 402 is the balance
+path's) with USDC on the local node; the token moves by exactly the quotes, the
+receipts verify, and every item ends FINALIZED in bundles arlocal mined."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ async def test_paid_signed_and_unsigned_uploads_reach_finalized(tmp_path: Path) 
             for route, body, headers in (
                 ("/v1/x402/data-item/signed", signed_item(1024, seed=91), {}),
                 ("/v1/x402/data-item/unsigned", payload, tags),
+                ("/v1/tx", signed_item(600 * 1024, seed=92), {}),
             ):
                 unpaid = await plain.post(route, content=body, headers=headers)
                 assert unpaid.status_code == 402, unpaid.text
