@@ -26,7 +26,7 @@ from bundlestream.api.top_ups import TopUps
 from bundlestream.core import pricing
 from bundlestream.schemas.topics import LEDGER_EVENTS
 from bundlestream.settings import Settings
-from bundlestream.wiring import kafka_connection
+from bundlestream.wiring import kafka_connection, payment_addresses, top_up_chains
 
 
 class OracleUnavailable(Exception):
@@ -155,16 +155,16 @@ async def top_ups_of(
         settings.arweave.receipt_key_path,
         settings.arweave.receipt_key_size,
     )
-    gateway = ArweaveGateway(settings.arweave.gateway_url)
-    stack.push_async_callback(gateway.close)
+    chains = top_up_chains(settings, ArweaveGateway(settings.arweave.gateway_url))
+    for entry in chains.values():
+        stack.push_async_callback(entry.chain.close)
     producer = EventProducer(kafka_connection(settings))
     stack.push_async_callback(producer.close)
     return TopUps(
-        gateway=gateway,
+        chains=chains,
         producer=producer,
         topic=LEDGER_EVENTS.full_name(settings.kafka.topic_prefix),
-        addresses={"arweave": key.address, **settings.payments.addresses},
-        required_confirmations=settings.streams.required_confirmations,
+        addresses=payment_addresses(settings, key.address),
         excluded=frozenset(settings.payments.crypto_fund_excluded_addresses),
         quote=payments.credit_for,
         now=functools.partial(datetime.now, UTC),
