@@ -3,7 +3,7 @@ development accounts that the defaults of these and of x402 use.
 
 A group of ``Settings`` (``settings.evm``), kept beside the settings module: every field
 is read from ``BUNDLESTREAM_<FIELD>``. The defaults point at the local stack's hardhat
-node (``BUNDLESTREAM_EVM_RPC_URL``) and one of its development accounts, whose key is
+node (``BUNDLESTREAM_EVM_RPC_URL``) and two of its development accounts, whose keys are
 public: production sets each chain's RPC URL and our receiving address.
 """
 
@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 HARDHAT_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 HARDHAT_ACCOUNT_2 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 HARDHAT_ACCOUNT_3 = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+HARDHAT_ACCOUNT_4 = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
 # Where account 0 deploys its first contract (nonce 0): the local token's address.
 HARDHAT_FIRST_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -44,7 +45,9 @@ class EvmSettings(BaseSettings):
     ethereum_address: str = HARDHAT_ACCOUNT_3
     base_eth_rpc_url: str | None = None
     base_eth_confirmations: int = 2
-    base_eth_address: str = HARDHAT_ACCOUNT_3
+    # Not ethereum's: both tokens share the one local node, and a transfer must be
+    # credited under one token only (its credit id names the token).
+    base_eth_address: str = HARDHAT_ACCOUNT_4
     # A JSON-RPC batch without an answer within this fails (the top-up answers 503).
     evm_rpc_timeout_s: float = 10.0
 

@@ -35,11 +35,13 @@ async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: 
             misdirected = await client.post(SUBMIT, json={"tx_id": misdirected_id})
             call = await client.post(SUBMIT, json={"tx_id": call_id})
             unknown = await client.post(SUBMIT, json={"tx_id": "0x" + "ab" * 32})
+            # The same node serves both tokens here: ethereum's transfer is not base-eth's.
+            crossed = await client.post("/v1/account/balance/base-eth", json={"tx_id": pending_id})
     assert pending.status_code == 202, pending.text
     body = pending.json()["pendingTransaction"]
     assert (body["transactionId"], body["transactionSenderAddress"]) == (pending_id, sender.address)
     assert body["tokenType"] == "ethereum" and body["transactionQuantity"] == str(ETH)
-    refused = {"reverted": reverted, "misdirected": misdirected, "call": call}
+    refused = {"reverted": reverted, "misdirected": misdirected, "call": call, "crossed": crossed}
     assert {k: r.status_code for k, r in refused.items()} == dict.fromkeys(refused, 400)
     assert reverted.json()["failedTransaction"]["tokenType"] == "base-eth"
     assert "reverted" in reverted.json()["message"]

@@ -165,6 +165,8 @@ async def test_info_lists_our_wallet_per_token(client: httpx.AsyncClient) -> Non
         normalised_address(evm.base_eth_address),
     )
     assert addresses["ethereum"] != addresses["ethereum"].lower()  # EIP-55 mixed case
+    # One local node serves both EVM tokens: distinct wallets keep a transfer one token's.
+    assert addresses["ethereum"] != addresses["base-eth"]
 
 
 async def test_the_signed_balance_names_the_signer_else_the_address(
