@@ -24,6 +24,7 @@ from bundlestream.adapters.rates import CoinGeckoRates, FixedRates, Rates, Rates
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.api.top_ups import TopUps
 from bundlestream.core import pricing
+from bundlestream.core.ans104.addresses import normalised_address
 from bundlestream.schemas.topics import LEDGER_EVENTS
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, payment_addresses, top_up_chains
@@ -165,7 +166,10 @@ async def top_ups_of(
         producer=producer,
         topic=LEDGER_EVENTS.full_name(settings.kafka.topic_prefix),
         addresses=payment_addresses(settings, key.address),
-        excluded=frozenset(settings.payments.crypto_fund_excluded_addresses),
+        # Senders are EIP-55 on EVM chains: an excluded address is matched in any case.
+        excluded=frozenset(
+            map(normalised_address, settings.payments.crypto_fund_excluded_addresses)
+        ),
         quote=payments.credit_for,
         now=functools.partial(datetime.now, UTC),
     )

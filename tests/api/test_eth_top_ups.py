@@ -21,7 +21,13 @@ SUBMIT = "/v1/account/balance/ethereum"
 async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: Settings) -> None:
     url, token = paid.x402.evm_rpc_url, paid.x402.asset
     # A million confirmations: never reached here. base-eth pays the local token contract.
-    deep = paid.updated(evm__ethereum_confirmations=10**6, evm__base_eth_address=token)
+    # An excluded sender, listed in lower case.
+    excluded = funded_key(url)
+    deep = paid.updated(
+        evm__ethereum_confirmations=10**6,
+        evm__base_eth_address=token,
+        payments__crypto_fund_excluded_addresses=[excluded.address.lower()],
+    )
     async with serve(deep) as api:
         sender = funded_key(url)
         ours, base_ours = await our_address(api, "ethereum"), await our_address(api, "base-eth")
@@ -29,11 +35,13 @@ async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: 
         base_id = send_eth(url, sender, base_ours, ETH)  # the token contract: it reverts
         misdirected_id = send_eth(url, sender, funded_key(url).address, ETH)
         call_id = send_eth(url, sender, ours, ETH, bytes.fromhex("a9059cbb"))
+        excluded_id = send_eth(url, excluded, ours, ETH)
         async with api.client() as client:
             pending = await client.post(SUBMIT, json={"tx_id": pending_id})
             reverted = await client.post("/v1/account/balance/base-eth", json={"tx_id": base_id})
             misdirected = await client.post(SUBMIT, json={"tx_id": misdirected_id})
             call = await client.post(SUBMIT, json={"tx_id": call_id})
+            barred = await client.post(SUBMIT, json={"tx_id": excluded_id})
             unknown = await client.post(SUBMIT, json={"tx_id": "0x" + "ab" * 32})
             # The same node serves both tokens here: ethereum's transfer is not base-eth's.
             crossed = await client.post("/v1/account/balance/base-eth", json={"tx_id": pending_id})
@@ -41,11 +49,18 @@ async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: 
     body = pending.json()["pendingTransaction"]
     assert (body["transactionId"], body["transactionSenderAddress"]) == (pending_id, sender.address)
     assert body["tokenType"] == "ethereum" and body["transactionQuantity"] == str(ETH)
-    refused = {"reverted": reverted, "misdirected": misdirected, "call": call, "crossed": crossed}
+    refused = {
+        "reverted": reverted,
+        "misdirected": misdirected,
+        "call": call,
+        "crossed": crossed,
+        "barred": barred,
+    }
     assert {k: r.status_code for k, r in refused.items()} == dict.fromkeys(refused, 400)
     assert reverted.json()["failedTransaction"]["tokenType"] == "base-eth"
     assert "reverted" in reverted.json()["message"]
     assert "contract call" in call.json()["message"]
+    assert "may not fund" in barred.json()["message"]
     assert misdirected.json()["failedTransaction"]["transactionId"] == misdirected_id
     assert unknown.status_code == 404
     log = ledger_log(paid)
