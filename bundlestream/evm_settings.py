@@ -51,14 +51,23 @@ class EvmSettings(BaseSettings):
     # A JSON-RPC batch without an answer within this fails (the top-up answers 503).
     evm_rpc_timeout_s: float = 10.0
 
+    def addresses(self) -> dict[str, str]:
+        """Our receiving address per EVM token, as set."""
+        return {token: getattr(self, f"{_field(token)}_address") for token in EVM_TOKENS}
+
     def chains(self, local_rpc_url: str) -> list[EvmTopUpChain]:
         """Each EVM token's chain; an unset RPC URL is the local node's."""
         return [
             EvmTopUpChain(
                 token,
-                getattr(self, f"{field}_rpc_url") or local_rpc_url,
-                getattr(self, f"{field}_confirmations"),
-                getattr(self, f"{field}_address"),
+                getattr(self, f"{_field(token)}_rpc_url") or local_rpc_url,
+                getattr(self, f"{_field(token)}_confirmations"),
+                address,
             )
-            for token, field in ((t, t.replace("-", "_")) for t in EVM_TOKENS)
+            for token, address in self.addresses().items()
         ]
+
+
+def _field(token: str) -> str:
+    """The fields' prefix of ``token`` (``base-eth``: ``base_eth``)."""
+    return token.replace("-", "_")

@@ -71,8 +71,7 @@ def payment_addresses(settings: Settings, arweave_address: str) -> dict[str, str
     """Our wallet per token, which ``/v1/info`` lists and a top-up must pay: the receipt
     key's address for arweave, each EVM chain's address, then ``PAYMENT_ADDRESSES``
     (whose entries win); EVM addresses in EIP-55 form."""
-    evm = {chain.token: chain.address for chain in settings.evm.chains("")}
-    given = {"arweave": arweave_address, **evm, **settings.payments.addresses}
+    given = {"arweave": arweave_address, **settings.evm.addresses(), **settings.payments.addresses}
     return {token: normalised_address(address) for token, address in given.items()}
 
 
