@@ -40,7 +40,7 @@ from bundlestream.core.signed_requests import signer_address
 from bundlestream.core.top_ups import Transfer, decide_submission
 from bundlestream.settings import Settings
 from tests.core.test_signed_requests import headers, signers
-from tests.evm_transfers import funded_key, mine, rpc, send_eth
+from tests.evm_transfers import funded_key, in_one_block, mine, rpc, send_eth
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -158,7 +158,7 @@ async def bench_eth_top_ups(settings: Settings, transfers: int = 200) -> None:
     url = settings.x402.evm_rpc_url
     ours = settings.evm.ethereum_address
     key = funded_key(url, 10**21)
-    hashes = [send_eth(url, key, ours, 10**15) for _ in range(transfers)]
+    hashes = in_one_block(url, lambda: [send_eth(url, key, ours, 10**15) for _ in range(transfers)])
     mine(url, settings.evm.ethereum_confirmations)
     async with httpx.AsyncClient() as raw:
         request = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}

@@ -7,7 +7,8 @@ and hardhat answers its ``eth_sendRawTransaction`` with an error whose ``data.tx
 names it.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from eth_account import Account
@@ -15,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 
 from tests.bounds import HTTP_REQUEST_S
 
+T = TypeVar("T")
 ETH = 10**18
 TRANSFER_GAS = 60_000
 
@@ -65,5 +67,20 @@ def block_number(url: str) -> int:
 
 
 def mine(url: str, blocks: int) -> None:
-    """``blocks`` more blocks (hardhat's ``hardhat_mine``)."""
-    rpc(url, "hardhat_mine", hex(blocks))
+    """``blocks`` more blocks (hardhat's ``hardhat_mine``), 0 s apart: with its default
+    of 1 s apart the node's clock would run ahead of the host's by a second per block,
+    and x402 authorizations (valid for 300 s) are checked at the node's block time."""
+    rpc(url, "hardhat_mine", hex(blocks), "0x0")
+
+
+def in_one_block(url: str, send: Callable[[], T]) -> T:
+    """What ``send`` sends, mined in one block: hardhat mines a block per transaction,
+    each at least 1 s after the one before, so a burst of transactions would move the
+    node's clock ahead of the host's."""
+    rpc(url, "evm_setAutomine", False)
+    try:
+        sent = send()
+        mine(url, 1)
+    finally:
+        rpc(url, "evm_setAutomine", True)
+    return sent

@@ -18,7 +18,7 @@ from tests.evm_transfers import mine as mine_evm
 
 CONFIRMATIONS = 4
 # The node mines a block every 2 s besides ours: enough that the submission finds the
-# transfer shallow, few enough that mining them moves the node's clock by a minute only.
+# transfer shallow (two minutes of the node's own blocks), mined at once below.
 EVM_CONFIRMATIONS = 60
 
 
