@@ -1,6 +1,7 @@
 """ETH top-ups through the real API against the local hardhat node: real transfers to our
 ethereum (and base-eth) wallet, looked up over JSON-RPC and answered in upstream's
-shapes: a shallow one is pending, bad ones are refused and nothing is written for them.
+shapes: a shallow one is pending, bad ones are refused and nothing is written for them;
+a node that does not answer is a 503.
 (Twenty concurrent submissions of one ETH transfer: tests/api/test_top_ups.py.)"""
 
 import pytest
@@ -11,6 +12,7 @@ from upload_harness import serve
 from bundlestream.core.ledger import fold
 from bundlestream.settings import Settings
 from tests.evm_transfers import ETH, funded_key, send_eth
+from tests.ports import refused_port
 
 pytestmark = pytest.mark.stack
 __all__ = ["paid"]  # the fixture, imported for the test below
@@ -68,3 +70,12 @@ async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: 
         ("TopUpSubmitted", pending_id)
     ]
     assert fold(log).balance(sender.address) == 0
+
+
+async def test_a_node_that_does_not_answer_is_a_503(paid: Settings) -> None:
+    with refused_port() as port:
+        down = paid.updated(evm__ethereum_rpc_url=f"http://127.0.0.1:{port}")
+        async with serve(down) as api, api.client() as client:
+            answer = await client.post(SUBMIT, json={"tx_id": "0x" + "cd" * 32})
+    assert (answer.status_code, answer.text) == (503, "Gateway Unavailable")
+    assert ledger_log(paid) == []
