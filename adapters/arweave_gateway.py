@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 
+from bundlestream.adapters.chain import ChainUnavailable
 from bundlestream.core.confirmation import TxStatus
 from bundlestream.core.encoding import b64url_decode
 from bundlestream.core.jwk import owner_address
 from bundlestream.core.top_ups import Transfer
 
 
-class GatewayError(Exception):
+class GatewayError(ChainUnavailable):
     """The gateway did not answer, or answered with an error status."""
 
     def __init__(self, message: str, status: int | None = None, retry_after_s: float | None = None):

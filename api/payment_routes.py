@@ -15,6 +15,7 @@ from bundlestream.adapters.ledger_queries import ApprovalRow, LedgerUnavailable
 from bundlestream.api.payments import OracleUnavailable, Payments
 from bundlestream.api.top_ups import submit_top_up
 from bundlestream.core import pricing
+from bundlestream.core.ans104.addresses import normalised_address
 from bundlestream.core.signed_requests import signer_address
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -132,8 +133,10 @@ async def signed_balance(request: Request) -> Response:
     return await balance_of(request.state.payments, address)
 
 
-async def balance_of(p: Payments, address: str) -> Response:
-    """The balance body of ``address``; 404 "User Not Found" for an unknown one."""
+async def balance_of(p: Payments, given_address: str) -> Response:
+    """The balance body of ``address`` (an EVM one in any case: balances are kept by its
+    EIP-55 form); 404 "User Not Found" for an unknown one."""
+    address = normalised_address(given_address)
     try:
         winc, approvals = await p.ledger.balance(address), await p.ledger.approvals(address)
     except LedgerUnavailable:

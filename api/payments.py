@@ -25,9 +25,10 @@ from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.adapters.tasks import stop
 from bundlestream.api.top_ups import TopUps
 from bundlestream.core import pricing
+from bundlestream.core.ans104.addresses import normalised_address
 from bundlestream.schemas.topics import LEDGER_EVENTS
 from bundlestream.settings import Settings
-from bundlestream.wiring import kafka_connection
+from bundlestream.wiring import kafka_connection, payment_addresses, top_up_chains
 
 
 class OracleUnavailable(Exception):
@@ -156,17 +157,20 @@ async def top_ups_of(
         settings.arweave.receipt_key_path,
         settings.arweave.receipt_key_size,
     )
-    gateway = ArweaveGateway(settings.arweave.gateway_url)
-    stack.push_async_callback(gateway.close)
+    chains = top_up_chains(settings, ArweaveGateway(settings.arweave.gateway_url))
+    for entry in chains.values():
+        stack.push_async_callback(entry.chain.close)
     producer = EventProducer(kafka_connection(settings))
     stack.push_async_callback(producer.close)
     return TopUps(
-        gateway=gateway,
+        chains=chains,
         producer=producer,
         topic=LEDGER_EVENTS.full_name(settings.kafka.topic_prefix),
-        addresses={"arweave": key.address, **settings.payments.addresses},
-        required_confirmations=settings.streams.required_confirmations,
-        excluded=frozenset(settings.payments.crypto_fund_excluded_addresses),
+        addresses=payment_addresses(settings, key.address),
+        # Senders are EIP-55 on EVM chains: an excluded address is matched in any case.
+        excluded=frozenset(
+            map(normalised_address, settings.payments.crypto_fund_excluded_addresses)
+        ),
         quote=payments.credit_for,
         now=functools.partial(datetime.now, UTC),
     )

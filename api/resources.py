@@ -44,7 +44,7 @@ from bundlestream.core.receipts import RECEIPT_VERSION, sign_receipt
 from bundlestream.schemas.events import DataItemReceived
 from bundlestream.schemas.topics import DATA_ITEMS_RECEIVED, LEDGER_EVENTS
 from bundlestream.settings import Settings
-from bundlestream.wiring import kafka_connection, open_object_store
+from bundlestream.wiring import kafka_connection, open_object_store, payment_addresses
 
 
 def now_ms() -> int:
@@ -168,7 +168,7 @@ def info_of(settings: Settings, key: ArweaveKey) -> dict[str, Any]:
     """GET /info: upstream's fields, then our limits."""
     return {
         "version": RECEIPT_VERSION,
-        "addresses": {"arweave": key.address, **settings.payments.addresses},
+        "addresses": payment_addresses(settings, key.address),
         "gateway": settings.arweave.gateway_url,
         "freeUploadLimitBytes": settings.api.free_upload_limit_bytes,
         "maxDataItemSizeBytes": settings.api.max_data_item_size,

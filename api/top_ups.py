@@ -1,6 +1,7 @@
 """``POST /v1/account/balance/:token``: a crypto top-up submitted by its transaction id.
 
-The transaction is looked up on the token's chain (the Arweave gateway for ``arweave``),
+The transaction is looked up on the token's chain (``adapters/chain.py``: the Arweave
+gateway for ``arweave``, a JSON-RPC node for ``ethereum`` and ``base-eth``),
 judged by ``core.top_ups`` and recorded as ledger events keyed by the sender: a
 TopUpSubmitted, followed at once by TopUpConfirmed + BalanceCredited when the transfer
 already has its confirmations; otherwise the top-ups stage (``streams/top_ups.py``)
@@ -18,7 +19,7 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from bundlestream.adapters.arweave_gateway import ArweaveGateway, GatewayError
+from bundlestream.adapters.chain import ChainUnavailable, TopUpChain
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer
 from bundlestream.core.ledger import Refusal
 from bundlestream.core.top_ups import Transfer, decide_submission
@@ -34,34 +35,32 @@ class TopUps:
     """What the top-up route uses; ``quote(token, quantity)`` is the winc it credits
     (None while the rates are unknown)."""
 
-    gateway: ArweaveGateway
+    chains: Mapping[str, TopUpChain]  # the chain of each token, with its confirmations
     producer: EventProducer
     topic: str
     addresses: Mapping[str, str]  # our wallet per token
-    required_confirmations: int
     excluded: Collection[str]
     quote: Callable[[str, int], int | None]
     now: Callable[[], datetime]
 
     async def submit(self, token: str, tx_id: str) -> Response:
-        if token != "arweave" or token not in self.addresses:
+        chain = self.chains.get(token)
+        if chain is None or token not in self.addresses:
             return PlainTextResponse(f"Token not supported: {token}", status_code=400)
         try:
-            transfer = await self.gateway.transfer(tx_id)
-        except GatewayError:
+            transfer = await chain.chain.transfer(tx_id)
+        except ChainUnavailable:
             return PlainTextResponse("Gateway Unavailable", status_code=503)
         if transfer is None:
             return PlainTextResponse("Transaction not found", status_code=404)
-        return await self._decide(transfer)
+        return await self._decide(transfer, chain.confirmations)
 
-    async def _decide(self, transfer: Transfer) -> Response:
+    async def _decide(self, transfer: Transfer, confirmations: int) -> Response:
         winc = self.quote(transfer.token, transfer.quantity) if transfer.quantity > 0 else 0
         if winc is None:
             return PlainTextResponse("Pricing Oracle Unavailable", status_code=503)
         our = self.addresses[transfer.token]
-        decided = decide_submission(
-            transfer, winc, our, self.required_confirmations, self.now(), self.excluded
-        )
+        decided = decide_submission(transfer, winc, our, confirmations, self.now(), self.excluded)
         if isinstance(decided, Refusal):
             body = {"failedTransaction": _shape(transfer, winc, our), "message": decided.message}
             return JSONResponse(body, status_code=400)

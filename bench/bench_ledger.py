@@ -7,8 +7,14 @@ the same run: ``json.dumps`` of the same body per second (what the route cannot 
 Top-ups: ``decide_submission`` decisions/s. Signed requests: ``signer_address``
 verifications/s per signature type 1-4 beside the bare signature check of the same
 type (the ceiling), and the latency percentiles of a signed GET /v1/balance (type 1,
-the SDK's default) on the in-process app; the process's peak RSS at the end.
-Needs the stack (the app's lifespan opens Kafka, Redis, Postgres and reads arlocal).
+the SDK's default) on the in-process app. ETH top-ups on the stack's hardhat node: the
+latency percentiles of ``EvmChain.transfer`` (one JSON-RPC batch) beside a bare
+``eth_blockNumber`` round trip (its ceiling: the node's own answer time), then of
+POST /v1/account/balance/ethereum on the in-process app, a first submission of each
+confirmed transfer (look-up, decision, three events at acks=all) and a second one of
+the same (idempotent: the same work, the credit applied once). The process's peak RSS
+at the end. Needs the stack (the app's lifespan opens Kafka, Redis, Postgres and reads
+arlocal).
 """
 
 import asyncio
@@ -16,6 +22,7 @@ import contextlib
 import json
 import resource
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -24,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench.ledger_story import ledger_story
+from bundlestream.adapters.evm_chain import EvmChain
 from bundlestream.api.app import create_app
 from bundlestream.core.ans104.signing import DataItemSigner
 from bundlestream.core.ans104.verification import verify_signature
@@ -32,6 +40,7 @@ from bundlestream.core.signed_requests import signer_address
 from bundlestream.core.top_ups import Transfer, decide_submission
 from bundlestream.settings import Settings
 from tests.core.test_signed_requests import headers, signers
+from tests.evm_transfers import funded_key, in_one_block, mine, rpc, send_eth
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -120,12 +129,70 @@ async def bench_route(settings: Settings, requests: int = 2000) -> None:
     print(f"ceiling: json.dumps of the body {rate(100_000, started):,.0f}/s")
 
 
-if __name__ == "__main__":
-    bench_core()
-    for signer in signers():
-        bench_signed_request(signer)
+def percentiles(what: str, latencies: list[float]) -> None:
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{what}: p50 {q[49] * 1e3:.3f} ms  p99 {q[98] * 1e3:.3f} ms  ({len(latencies)})")
+
+
+async def timed(call: Callable[[], Any], count: int) -> list[float]:
+    latencies = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call()
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def submitted(client: httpx.AsyncClient, hashes: list[str]) -> tuple[list[float], list[int]]:
+    """Each hash's POST /v1/account/balance/ethereum, one after the other: latencies, statuses."""
+    latencies, statuses = [], []
+    for tx_hash in hashes:
+        started = time.perf_counter()
+        answer = await client.post("/v1/account/balance/ethereum", json={"tx_id": tx_hash})
+        latencies.append(time.perf_counter() - started)
+        statuses.append(answer.status_code)
+    return latencies, statuses
+
+
+async def bench_eth_top_ups(settings: Settings, transfers: int = 200) -> None:
+    url = settings.x402.evm_rpc_url
+    ours = settings.evm.ethereum_address
+    key = funded_key(url, 10**21)
+    hashes = in_one_block(url, lambda: [send_eth(url, key, ours, 10**15) for _ in range(transfers)])
+    mine(url, settings.evm.ethereum_confirmations)
+    async with httpx.AsyncClient() as raw:
+        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+        percentiles(
+            "ceiling: eth_blockNumber", await timed(lambda: raw.post(url, json=request), 500)
+        )
+    chain = EvmChain("ethereum", url)
+    pending = iter(hashes * 3)
+    percentiles("EvmChain.transfer", await timed(lambda: chain.transfer(next(pending)), 500))
+    await chain.close()
+    async with in_process_client(settings) as client:
+        for label in ("first", "again"):
+            latencies, statuses = await submitted(client, hashes)
+            percentiles(f"POST top-up ({label})", latencies)
+            assert statuses == [200] * transfers, statuses[:5]
+    print(f"(node at block {int(rpc(url, 'eth_blockNumber'), 16):,})")
+
+
+def main(parts: list[str]) -> None:
+    """Every part, or only those named (``core``, ``signed``, ``route``, ``eth-top-ups``)."""
     defaults = Settings().updated(kafka__topic_prefix="bench-ledger-")
-    asyncio.run(bench_route(defaults))
-    asyncio.run(bench_signed_balance(defaults, signers()[0], 500))
+    if not parts or "core" in parts:
+        bench_core()
+    if not parts or "signed" in parts:
+        for signer in signers():
+            bench_signed_request(signer)
+        asyncio.run(bench_signed_balance(defaults, signers()[0], 500))
+    if not parts or "route" in parts:
+        asyncio.run(bench_route(defaults))
+    if not parts or "eth-top-ups" in parts:
+        asyncio.run(bench_eth_top_ups(defaults))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

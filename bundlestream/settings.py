@@ -15,6 +15,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bundlestream.evm_settings import (
+    HARDHAT_ACCOUNT_2,
+    HARDHAT_FIRST_CONTRACT,
+    HARDHAT_KEY_1,
+    EvmSettings,
+)
+
 GiB = 1024**3
 MiB = 1024**2
 PREFIX = "BUNDLESTREAM_"
@@ -233,14 +240,6 @@ class PaymentsSettings(_Group):
     top_up_not_found_after_s: float = 24 * 3600.0
 
 
-# hardhat's public development mnemonic ("test test ... junk"): its accounts are funded
-# on the local node, and their keys are published, so they are defaults for it only.
-HARDHAT_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-HARDHAT_ACCOUNT_2 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-# Where account 0 deploys its first contract (nonce 0): the local token's address.
-HARDHAT_FIRST_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-
-
 class X402Settings(_Group):
     """x402 payments (PAYMENTS.md §6): the network, the token, the facilitator, the price.
 
@@ -318,6 +317,7 @@ class Settings(BaseModel):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     x402: X402Settings = Field(default_factory=X402Settings)
+    evm: EvmSettings = Field(default_factory=EvmSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     def replication_factor(self) -> int:

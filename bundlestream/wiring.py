@@ -9,12 +9,15 @@ the adapters it joins; the object store port therefore imports none of its backe
 ``open_object_store`` is the factory that picks one.
 """
 
+from bundlestream.adapters.chain import Chain, TopUpChain
+from bundlestream.adapters.evm_chain import EvmChain
 from bundlestream.adapters.filesystem import FilesystemObjectStore
 from bundlestream.adapters.kafka_config import KafkaConnection
 from bundlestream.adapters.kafka_topics import TopicLayout
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.received_items import ReceivedItemReader
 from bundlestream.adapters.s3 import S3Location, open_s3_store
+from bundlestream.core.ans104.addresses import normalised_address
 from bundlestream.settings import Settings
 
 
@@ -62,3 +65,21 @@ def received_item_reader(settings: Settings) -> ReceivedItemReader:
         settings.kafka.topic_prefix,
         f"{settings.streams.app_id}-inline-reader",
     )
+
+
+def payment_addresses(settings: Settings, arweave_address: str) -> dict[str, str]:
+    """Our wallet per token, which ``/v1/info`` lists and a top-up must pay: the receipt
+    key's address for arweave, each EVM chain's address, then ``PAYMENT_ADDRESSES``
+    (whose entries win); EVM addresses in EIP-55 form."""
+    given = {"arweave": arweave_address, **settings.evm.addresses(), **settings.payments.addresses}
+    return {token: normalised_address(address) for token, address in given.items()}
+
+
+def top_up_chains(settings: Settings, arweave: Chain) -> dict[str, TopUpChain]:
+    """The chain of each top-up token: arweave on the gateway (credited after the
+    bundles' ``REQUIRED_CONFIRMATIONS``), each EVM token on its JSON-RPC node."""
+    chains = {"arweave": TopUpChain(arweave, settings.streams.required_confirmations)}
+    for evm in settings.evm.chains(settings.x402.evm_rpc_url):
+        node = EvmChain(evm.token, evm.rpc_url, settings.evm.evm_rpc_timeout_s)
+        chains[evm.token] = TopUpChain(node, evm.confirmations)
+    return chains

@@ -1,7 +1,8 @@
 """Crypto top-ups: whether a transfer to our wallet is credited, pending or refused.
 
 Upstream's rules (PAYMENTS.md §3, "Credits"): the transfer must move a positive quantity
-to our address for the token, from a sender not excluded; **the sender gets the
+to our address for the token, from a sender not excluded; on an EVM chain it must also
+be a plain value transfer (no contract call) that did not revert; **the sender gets the
 credits**; it is credited once it has the token's confirmations, else it stays pending
 and is looked at again until it is, or until it has been unknown to the chain too long.
 The credit's id is the token and the transaction id, so however often (or however
@@ -19,7 +20,11 @@ from bundlestream.schemas import ledger_events as ev
 
 @dataclass(frozen=True)
 class Transfer:
-    """A token transfer as the chain's node reports it; ``block_height`` None: not mined."""
+    """A token transfer as the chain's node reports it; ``block_height`` None: not mined.
+
+    ``succeeded`` False: the chain executed it and it failed (an EVM receipt's status 0);
+    ``plain`` False: it calls code rather than only moving the quantity (EVM call data).
+    """
 
     token: str
     transaction_id: str
@@ -28,6 +33,8 @@ class Transfer:
     quantity: int
     block_height: int | None = None
     confirmations: int = 0
+    succeeded: bool = True
+    plain: bool = True
 
 
 def credit_id(token: str, transaction_id: str) -> str:
@@ -39,6 +46,10 @@ def refusal_of(
     transfer: Transfer, our_address: str, excluded: Collection[str] = ()
 ) -> Refusal | None:
     """Why ``transfer`` can never be credited, or None when it can."""
+    if not transfer.succeeded:
+        return Refusal("reverted", "Transaction failed on chain (reverted)")
+    if not transfer.plain:
+        return Refusal("not-a-transfer", "Transaction is a contract call, not a plain transfer")
     if transfer.recipient != our_address:
         return Refusal("wrong-recipient", f"Transaction recipient is not {our_address}")
     if transfer.quantity <= 0:
@@ -125,11 +136,14 @@ def decide_follow(
     now: datetime,
 ) -> list[ev.LedgerEvent]:
     """A pending top-up looked at again: credited once confirmed; failed when the chain
-    has not known it for ``not_found_after`` since its submission; else nothing yet."""
+    has not known it for ``not_found_after`` since its submission, or once it executed
+    and reverted; else nothing yet."""
     if transfer is None:
         if now - pending.submitted_at >= not_found_after:
             return [failure(pending, "not_found", now)]
         return []
+    if not transfer.succeeded:
+        return [failure(pending, "reverted", now)]
     if transfer.block_height is not None and is_confirmed(transfer, required_confirmations):
         return confirmation(pending, transfer.block_height, now)
     return []

@@ -1,4 +1,5 @@
-"""What every stage's agents share: settings, topics, the object store, the gateway, the key.
+"""What every stage's agents share: settings, topics, the object store, the gateway, the
+top-up chains, the key.
 
 Built once per worker process (``streams.pipeline.create_pipeline``) and passed down; no
 stage opens its own clients.
@@ -6,12 +7,13 @@ stage opens its own clients.
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import faust
 
 from bundlestream.adapters.arweave_gateway import ArweaveGateway
+from bundlestream.adapters.chain import TopUpChain
 from bundlestream.adapters.object_store import ObjectStore
 from bundlestream.adapters.received_items import ReceivedItemReader
 from bundlestream.core.jwk import ArweaveKey
@@ -67,6 +69,7 @@ class StageContext:
     gateway: ArweaveGateway
     key: ArweaveKey
     received: ReceivedItemReader
+    chains: Mapping[str, TopUpChain]  # each top-up token's chain (the gateway for arweave)
 
     @property
     def namespace(self) -> str:

@@ -25,7 +25,7 @@ from bundlestream.streams import (
 from bundlestream.streams.app import at_start, create_app, every
 from bundlestream.streams.context import StageContext, catalogue_topics
 from bundlestream.streams.metrics import MetricsSensor, PipelineMetrics
-from bundlestream.wiring import open_object_store, received_item_reader
+from bundlestream.wiring import open_object_store, received_item_reader, top_up_chains
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,15 @@ def stage_context(app: faust.App, settings: Settings, metrics: PipelineMetrics) 
     means one address to fund and to recognise in receipts and on chain.
     """
     key_path = settings.arweave.bundle_wallet_path or settings.arweave.receipt_key_path
+    gateway = ArweaveGateway(settings.arweave.gateway_url, on_error=metrics.gateway_failed)
     return StageContext(
         settings=settings,
         topics=catalogue_topics(app, settings),
         store=ObservedObjectStore(open_object_store(settings), metrics.store_failed),
-        gateway=ArweaveGateway(settings.arweave.gateway_url, on_error=metrics.gateway_failed),
+        gateway=gateway,
         key=load_or_create_receipt_key(key_path, settings.arweave.receipt_key_size),
         received=received_item_reader(settings),
+        chains=top_up_chains(settings, gateway),
     )
 
 

@@ -5,7 +5,8 @@ The agent reads the ledger topic and records each TopUpSubmitted in the table
 first submission of a transaction is kept, so its winc is the one quoted first), and
 removes it on the TopUpConfirmed or TopUpFailed of that transaction, which are keyed by
 the same sender and so arrive in the same partition. A timer on every worker looks up
-the pending transfers of the partitions it actively owns on the gateway and writes
+the pending transfers of the partitions it actively owns on their token's chain (the
+gateway, or the token's EVM node: ``adapters/chain.py``) and writes
 TopUpConfirmed + BalanceCredited (``core.top_ups.decide_follow``) or TopUpFailed. The
 table is rebuilt from its changelog after a restart; a crash between the credit and the
 removal only repeats the credit, which every reader applies once (its credit id).
@@ -19,7 +20,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from bundlestream.adapters.arweave_gateway import GatewayError
+from bundlestream.adapters.chain import ChainUnavailable
 from bundlestream.core.top_ups import decide_follow
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas import topics as catalogue
@@ -68,12 +69,13 @@ class Follower:
 
     async def check(self, transaction_id: str, entry: dict[str, Any]) -> None:
         pending = submission_of(transaction_id, entry)
-        if pending.token != "arweave":
-            return  # other chains are followed by their own stage
-        transfer = await self.ctx.gateway.transfer(transaction_id)
-        required = self.ctx.settings.streams.required_confirmations
+        chain = self.ctx.chains.get(pending.token)
+        if chain is None:
+            return  # a token this deployment no longer follows stays pending
+        transfer = await chain.chain.transfer(transaction_id)
         now = datetime.now(UTC)
-        for event in decide_follow(pending, transfer, required, self.not_found_after, now):
+        follow = decide_follow(pending, transfer, chain.confirmations, self.not_found_after, now)
+        for event in follow:
             await self.ledger.send(key=event.address, value=event)
 
     async def poll(self) -> None:
@@ -84,8 +86,8 @@ class Follower:
             async with gate:
                 try:
                     await self.check(transaction_id, entry)
-                except GatewayError as exc:
-                    log.warning("top-up %s: gateway: %s", transaction_id, exc)
+                except ChainUnavailable as exc:
+                    log.warning("top-up %s: chain: %s", transaction_id, exc)
 
         await asyncio.gather(*(check(k, v) for k, v in mine))
 

@@ -42,3 +42,10 @@ def native_address(signature_type: int, owner: bytes) -> str:
     if signature_type == SignatureType.TYPED_ETHEREUM:
         return _typed_ethereum_address(owner)
     return owner_address(owner)
+
+
+def normalised_address(address: str) -> str:
+    """An EVM hex address (any case) in its EIP-55 form, as balances are kept; any other
+    address as given."""
+    parsed = parse_hex_address(address.encode("utf-8", errors="replace"))
+    return address if parsed is None else checksum_address(parsed)

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.api.app import create_app
+from bundlestream.core.ans104.addresses import normalised_address
 from bundlestream.core.ans104.signing import Ed25519Signer
 from bundlestream.core.pricing import TEN_GIB
 from bundlestream.projections import postgres
@@ -155,8 +156,17 @@ async def test_balances_come_from_the_projection_with_approvals(client: httpx.As
 
 
 async def test_info_lists_our_wallet_per_token(client: httpx.AsyncClient) -> None:
-    info = (await client.get("/v1/info")).json()
-    assert set(info["addresses"]) == {"arweave"} and len(info["addresses"]["arweave"]) == 43
+    addresses = (await client.get("/v1/info")).json()["addresses"]
+    assert set(addresses) == {"arweave", "ethereum", "base-eth"}
+    assert len(addresses["arweave"]) == 43
+    evm = Settings().evm
+    assert (addresses["ethereum"], addresses["base-eth"]) == (
+        normalised_address(evm.ethereum_address),
+        normalised_address(evm.base_eth_address),
+    )
+    assert addresses["ethereum"] != addresses["ethereum"].lower()  # EIP-55 mixed case
+    # One local node serves both EVM tokens: distinct wallets keep a transfer one token's.
+    assert addresses["ethereum"] != addresses["base-eth"]
 
 
 async def test_the_signed_balance_names_the_signer_else_the_address(

@@ -63,6 +63,10 @@ def test_transfers_that_can_never_be_credited_are_refused_by_rule() -> None:
         "wrong-recipient": transfer(recipient="someone-else"),
         "no-quantity": transfer(quantity=0),
         "excluded-sender": transfer(sender="banned"),
+        # An EVM transfer that reverted, or a contract call (both say so before the
+        # recipient: an ERC-20 call names the token contract as its recipient).
+        "reverted": transfer(block_height=100, confirmations=30, succeeded=False, quantity=0),
+        "not-a-transfer": transfer(plain=False, recipient="token-contract", quantity=0),
     }
     for rule, t in cases.items():
         refused = submit(t)
@@ -88,3 +92,12 @@ def test_a_top_up_the_chain_never_knew_fails_after_the_window() -> None:
     assert decide_follow(pending, None, 18, DAY, T0 + DAY - timedelta(seconds=1)) == []
     [failed] = decide_follow(pending, None, 18, DAY, T0 + DAY)
     assert isinstance(failed, ev.TopUpFailed) and failed.reason == "not_found"
+
+
+def test_a_pending_top_up_that_reverted_fails() -> None:
+    [pending] = submit(transfer())  # type: ignore[misc]
+    assert isinstance(pending, ev.TopUpSubmitted)
+    reverted = transfer(block_height=100, confirmations=30, succeeded=False)
+    [failed] = decide_follow(pending, reverted, 18, DAY, T0)
+    assert isinstance(failed, ev.TopUpFailed) and failed.reason == "reverted"
+    assert fold([pending, failed]).balance(SENDER) == 0
