@@ -33,6 +33,7 @@ from bundlestream.api.capacity import BodyMemory, Capacity, object_store_disk
 from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
+from bundlestream.api.credit_sharing import ApprovalEnds
 from bundlestream.api.event_messages import received_message
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.sweeper import Sweeper
@@ -92,6 +93,11 @@ async def start_ledger(
     stack.push_async_callback(_stop, asyncio.create_task(feed.run()))
     settler = charging.run_settler(settings.api.charge_settle_every_s)
     stack.push_async_callback(_stop, asyncio.create_task(settler))
+    ends = ApprovalEnds(
+        charging.view, charging.producer, topic, charging.now, settle_after_s(settings)
+    )
+    expiry = ends.run(settings.api.approval_expiry_every_s)
+    stack.push_async_callback(_stop, asyncio.create_task(expiry))
 
 
 def capacity_of(settings: Settings) -> Capacity:
