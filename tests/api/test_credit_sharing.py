@@ -81,7 +81,9 @@ async def assert_balances_are_their_events(settings: Settings, wallets: Sequence
         assert read(settings, w.address) == summed
 
 
-async def test_an_approval_is_spent_by_x_paid_by_and_revoked(paid: Settings) -> None:
+async def test_an_approval_is_spent_by_x_paid_by_and_revoked(
+    paid: Settings,  # noqa: F811
+) -> None:
     """The payer shares 3 prices; the unfunded approved address uploads through
     ``x-paid-by`` (charged to the approval, not to itself), is refused without it, and
     after the revoke the payer has back exactly what was left."""
@@ -126,7 +128,8 @@ async def test_an_approval_is_spent_by_x_paid_by_and_revoked(paid: Settings) -> 
 
 
 async def test_concurrent_x_paid_by_uploads_through_two_apis_never_overspend(
-    paid: Settings, tmp_path: Path
+    paid: Settings,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """An approval for 5 prices and 2 prices of the signer's own: of 40 concurrent
     x-paid-by uploads through two API processes exactly 7 get receipts; the approval and
@@ -166,7 +169,9 @@ async def test_concurrent_x_paid_by_uploads_through_two_apis_never_overspend(
     await assert_balances_are_their_events(paid, [payer, spender])
 
 
-async def test_an_expired_approval_returns_its_remainder(paid: Settings) -> None:
+async def test_an_expired_approval_returns_its_remainder(
+    paid: Settings,  # noqa: F811
+) -> None:
     """An approval of 3 prices for 2 s, one of them spent: ApprovalExpired returns the 2
     left to the payer, and the approval spends nothing more."""
     payer, spender = Wallet(), Wallet()
