@@ -7,8 +7,11 @@ upload path reserves from — and must equal the sum of its journal entries.
 """
 
 import asyncio
-from collections.abc import Sequence
+import json
+import os
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -197,3 +200,72 @@ async def test_an_expired_approval_returns_its_remainder(
     assert end.returned_winc == str(2 * price)
     assert fold(ledger_log(mine)).balance(payer.address) == 3 * price
     await assert_balances_are_their_events(mine, [payer, spender])
+
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_MODULES = REPO / "stack" / "node" / "node_modules"
+SDK_SCRIPT = REPO / "tests" / "node" / "turbo_credit_sharing.cjs"
+SDK_SIZE = 4096  # payload bytes: above the test's free tier, so the upload is paid
+
+
+async def sdk_steps(
+    settings: Settings, api_url: str, winc: int, fund: Callable[[str], Awaitable[None]]
+) -> dict[str, dict[str, Any]]:
+    """Run the SDK script; ``fund`` the payer when it has printed its wallets."""
+    assert (NODE_MODULES / "@ardrive" / "turbo-sdk").is_dir(), "run make up (installs npm deps)"
+    process = await asyncio.create_subprocess_exec(
+        *("node", str(SDK_SCRIPT), api_url, settings.arweave.gateway_url, str(winc)),
+        str(SDK_SIZE),
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    first = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
+    await fund(first["payer"])
+    process.stdin.write(b"funded\n")
+    await process.stdin.drain()
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 300)
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        raise AssertionError((out.decode() + err.decode())[-4000:]) from None
+    assert process.returncode == 0, (out.decode() + err.decode())[-4000:]
+    lines = [first] + [json.loads(line) for line in out.decode().splitlines() if line]
+    return {line["step"]: line for line in lines}
+
+
+async def test_the_turbo_sdk_shares_and_revokes_credits(paid: Settings) -> None:  # noqa: F811
+    """The real turbo-sdk 1.43: ``shareCredits`` answers the created approval, the
+    approved wallet's upload with ``paidBy`` is charged to it, ``revokeCredits`` answers
+    the revoked approval, and the next such upload is refused."""
+    async with serve(paid) as api:
+        price = await price_of(api.url, SDK_SIZE + 1100)  # an upper bound of the item
+
+        async def fund(address: str) -> None:
+            credit(paid, address, 5 * price)
+            await wait_view_balance(paid, address, 5 * price)
+
+        steps = await sdk_steps(paid, api.url, 2 * price, fund)
+    payer, spender = steps["wallets"]["payer"], steps["wallets"]["spender"]
+    approval = steps["shared"]["approval"]
+    assert (approval["payingAddress"], approval["approvedAddress"]) == (payer, spender)
+    assert approval["approvedWincAmount"] == str(2 * price)
+    charged = int(steps["paid-upload"]["winc"])
+    assert 0 < charged <= 2 * price
+    [revoked] = steps["revoked"]["approvals"]
+    assert revoked["approvalDataItemId"] == approval["approvalDataItemId"]
+    assert revoked["usedWincAmount"] == str(charged)
+    assert steps["after-revoke"]["refused"] is True
+    assert steps["after-revoke"]["status"] == 402
+    log = ledger_log(paid)
+    charges = {e.data_item_id: e for e in log if isinstance(e, ev.UploadCharged)}
+    spent = charges.pop(steps["paid-upload"]["id"])
+    assert {p.approval_id for p in spent.payments} == {approval["approvalDataItemId"]}
+    # The SDK's share and revoke items are paid too (an RSA owner makes them > 1 KiB).
+    assert {c.address for c in charges.values()} == {payer}
+    own = sum(int(c.winc) for c in charges.values())
+    ledger = fold(log)
+    assert (ledger.balance(payer), ledger.balance(spender)) == (5 * price - own - charged, 0)
