@@ -150,6 +150,7 @@ class _Upload:
             and self.path.charging is not None
             and self._may_be_paid(header)
             and self._may_stream()
+            and not self.paid_by  # approvals may pay: only the reservation can say
         ):
             self.spendable = await self.path.charging.spendable(header.native_address)
             self._admission_so_far(header)

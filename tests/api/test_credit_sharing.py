@@ -269,3 +269,21 @@ async def test_the_turbo_sdk_shares_and_revokes_credits(paid: Settings) -> None:
     own = sum(int(c.winc) for c in charges.values())
     ledger = fold(log)
     assert (ledger.balance(payer), ledger.balance(spender)) == (5 * price - own - charged, 0)
+
+
+async def test_a_streamed_x_paid_by_upload_is_not_refused_by_the_signers_balance(
+    paid: Settings,  # noqa: F811
+) -> None:
+    """An item above the inline bound is checked against the balance while it streams;
+    with ``x-paid-by`` the approval may pay, so only the reservation decides."""
+    payer, spender = Wallet(), Wallet()
+    size = 2 * paid.api.inline_item_max_bytes
+    async with serve(paid) as api:
+        price = await price_of(api.url, len(spender.item(size)))
+        credit(paid, payer.address, price)
+        await wait_view_balance(paid, payer.address, price)
+        created = await post(api.url, tagged(payer, share_tags(spender, price)))
+        assert created.status_code == 200, created.text
+        answer = await post(api.url, spender.item(size), [payer])
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["winc"] == str(price)
