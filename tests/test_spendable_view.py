@@ -32,39 +32,41 @@ def pay(payer: str, winc: int, approval: str | None = None) -> ev.Payment:
     return ev.Payment(payer_address=payer, winc=str(winc), approval_id=approval)
 
 
+def credit(address: str, credit_id: str, winc: int) -> ev.BalanceCredited:
+    return ev.BalanceCredited(
+        address=address,
+        credit_id=credit_id,
+        winc=str(winc),
+        source="operator",
+        reason="",
+        credited_at=T0,
+    )
+
+
+def charge(item: str, *payments: ev.Payment) -> ev.UploadCharged:
+    winc = str(sum(int(p.winc) for p in payments))
+    return ev.UploadCharged(
+        address=ALICE, data_item_id=item, winc=winc, payments=payments, charged_at=T0
+    )
+
+
 def story() -> list[ev.LedgerEvent]:
     """Bob shares 600 with Alice, who spends 100 of it and 50 of her own, has 30 of it
     refunded, then Bob revokes (500 back)."""
-    i2 = (pay(BOB, 30, "ap1"),)
+    refunded = charge("i2", pay(BOB, 30, "ap1"))
     return [
-        ev.BalanceCredited(
-            address=BOB, credit_id="c1", winc="1000", source="operator", reason="", credited_at=T0
-        ),
-        ev.BalanceCredited(
-            address=ALICE, credit_id="c2", winc="50", source="operator", reason="", credited_at=T0
-        ),
+        credit(BOB, "c1", 1000),
+        credit(ALICE, "c2", 50),
         ev.ApprovalCreated(
             address=BOB, approval_id="ap1", approved_address=ALICE, winc="600", created_at=T0
         ),
-        ev.UploadCharged(
-            address=ALICE,
-            data_item_id="i1",
-            winc="150",
-            payments=(pay(BOB, 100, "ap1"), pay(ALICE, 50)),
-            charged_at=T0,
-        ),
-        ev.UploadCharged(
-            address=ALICE,
-            data_item_id="i2",
-            winc="30",
-            payments=i2,
-            charged_at=T0,
-        ),
+        charge("i1", pay(BOB, 100, "ap1"), pay(ALICE, 50)),
+        refunded,
         ev.UploadRefunded(
             address=ALICE,
             data_item_id="i2",
             winc="30",
-            payments=i2,
+            payments=refunded.payments,
             reason="failed",
             refunded_at=T0,
         ),
