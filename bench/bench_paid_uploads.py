@@ -134,7 +134,8 @@ async def configuration(label: str, args: argparse.Namespace) -> None:
     async with ConfiguredApi(settings, overrides) as api:
         async with httpx.AsyncClient(base_url=api.url) as client:
             price = int((await client.get(f"/v1/price/bytes/{len(paid[0])}")).json()["winc"])
-        credit(settings, native_address(paid[0]), 2 * price * len(paid))
+        # Its own items, the approval for the paid-by items, and the share item's fee.
+        credit(settings, native_address(paid[0]), price * (len(paid) + len(paid_by) + 1))
         await asyncio.sleep(2.0)  # the feed applies the credit (it polls every 0.2 s)
         share = share_item(payer, native_address(paid_by[0]), price * len(paid_by))
         async with httpx.AsyncClient(base_url=api.url) as client:
