@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_config import KafkaConnection, consumer_config
 from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.adapters.tasks import BlockingCalls
 from bundlestream.core.spendable import ViewChange, view_change
 from bundlestream.schemas.codec import decode
 
@@ -50,23 +51,25 @@ class LedgerFeed:
         self._quiet_s = quiet_s
         self._clock = clock
         self._rebuild_began: float | None = None
+        self._calls = BlockingCalls()
 
     async def run(self) -> None:
         """Feed forever; Redis or broker trouble is logged and retried."""
         while True:
             consumer = Consumer(consumer_config(self._kafka, f"ledger-feed-{id(self)}"))
+            self._calls = BlockingCalls()
             try:
                 await self._feed(consumer)
             except (ViewUnavailable, KafkaException) as exc:
                 log.warning("ledger feed: %s; retrying", exc)
                 await asyncio.sleep(_RETRY_S)
             finally:
-                await asyncio.to_thread(consumer.close)
+                await self._calls.close(consumer.close)
 
     async def _feed(self, consumer: Consumer) -> None:
         partitions = await self._assign(consumer)
         while True:
-            messages = await asyncio.to_thread(consumer.consume, _BATCH, _POLL_S)
+            messages = await self._calls.run(consumer.consume, _BATCH, _POLL_S)
             if not messages:
                 if not await self._view.is_alive():
                     return  # Redis lost the view: reassign from offset 0 and rebuild
@@ -75,7 +78,7 @@ class LedgerFeed:
                 return
 
     async def _assign(self, consumer: Consumer) -> list[int]:
-        metadata = await asyncio.to_thread(consumer.list_topics, self._topic, 10)
+        metadata = await self._calls.run(consumer.list_topics, self._topic, 10)
         partitions = sorted(metadata.topics[self._topic].partitions)
         if not await self._view.is_alive():
             # An empty log holds no credit, so no reservation (which needs one) can have
@@ -94,7 +97,7 @@ class LedgerFeed:
 
     async def _is_empty(self, consumer: Consumer, partitions: list[int]) -> bool:
         for p in partitions:
-            low, high = await asyncio.to_thread(
+            low, high = await self._calls.run(
                 consumer.get_watermark_offsets, TopicPartition(self._topic, p), 5, False
             )
             if high > low:
@@ -122,7 +125,7 @@ class LedgerFeed:
         """Nothing arrived in a poll: if every partition is read to its end, say so."""
         now = self._clock()
         for p in partitions:
-            low, high = await asyncio.to_thread(
+            low, high = await self._calls.run(
                 consumer.get_watermark_offsets, TopicPartition(self._topic, p), 5, False
             )
             [position] = consumer.position([TopicPartition(self._topic, p)])

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundlestream.adapters.tasks import stop
+
 # Streaming uploads wait at 3/4 of the limit; new requests are refused at the limit.
 HIGH_WATER = 0.75
 # How often the loop's lag and the disk's free space are measured.
@@ -119,9 +121,7 @@ class Capacity:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
 
 
 def object_store_disk(backend: str, directory: Path) -> Callable[[], int | None]:

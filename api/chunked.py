@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.multipart_sessions import MultipartSessions, Reservation, Session
 from bundlestream.adapters.object_store import ObjectStore
+from bundlestream.adapters.tasks import stop
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.ingest import ingest
 from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Unavailable
@@ -228,9 +229,7 @@ class ChunkedUploads:
 
     async def close(self) -> None:
         """Cancel background finalizations (at shutdown); their locks expire."""
-        for task in list(self.background):
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        await stop(*self.background)
 
 
 PARTS_PREFIX = "mpu/"

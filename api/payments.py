@@ -22,6 +22,7 @@ from bundlestream.adapters.kafka_producer import EventProducer
 from bundlestream.adapters.ledger_queries import LedgerQueries, open_ledger_queries
 from bundlestream.adapters.rates import CoinGeckoRates, FixedRates, Rates, RatesUnavailable
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
+from bundlestream.adapters.tasks import stop
 from bundlestream.api.top_ups import TopUps
 from bundlestream.core import pricing
 from bundlestream.schemas.topics import LEDGER_EVENTS
@@ -128,7 +129,7 @@ async def payments_api(settings: Settings) -> AsyncIterator[dict[str, Any]]:
         tasks = [asyncio.create_task(price.run())]
         if isinstance(rates, CoinGeckoRates):
             tasks.append(asyncio.create_task(rates.run()))
-        stack.callback(lambda: [task.cancel() for task in tasks])
+        stack.push_async_callback(stop, *tasks)
         ledger = await stack.enter_async_context(
             open_ledger_queries(
                 settings.postgres.dsn.get_secret_value(), settings.postgres.projections_schema

@@ -29,6 +29,7 @@ from bundlestream.adapters.projection_queries import open_projection_queries
 from bundlestream.adapters.rate_limiter import RateLimiter
 from bundlestream.adapters.receipt_key import load_or_create_receipt_key
 from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.adapters.tasks import stop
 from bundlestream.api.capacity import BodyMemory, Capacity, object_store_disk
 from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
@@ -87,17 +88,18 @@ def charging_of(settings: Settings, producer: EventProducer, view: SpendableView
 async def start_ledger(
     stack: contextlib.AsyncExitStack, settings: Settings, charging: Charging
 ) -> None:
-    """The feed of the spendable view and the settler of unsettled charges."""
+    """The feed of the spendable view, the settler of unsettled charges and the timer
+    that ends approvals."""
     topic = LEDGER_EVENTS.full_name(settings.kafka.topic_prefix)
     feed = LedgerFeed(kafka_connection(settings), topic, charging.view, settle_after_s(settings))
-    stack.push_async_callback(_stop, asyncio.create_task(feed.run()))
+    stack.push_async_callback(stop, asyncio.create_task(feed.run()))
     settler = charging.run_settler(settings.api.charge_settle_every_s)
-    stack.push_async_callback(_stop, asyncio.create_task(settler))
+    stack.push_async_callback(stop, asyncio.create_task(settler))
     ends = ApprovalEnds(
         charging.view, charging.producer, topic, charging.now, settle_after_s(settings)
     )
     expiry = ends.run(settings.api.approval_expiry_every_s)
-    stack.push_async_callback(_stop, asyncio.create_task(expiry))
+    stack.push_async_callback(stop, asyncio.create_task(expiry))
 
 
 def capacity_of(settings: Settings) -> Capacity:
@@ -198,12 +200,6 @@ def redis_of(settings: Settings) -> Redis:
     return Redis.from_pool(pool)
 
 
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended."""
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
 @contextlib.asynccontextmanager
 async def upload_api(
     settings: Settings, metrics: ApiMetrics, price: UploadPrice
@@ -228,7 +224,7 @@ async def upload_api(
         height = BlockHeight(
             http, settings.arweave.gateway_url, settings.api.block_height_refresh_s
         )
-        stack.push_async_callback(_stop, asyncio.create_task(height.run()))
+        stack.push_async_callback(stop, asyncio.create_task(height.run()))
         charging = charging_of(
             settings, producer, SpendableView(redis, settings.kafka.topic_prefix)
         )
@@ -242,7 +238,7 @@ async def upload_api(
         chunked = chunked_uploads(settings, redis, path)
         stack.push_async_callback(chunked.close)
         stack.push_async_callback(
-            _stop, asyncio.create_task(sweeper_of(settings, chunked, metrics).run())
+            stop, asyncio.create_task(sweeper_of(settings, chunked, metrics).run())
         )
         projections = await stack.enter_async_context(
             open_projection_queries(

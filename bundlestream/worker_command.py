@@ -41,9 +41,8 @@ def worker_metrics_env(first_port: int, index: int) -> dict[str, str]:
 
 def _run_one_worker(settings: Settings, loglevel: str) -> int:
     """Run until SIGINT/SIGTERM (or until the worker ends itself); its exit code."""
-    import faust  # only the workers load Faust and the pipeline, not their supervisor
-
     from bundlestream.adapters.kafka_topics import create_topics
+    from bundlestream.streams.crash import Worker  # Faust: only workers load it
     from bundlestream.streams.pipeline import create_pipeline
     from bundlestream.wiring import kafka_connection, topic_layout
 
@@ -53,7 +52,7 @@ def _run_one_worker(settings: Settings, loglevel: str) -> int:
     # say so yet ends this worker (TopicAdminError), and the supervisor starts another.
     create_topics(kafka_connection(settings), topic_layout(settings))
     app = create_pipeline(settings)
-    worker = faust.Worker(app, loglevel=loglevel)
+    worker = Worker(app, loglevel=loglevel)
     try:
         worker.execute_from_commandline()
     except SystemExit as exit_:

@@ -29,6 +29,7 @@ from bundlestream.adapters.group_consumer import Consumed, GroupConsumer
 from bundlestream.adapters.object_store import ObjectStoreError
 from bundlestream.adapters.optical_bridge import OpticalBridge, OpticalPostError
 from bundlestream.adapters.received_items import ReceivedItemError
+from bundlestream.adapters.tasks import BlockingCalls
 from bundlestream.core.ans104.errors import Ans104Error
 from bundlestream.core.optical import RecentIds, optical_body, parse_item_header, signed_header
 from bundlestream.schemas.events import DataItemAccepted
@@ -62,6 +63,7 @@ class OpticalPoster:
             ctx.topics.deduplicated.get_topic_name(),
             max_poll_interval_s=max(300.0, 2 * worst_batch_s),
         )
+        self.calls = BlockingCalls()  # the consumer's: close waits for a poll in flight
         self.bridge = OpticalBridge(ctx.key.owner, _TIMEOUT_S)
         self.inline = received_item_reader(s)  # its own: prepare's is not for concurrent use
         self.inline_lock = asyncio.Lock()
@@ -70,13 +72,13 @@ class OpticalPoster:
 
     async def run(self) -> None:
         while True:
-            batch = await asyncio.to_thread(self.consumer.poll, _BATCH, _POLL_S)
+            batch = await self.calls.run(self.consumer.poll, _BATCH, _POLL_S)
             if batch:
                 await self.handle(batch)
-                await asyncio.to_thread(self.consumer.commit)
+                await self.calls.run(self.consumer.commit)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.consumer.close)
+        await self.calls.close(self.consumer.close)
         await asyncio.to_thread(self.inline.close)
         await self.bridge.close()
 

@@ -26,6 +26,7 @@ from faust.types import TP
 from bundlestream.settings import Settings
 from bundlestream.streams import faust_internals as fi
 from bundlestream.streams.app import create_app, every
+from bundlestream.streams.crash import Worker
 
 settings = Settings()
 app = create_app(settings)
@@ -57,7 +58,7 @@ async def three_held():
 """
 
 _START = """
-faust.Worker(app, loglevel="warning").execute_from_commandline()
+Worker(app, loglevel="warning").execute_from_commandline()
 """
 
 
