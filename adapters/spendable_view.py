@@ -12,65 +12,22 @@ until a feed has rebuilt the view from the log. Errors become ViewUnavailable.
 """
 
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bundlestream.adapters import spendable_scripts as lua
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
-from bundlestream.core.spendable import ViewChange, item_marker
-
-# KEYS: ready, balance, the item's marker, unsettled; ARGV: winc, item id, the record
-# the settler settles the charge by if the upload never claims it back.
-_RESERVE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'unavailable' end
-if redis.call('EXISTS', KEYS[3]) == 1 then return 'seen' end
-local left = redis.call('DECRBY', KEYS[2], ARGV[1])
-if left < 0 then redis.call('INCRBY', KEYS[2], ARGV[1]) return 'insufficient' end
-redis.call('SET', KEYS[3], 'reserved')
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
-return 'reserved'
-"""
-
-# KEYS: alive, applied, then per event its marker and its balances; ARGV: per event its
-# offset, kind, number of balances and their deltas. Events in offset order.
-_APPLY = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'lost' end
-local applied = tonumber(redis.call('GET', KEYS[2]) or '-1')
-local k, a = 3, 1
-while a <= #ARGV do
-  local offset, kind, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
-  if offset > applied then
-    applied = offset
-    local marker = redis.call('GET', KEYS[k])
-    local apply = false
-    if kind == 'once' then
-      apply = not marker
-      if apply then redis.call('SET', KEYS[k], 'done') end
-    elseif kind == 'charge' then
-      if marker == 'reserved' then redis.call('SET', KEYS[k], 'charged') end
-      apply = not marker
-      if apply then redis.call('SET', KEYS[k], 'charged') end
-    elseif kind == 'refund' then
-      apply = marker == 'charged'
-      if apply then redis.call('SET', KEYS[k], 'refunded') end
-    end
-    if apply then
-      for i = 1, n do redis.call('INCRBY', KEYS[k + i], ARGV[a + 2 + i]) end
-    end
-  end
-  k, a = k + 1 + n, a + 3 + n
-end
-redis.call('SET', KEYS[2], applied)
-return 'applied'
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= 'reserved' then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('INCRBY', KEYS[2], ARGV[1])
-return 1
-"""
+from bundlestream.core.spendable import (
+    ApprovalOp,
+    ViewChange,
+    end_marker,
+    item_marker,
+    parse_split,
+)
+from bundlestream.schemas import ledger_events as ev
 
 
 class SpendableView:
@@ -79,9 +36,12 @@ class SpendableView:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._ns = f"{prefix}ledger:"
-        self._reserve = redis.register_script(_RESERVE)
-        self._apply = redis.register_script(_APPLY)
-        self._release = redis.register_script(_RELEASE)
+        self._reserve = redis.register_script(lua.RESERVE)
+        self._apply = redis.register_script(lua.APPLY)
+        self._release = redis.register_script(lua.RELEASE)
+        self._refund = redis.register_script(lua.REFUND)
+        self._take = redis.register_script(lua.TAKE)
+        self._open = redis.register_script(lua.OPEN)
 
     def _key(self, name: str) -> str:
         return self._ns + name
@@ -89,23 +49,111 @@ class SpendableView:
     def _balance_key(self, address: str) -> str:
         return self._key(f"balance:{address}")
 
-    async def reserve(self, address: str, item_id: str, winc: int, record: bytes) -> str:
-        """``reserved``, ``insufficient``, ``seen`` (item reserved before: nothing
-        taken) or ``unavailable`` (the view is being rebuilt). A reservation is owed
-        (``record`` under ``unsettled``) in the same step, so a process killed after it
-        leaves its charge to the settler; ``claim`` takes it back."""
-        keys = [self._key("ready"), self._balance_key(address), self._key(item_marker(item_id))]
-        keys.append(self._key("unsettled"))
-        return _text(await self._call(self._reserve(keys=keys, args=[winc, item_id, record])))
+    def _pair_key(self, payer: str, approved: str) -> str:
+        return self._key(f"approvals:{payer}>{approved}")
 
-    async def release(self, address: str, item_id: str, winc: int) -> bool:
-        """Give back a reservation whose charge never reached the log."""
-        keys = [self._key(item_marker(item_id)), self._balance_key(address)]
-        return bool(await self._call(self._release(keys=keys, args=[winc])))
+    async def reserve(self, reservation: "Reservation") -> tuple[str, tuple[ev.Payment, ...]]:
+        """``reserved`` with who pays what, ``insufficient``, ``seen`` (reserved before:
+        nothing taken) or ``unavailable`` (the view is being rebuilt). The approvals of
+        the ``paid_by`` payers to the signer in that order (oldest first), the signer's
+        balance where listed, else for the remainder unless ``list_only``: all in one
+        step, so no two processes spend the same winc. The reservation is owed (its
+        record under ``unsettled``) in the same step; ``claim`` takes it back."""
+        r = reservation
+        keys = [self._key("ready"), self._key(r.marker), self._key("unsettled")]
+        keys += [self._key(f"scratch:{r.field}"), self._balance_key(r.signer)]
+        args: list[str | int | bytes] = [r.winc, r.field, r.stamp, r.body, r.now_ms]
+        args += [int(r.list_only), len(r.paid_by)]
+        for payer in r.paid_by:
+            mine = payer == r.signer
+            keys.append(self._balance_key(payer) if mine else self._pair_key(payer, r.signer))
+            args += [payer, int(mine)]
+        args.append(r.signer)
+        status, split = await self._call(self._reserve(keys=keys, args=args))
+        return _text(status), parse_split(_text(split))
+
+    async def release(
+        self, marker: str, approved: str, payments: Sequence[ev.Payment]
+    ) -> tuple[bool, tuple[ev.Payment, ...]]:
+        """Give back a reservation whose event never reached the log: whether it was
+        still reserved, and the approval shares whose approval has ended since (their
+        payers are owed them, by an event)."""
+        keys = [self._key(marker)] + [self._share_key(p, approved) for p in payments]
+        args = [a for p in payments for a in (p.approval_id or "-", p.winc)]
+        found = await self._call(self._release(keys=keys, args=args))
+        return bool(found[0]), tuple(payments[int(i) - 1] for i in found[1:])
+
+    async def decide_refund(
+        self, item_id: str, approved: str, payments: Sequence[ev.Payment]
+    ) -> tuple[ev.Payment, ...]:
+        """The refund's payments: each approval share back to its approval while that
+        approval is live (put back now), else to its payer's balance; decided once."""
+        shares = [p for p in payments if p.approval_id is not None]
+        keys = [self._key(item_marker(item_id)), self._key(f"refund:{item_id}")]
+        keys += [self._pair_key(p.payer_address, approved) for p in shares]
+        args = [a for p in shares for a in (p.approval_id or "", p.winc)]
+        flags = iter(_text(await self._call(self._refund(keys=keys, args=args))))
+        return tuple(
+            p if p.approval_id is None or next(flags) == "1" else replace(p, approval_id=None)
+            for p in payments
+        )
+
+    async def take(
+        self, payer: str, approved: str, approval_id: str, record: str, now_ms: int
+    ) -> list[tuple[str, int, int]]:
+        """Take what is left of ``payer``'s approval ``approval_id`` to ``approved`` (''
+        = all of them): (id, winc left, winc approved) for each taken here, none for one
+        another caller took. The end stays recorded (``ending``) until its event is
+        applied."""
+        keys = [self._pair_key(payer, approved), self._key("ending")]
+        args: list[str | int] = [approval_id, record, now_ms, payer, approved]
+        found = await self._call(self._take(keys=keys, args=args))
+        f = [_text(v) for v in found]
+        return [(f[i], int(f[i + 1]), int(f[i + 2].split(" ")[2])) for i in range(0, len(f), 3)]
+
+    async def open(self, marker: str, op: ApprovalOp) -> bool:
+        """Open the counter of an approval whose reserved creation is acknowledged."""
+        keys = [self._key(marker), self._pair_key(op.payer, op.approved)]
+        keys += [self._key(end_marker(op.approval_id)), self._key("expiries")]
+        _, approval_id, winc, meta, member = _op_args(op)
+        args = [approval_id, winc, meta, member]
+        return bool(await self._call(self._open(keys=keys, args=args)))
+
+    async def due(self, now_ms: int) -> list[str]:
+        """Approvals (``payer approved id``) whose expiry is at or before ``now_ms``."""
+        found = await self._call(self._redis.zrangebyscore(self._key("expiries"), 0, now_ms))
+        return [_text(m) for m in found]
+
+    async def ending(self, before_ms: int) -> list[str]:
+        """Approvals whose end was taken before ``before_ms`` and not yet applied."""
+        found = await self._call(self._redis.zrangebyscore(self._key("ending"), 0, before_ms))
+        return [_text(m) for m in found]
+
+    async def taken(self, payer: str, approved: str, approval_id: str) -> str | None:
+        """The record of an approval's taken end (``TAKE``'s record and the winc)."""
+        value = await self._call(
+            self._redis.hget(self._pair_key(payer, approved), f"t:{approval_id}")
+        )
+        return None if value is None else _text(value)
+
+    async def approval_left(self, payer: str, approved: str, approval_id: str) -> int | None:
+        """What an approval's counter holds (None: no counter)."""
+        value = await self._call(
+            self._redis.hget(self._pair_key(payer, approved), f"a:{approval_id}")
+        )
+        return None if value is None else int(value)
+
+    def _share_key(self, p: ev.Payment, approved: str) -> str:
+        if p.approval_id is None:
+            return self._balance_key(p.payer_address)
+        return self._pair_key(p.payer_address, approved)
 
     async def marker(self, item_id: str) -> str | None:
-        """reserved, charged, refunded, or None."""
-        value = await self._call(self._redis.get(self._key(item_marker(item_id))))
+        """reserved, charged, refunding, refunded, or None."""
+        return await self.marker_of(item_marker(item_id))
+
+    async def marker_of(self, marker: str) -> str | None:
+        value = await self._call(self._redis.get(self._key(marker)))
         return None if value is None else value.decode()
 
     async def spendable(self, address: str) -> int | None:
@@ -124,13 +172,17 @@ class SpendableView:
     async def apply(self, partition: int, changes: Sequence[tuple[int, ViewChange]]) -> str:
         """Apply ``(offset, change)`` pairs of one partition, in offset order; offsets
         applied before are skipped. ``applied`` or ``lost`` (Redis lost the view)."""
-        keys = [self._key("alive"), self._key(f"applied:{partition}")]
+        keys = [self._key(n) for n in ("alive", f"applied:{partition}", "expiries", "ending")]
         args: list[str | int] = []
         for offset, change in changes:
             keys += [self._key(change.marker)]
             keys += [self._balance_key(address) for address, _ in change.deltas]
-            args += [offset, change.kind, len(change.deltas)]
+            args += [offset, change.kind, len(change.deltas), len(change.approvals)]
             args += [delta for _, delta in change.deltas]
+            for op in change.approvals:
+                keys += [self._pair_key(op.payer, op.approved)]
+                keys += [self._key(end_marker(op.approval_id))]
+                args += _op_args(op)
         return _text(await self._call(self._apply(keys=keys, args=args)))
 
     async def applied(self, partitions: Sequence[int]) -> dict[int, int]:
@@ -182,6 +234,27 @@ class SpendableView:
             return await pending
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
+
+
+def _op_args(op: ApprovalOp) -> list[str | int]:
+    meta = f"{op.created_ms} {op.expires_ms} {op.winc}"
+    return [op.op, op.approval_id, op.winc, meta, op.member]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What ``SpendableView.reserve`` takes: ``winc`` for ``signer`` under ``marker``,
+    owed under ``field`` of ``unsettled`` as ``stamp|split|body``."""
+
+    signer: str
+    marker: str
+    field: str
+    winc: int
+    stamp: str
+    body: bytes
+    now_ms: int
+    paid_by: tuple[str, ...] = ()
+    list_only: bool = False
 
 
 def _text(reply: bytes | str) -> str:

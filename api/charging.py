@@ -19,17 +19,18 @@ and answers 503, never the receipt.
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer, Outgoing
-from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.adapters.spendable_view import Reservation, SpendableView
 from bundlestream.api.event_messages import received_message
 from bundlestream.api.outcomes import Outcome, Rejected, Unavailable
 from bundlestream.core.ledger import Ledger, Refusal, decide_charge, decide_refund, evolve
+from bundlestream.core.spendable import item_marker, parse_split, split_text
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import decode, encode
 from bundlestream.schemas.events import DataItemReceived
@@ -58,18 +59,28 @@ class Charging:
     now: Callable[[], datetime]
     settle_after_s: float  # one producer delivery timeout, plus the feed's poll
 
-    async def reserve(self, signer: str, item_id: str, winc: int) -> "UploadCharge | Outcome":
-        """Take ``winc`` from ``signer``'s spendable balance and return the charge to
-        publish, or the answer to give instead (402, or 503 when the view is down)."""
-        charge = _charge_event(signer, item_id, winc, self.now())
-        encoded = encode(charge)
+    async def reserve(
+        self, signer: str, item_id: str, winc: int, paid_by: tuple[str, ...] = ()
+    ) -> "UploadCharge | Outcome":
+        """Take ``winc`` from the ``paid_by`` payers' approvals to ``signer`` and then
+        from ``signer``'s spendable balance, and return the charge to publish, or the
+        answer to give instead (402, or 503 when the view is down)."""
+        now = self.now()
+        template = _charge_event(signer, item_id, winc, now)
+        encoded = encode(template)
+        reservation = Reservation(
+            signer, item_marker(item_id), item_id, winc, _stamp(), encoded, _ms(now), paid_by
+        )
         try:
-            reserved = await self._reserve(signer, item_id, winc, _owed(encoded))
+            reserved, payments = await self.hold(reservation)
         except ViewUnavailable:
             return LEDGER_UNAVAILABLE
         if reserved != "reserved":
             return _REFUSED.get(reserved, LEDGER_UNAVAILABLE)
-        return UploadCharge(self, charge, encoded)
+        if payments != template.payments:
+            template = replace(template, payments=payments)
+            encoded = encode(template)
+        return UploadCharge(self, template, encoded)
 
     async def spendable(self, signer: str) -> int | None:
         """What ``signer`` may spend now, read without reserving; None when the view
@@ -86,74 +97,109 @@ class Charging:
         return None
 
     async def publish(
-        self, charge: ev.UploadCharged, encoded: bytes, item: DataItemReceived
+        self,
+        charge: ev.UploadCharged,
+        encoded: bytes,
+        item: DataItemReceived,
+        beside: Sequence[Outgoing] = (),
     ) -> bool | None:
-        """Produce the charge (``encoded``) and the upload's item event together, one
-        wait for both acks=all. False: the charge is not acknowledged, and then it is the
-        settler's (it may be in the log; the reservation owed it), never the caller's to
-        refund. None: the charge is, the item event is not. True: both are."""
-        charge_sent, item_sent = await self.producer.send_all(
+        """Produce the charge (``encoded``), the upload's item event and ``beside`` (its
+        approvals' events) together, one wait for all acks=all. False: the charge is not
+        acknowledged, and then it is the settler's (it may be in the log; the
+        reservation owed it), never the caller's to refund. None: the charge is, the
+        rest is not. True: all are."""
+        charge_sent, *rest = await self.producer.send_all(
             [
                 Outgoing(self.topic, charge.address, encoded),
                 received_message(self.items_topic, item),
+                *beside,
             ]
         )
         if isinstance(charge_sent, BrokerUnavailable):
             log.warning("charge of %s not acknowledged: %s", charge.data_item_id, charge_sent)
             return False
-        if isinstance(item_sent, BrokerUnavailable):
-            log.warning("item event of %s not acknowledged: %s", charge.data_item_id, item_sent)
+        failed = [r for r in rest if isinstance(r, BrokerUnavailable)]
+        if failed:
+            log.warning("events of %s not acknowledged: %s", charge.data_item_id, failed[0])
             return None
         return True
 
-    async def _reserve(self, signer: str, item_id: str, winc: int, owed: bytes) -> str:
+    async def hold(self, reservation: Reservation) -> tuple[str, tuple[ev.Payment, ...]]:
         """Reserve; while the view is being built, wait for it up to ``READY_WAIT_S``."""
         for _ in range(int(READY_WAIT_S / READY_POLL_S)):
-            reserved = await self.view.reserve(signer, item_id, winc, owed)
-            if reserved != "unavailable":
+            reserved = await self.view.reserve(reservation)
+            if reserved[0] != "unavailable":
                 return reserved
             await asyncio.sleep(READY_POLL_S)
-        return "unavailable"
+        return "unavailable", ()
 
     async def refund(self, charge: ev.UploadCharged, reason: str) -> None:
         """Refund an acknowledged charge; if the broker does not take it now, the
         resolver sends it later (the charge is in the log, so it will be refunded)."""
         try:
             await self._send_refund(charge, reason)
-        except BrokerUnavailable as exc:
+        except (BrokerUnavailable, ViewUnavailable) as exc:
             log.warning("refund of %s not acknowledged: %s", charge.data_item_id, exc)
             await self.settle_later(charge)
 
     async def _send_refund(self, charge: ev.UploadCharged, reason: str) -> None:
+        """Refund once; the view decides where each approval share goes (back to a live
+        approval, or to its payer once the approval has ended)."""
         decided = decide_refund(evolve(Ledger(), charge), charge.data_item_id, reason, self.now())
+        payments = await self.view.decide_refund(
+            charge.data_item_id, charge.address, charge.payments
+        )
         for refund in _events(decided):
+            assert isinstance(refund, ev.UploadRefunded)
+            refund = replace(refund, payments=payments)
             await self.producer.send(self.topic, charge.address, encode(refund))
 
     async def release(self, charge: ev.UploadCharged) -> None:
         """Give back a reservation whose charge was never sent."""
+        await self.give_back(item_marker(charge.data_item_id), charge.address, charge.payments)
+
+    async def give_back(self, marker: str, approved: str, payments: tuple[ev.Payment, ...]) -> None:
+        """Release a reservation; a share of an approval that has ended meanwhile is
+        credited to its payer by an event (its end returned only what was left)."""
         try:
-            await self.view.release(charge.address, charge.data_item_id, int(charge.winc))
-        except ViewUnavailable:
-            log.error("reservation of %s not released: Redis down", charge.data_item_id)
+            _, orphans = await self.view.release(marker, approved, payments)
+            for p in orphans:
+                credit = ev.BalanceCredited(
+                    address=p.payer_address,
+                    credit_id=f"released:{marker}:{p.approval_id}",
+                    winc=p.winc,
+                    source="approval_release",
+                    reason=f"a reservation of approval {p.approval_id} never charged",
+                    credited_at=self.now(),
+                )
+                await self.producer.send(self.topic, p.payer_address, encode(credit))
+        except (ViewUnavailable, BrokerUnavailable) as exc:
+            log.error("reservation %s not released: %s", marker, exc)
 
     async def settle_later(self, charge: ev.UploadCharged) -> None:
         """Leave a charge whose refund failed to ``settle`` (owe it again)."""
         try:
-            await self.view.owe(charge.data_item_id, _owed(encode(charge)))
+            record = _stamp().encode() + b"|" + split_text(charge.payments).encode() + b"|"
+            await self.view.owe(charge.data_item_id, record + encode(charge))
         except ViewUnavailable:
             log.error("unsettled charge of %s not recorded: Redis down", charge.data_item_id)
 
     async def settle(self) -> None:
         """Settle every unsettled charge the feed has read past (see the module doc)."""
         caught_up = await self.view.caught_up_at()
-        for item_id, record in (await self.view.unsettled()).items():
-            stamp, _, body = record.partition(b"|")
+        for field, record in (await self.view.unsettled()).items():
+            stamp, _, rest = record.partition(b"|")
+            split, _, body = rest.partition(b"|")
             if float(stamp) + self.settle_after_s > caught_up:
                 continue
-            if not await self.view.claim(item_id):
+            if not await self.view.claim(field):
                 continue  # its upload claimed it back meanwhile
-            charge = decode(body)
-            assert isinstance(charge, ev.UploadCharged)
+            event = decode(body)
+            if isinstance(event, ev.ApprovalCreated):
+                await self._settle_approval(field, event)
+                continue
+            assert isinstance(event, ev.UploadCharged)
+            charge = replace(event, payments=parse_split(split.decode()) or event.payments)
             try:
                 await self._settle_one(charge)
             except BaseException:
@@ -162,10 +208,16 @@ class Charging:
 
     async def _settle_one(self, charge: ev.UploadCharged) -> None:
         marker = await self.view.marker(charge.data_item_id)
-        if marker == "charged":
+        if marker in ("charged", "refunding"):
             await self._send_refund(charge, "unsettled")
         elif marker == "reserved":
-            await self.view.release(charge.address, charge.data_item_id, int(charge.winc))
+            await self.release(charge)
+
+    async def _settle_approval(self, field: str, created: ev.ApprovalCreated) -> None:
+        """An approval whose creation may not be in the log: released if it is not (its
+        marker still reserved once the feed read past it), kept if it is."""
+        share = ev.Payment(payer_address=created.address, winc=created.winc)
+        await self.give_back(field, created.address, (share,))
 
     async def run_settler(self, every_s: float) -> None:
         """``settle`` every ``every_s`` until cancelled; failures wait for the next turn."""
@@ -177,9 +229,13 @@ class Charging:
                 log.warning("settling charges: %s", exc)
 
 
-def _owed(encoded: bytes) -> bytes:
-    """What the settler keeps of an owed charge: when it was owed, then the charge."""
-    return repr(time.time()).encode() + b"|" + encoded
+def _stamp() -> str:
+    """When a reservation was owed (the settler waits a delivery timeout after it)."""
+    return repr(time.time())
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def _events(decided: list[ev.LedgerEvent] | Refusal) -> list[ev.LedgerEvent]:
@@ -225,13 +281,13 @@ class UploadCharge:
     encoded: bytes  # the charge's event bytes, encoded once
     state: Literal["reserved", "sending", "acknowledged", "settler's"] = "reserved"
 
-    async def send_with(self, item: DataItemReceived) -> None:
+    async def send_with(self, item: DataItemReceived, beside: Sequence[Outgoing] = ()) -> None:
         """Send the charge and the item event in one produce (one delivery wait; the
         receipt waits for both). Raises ChargeNotAcknowledged, or ItemNotAcknowledged
         when only the item event has no acknowledgement (then the charge is refunded by
         ``undo``)."""
         self.state = "sending"
-        sent = await self.charging.publish(self.charge, self.encoded, item)
+        sent = await self.charging.publish(self.charge, self.encoded, item, beside)
         if sent is False:
             self.state = "settler's"  # Charging.publish left it to the settler
             raise ChargeNotAcknowledged(self.charge.data_item_id)

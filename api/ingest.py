@@ -20,6 +20,7 @@ from bundlestream.api.charging import (
     ItemNotAcknowledged,
     UploadCharge,
 )
+from bundlestream.api.credit_sharing import Sharing, share
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
     Accepted,
@@ -100,6 +101,7 @@ class _Upload:
         # The signer's spendable winc as read at the header, for early 402s; None: unknown.
         self.spendable: int | None = None
         self.charge: UploadCharge | None = None
+        self.sharing: Sharing | None = None  # approvals its tags create or revoke
         self.held = 0  # bytes of this body counted in ``path.memory``
 
     def release(self, size: int) -> None:
@@ -153,6 +155,7 @@ class _Upload:
             and self.path.charging is not None
             and self._may_be_paid(header)
             and self._may_stream()
+            and not self.paid_by  # approvals may pay: only the reservation can say
         ):
             self.spendable = await self.path.charging.spendable(self._addresses(header)[1])
             self._admission_so_far(header)
@@ -228,18 +231,23 @@ class _Upload:
         else:
             self.winc = _covered(self.payment.admit(item, self.declared_size))
         try:
+            await self._share(item)
             await self._make_durable(item)
             if self.payment is not None:  # durable first; a failed settlement keeps nothing
                 await self._settle(item, self.payment)
             receipt = await self._record(item)
             if self.charge is not None and not await self.charge.keep():
                 raise _Abort(unreachable("Ledger", item.id))  # keep() refunded it
+            if self.sharing is not None:
+                await self.sharing.keep()
         except BaseException:
             if self.charge is not None:
                 await self.charge.undo("the upload failed after its charge")
+            if self.sharing is not None:
+                await self.sharing.undo()
             raise
         await self._remember(item, receipt)
-        return Accepted(receipt)
+        return Accepted(receipt, self.sharing.answer() if self.sharing else {})
 
     def _complete(self) -> DataItem:
         try:
@@ -276,19 +284,32 @@ class _Upload:
         if self.path.charging is None:
             raise _Abort(Rejected(402, "Insufficient balance"))
         signer = self._addresses(item.header)[1]
-        reserved = await self.path.charging.reserve(signer, item.id, self.payable)
+        reserved = await self.path.charging.reserve(signer, item.id, self.payable, self.paid_by)
         if not isinstance(reserved, UploadCharge):
             raise _Abort(reserved)
         self.charge, self.winc = reserved, int(reserved.charge.winc)
 
+    async def _share(self, item: DataItem) -> None:
+        """Approvals the item's tags create or revoke (api/credit_sharing.py)."""
+        charging = self.path.charging
+        if self.payment is None and charging is not None:
+            shared = await share(charging, item, charging.now())
+            if shared is not None and not isinstance(shared, Sharing):
+                raise _Abort(shared)
+            self.sharing = shared
+
     async def _publish(self, event: DataItemReceived) -> None:
-        """The item event, and a paid upload's charge beside it: both acknowledged."""
+        """The item event, and beside it a paid upload's charge and the approvals'
+        events: all acknowledged."""
         if self.payment is not None:
             await self.payment.send_beside(self.path.publish(event))
-        elif self.charge is None:
-            await self.path.publish(event)
+        elif self.charge is not None:
+            beside = self.sharing.outgoing() if self.sharing else []
+            await self.charge.send_with(event, beside)
+        elif self.sharing is not None:
+            await self.sharing.send_with(event)
         else:
-            await self.charge.send_with(event)
+            await self.path.publish(event)
 
     async def _make_durable(self, item: DataItem) -> None:
         if self.writer is None:

@@ -1,6 +1,7 @@
 """What an upload can come to, in upstream's words; routes turn these into responses."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bundlestream.core.admission import Refused
@@ -18,6 +19,8 @@ class Accepted:
     """Payload durable, event acknowledged, receipt signed."""
 
     receipt: Receipt
+    # Fields the answer carries beside the receipt (createdApproval, revokedApprovals).
+    beside: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from bundlestream.api.capacity import BodyMemory, Capacity, object_store_disk
 from bundlestream.api.charging import Charging
 from bundlestream.api.chunked import ChunkBounds, ChunkedUploads
 from bundlestream.api.context import ApiContext
+from bundlestream.api.credit_sharing import ApprovalEnds
 from bundlestream.api.event_messages import received_message
 from bundlestream.api.metrics import ApiMetrics
 from bundlestream.api.sweeper import Sweeper
@@ -87,12 +88,18 @@ def charging_of(settings: Settings, producer: EventProducer, view: SpendableView
 async def start_ledger(
     stack: contextlib.AsyncExitStack, settings: Settings, charging: Charging
 ) -> None:
-    """The feed of the spendable view and the settler of unsettled charges."""
+    """The feed of the spendable view, the settler of unsettled charges and the timer
+    that ends approvals."""
     topic = LEDGER_EVENTS.full_name(settings.kafka.topic_prefix)
     feed = LedgerFeed(kafka_connection(settings), topic, charging.view, settle_after_s(settings))
     stack.push_async_callback(stop, asyncio.create_task(feed.run()))
     settler = charging.run_settler(settings.api.charge_settle_every_s)
     stack.push_async_callback(stop, asyncio.create_task(settler))
+    ends = ApprovalEnds(
+        charging.view, charging.producer, topic, charging.now, settle_after_s(settings)
+    )
+    expiry = ends.run(settings.api.approval_expiry_every_s)
+    stack.push_async_callback(stop, asyncio.create_task(expiry))
 
 
 def capacity_of(settings: Settings) -> Capacity:

@@ -13,8 +13,8 @@ from bundlestream.api.outcomes import Accepted, Duplicate, Outcome, Rejected, Un
 def respond(outcome: Outcome, retry_after_s: int = 1) -> Response:
     """The response for one upload outcome."""
     match outcome:
-        case Accepted(receipt=receipt):
-            return JSONResponse(receipt)
+        case Accepted(receipt=receipt, beside=beside):
+            return JSONResponse({**receipt, **beside})
         case Duplicate():
             return PlainTextResponse(outcome.message, status_code=202)
         case Rejected(status=status, message=message):

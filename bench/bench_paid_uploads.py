@@ -5,8 +5,10 @@ the BUNDLESTREAM_* environment points at, fresh topic prefix. Two Ed25519 wallet
 the items: one allow-listed (the free path: admission only), one credited through the
 ledger topic with enough for every one of its items (the paid path: price, the atomic
 reservation in Redis, an acknowledged UploadCharged, then the item event and the
-receipt). Phases alternate free and paid
-(``--rounds`` pairs) in the same process; each is closed loop, 200 requests always in
+receipt). A third wallet, with no balance, uploads through ``x-paid-by`` the paid
+wallet, which shared credits with it (the paid path, the reservation walking the
+payer's approval counter first). Phases alternate free, paid and paid-by
+(``--rounds`` rounds) in the same process; each is closed loop, 200 requests always in
 flight. Besides accepted/s and latency, the API's CPU per accepted item: on a shared
 machine it moves less than the rates do.
 
@@ -33,16 +35,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.api_process import ApiProcess, Sampler
 from bench.signed_items import ed25519_items
 from bench.upload_client import Connection
 from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.core.ans104 import Tag
 from bundlestream.core.ans104.parser import DataItemParser
+from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
 from bundlestream.settings import Settings
 from bundlestream.wiring import kafka_connection, topic_layout
 
 CONCURRENCY = 200
+OCTET = {"Content-Type": "application/octet-stream"}
 
 
 @dataclass
@@ -81,7 +87,7 @@ def native_address(item: bytes) -> str:
     return parser.finish().header.native_address
 
 
-async def run_phase(name: str, api: ApiProcess, items: list[bytes]) -> Phase:
+async def run_phase(name: str, api: ApiProcess, items: list[bytes], extra: str = "") -> Phase:
     phase, queue = Phase(name), list(reversed(items))
     connections = [await Connection.open(api.url) for _ in range(CONCURRENCY)]
 
@@ -89,7 +95,7 @@ async def run_phase(name: str, api: ApiProcess, items: list[bytes]) -> Phase:
         while queue:
             item = queue.pop()
             started = time.perf_counter()
-            status, _ = await connection.post("/tx", item)
+            status, _ = await connection.post("/tx", item, extra)
             phase.latencies.append(time.perf_counter() - started)
             phase.statuses[status] += 1
 
@@ -117,7 +123,10 @@ async def configuration(label: str, args: argparse.Namespace) -> None:
     create_topics(kafka_connection(settings), topic_layout(settings))
     n, rounds = args.items, args.rounds
     free = list(ed25519_items(rounds * n))
-    paid = list(ed25519_items(rounds * n))
+    payer = Ed25519Signer(Ed25519PrivateKey.generate())
+    paid = list(ed25519_items(rounds * n, payer))
+    paid_by = list(ed25519_items(rounds * n))
+    header = f"x-paid-by: {native_address(paid[0])}\r\n"
     overrides = {
         "BUNDLESTREAM_FREE_UPLOAD_LIMIT_BYTES": "0",
         "BUNDLESTREAM_ALLOW_LISTED_ADDRESSES": json.dumps([native_address(free[0])]),
@@ -125,20 +134,26 @@ async def configuration(label: str, args: argparse.Namespace) -> None:
     async with ConfiguredApi(settings, overrides) as api:
         async with httpx.AsyncClient(base_url=api.url) as client:
             price = int((await client.get(f"/v1/price/bytes/{len(paid[0])}")).json()["winc"])
-        credit(settings, native_address(paid[0]), price * len(paid))
+        # Its own items, the approval for the paid-by items, and the share item's fee.
+        credit(settings, native_address(paid[0]), price * (len(paid) + len(paid_by) + 1))
         await asyncio.sleep(2.0)  # the feed applies the credit (it polls every 0.2 s)
+        share = share_item(payer, native_address(paid_by[0]), price * len(paid_by))
+        async with httpx.AsyncClient(base_url=api.url) as client:
+            shared = await client.post("/tx", content=share, headers=OCTET)
+            assert shared.status_code == 200, shared.text
         await run_phase("warm-up", api, list(ed25519_items(400)))
         phases = []
         for r in range(rounds):  # alternate, so drift on a shared machine hits both
             phases.append(await run_phase("free", api, free[r * n : (r + 1) * n]))
             phases.append(await run_phase("paid", api, paid[r * n : (r + 1) * n]))
+            phases.append(await run_phase("paid-by", api, paid_by[r * n : (r + 1) * n], header))
     report(label, phases, price)
 
 
 def report(label: str, phases: list[Phase], price: int) -> None:
     print(f"\n{label} (price {price} winc per item)")
     rates = {}
-    for name in ("free", "paid"):
+    for name in ("free", "paid", "paid-by"):
         mine = [p for p in phases if p.name == name]
         merged = Phase(name, sum(p.seconds for p in mine), sum(p.cpu_s for p in mine))
         for p in mine:
@@ -150,15 +165,20 @@ def report(label: str, phases: list[Phase], price: int) -> None:
             f"  p99 {merged.percentile(0.99):6.1f} ms  API CPU {merged.cpu_ms_per_item():.2f}"
             f" ms/item  statuses {dict(merged.statuses)}"
         )
-    ratios = [
-        p.accepted_per_s() / f.accepted_per_s()
-        for f, p in zip(phases[::2], phases[1::2], strict=True)
-    ]
-    print(
-        f"  paid/free: {rates['paid'] / rates['free']:.1%} (per round: "
-        + ", ".join(f"{r:.1%}" for r in ratios)
-        + ")"
-    )
+    for name, of in (("paid", "free"), ("paid-by", "paid")):
+        mine, base = [p for p in phases if p.name == name], [p for p in phases if p.name == of]
+        ratios = [p.accepted_per_s() / b.accepted_per_s() for b, p in zip(base, mine, strict=True)]
+        print(
+            f"  {name}/{of}: {rates[name] / rates[of]:.1%} (per round: "
+            + ", ".join(f"{r:.1%}" for r in ratios)
+            + ")"
+        )
+
+
+def share_item(payer: Ed25519Signer, approved: str, winc: int) -> bytes:
+    """An item of ``payer`` that shares ``winc`` with ``approved`` (x-approve-payment)."""
+    tags = [Tag(b"x-approve-payment", approved.encode()), Tag(b"x-amount", str(winc).encode())]
+    return sign_data_item(payer, b"share", tags=tags)
 
 
 async def main() -> None:

@@ -46,9 +46,9 @@ def signed_items(count: int, cache: Path) -> list[bytes]:
     return items
 
 
-def ed25519_items(count: int) -> Iterator[bytes]:
+def ed25519_items(count: int, signer: Ed25519Signer | None = None) -> Iterator[bytes]:
     """Cheap distinct 1 KiB items (Ed25519) for Test 3's background traffic."""
-    signer = Ed25519Signer(Ed25519PrivateKey.generate())
+    signer = signer or Ed25519Signer(Ed25519PrivateKey.generate())
     for i in range(count):
         yield sign_data_item(signer, (b"%012d" % i) + BLOCK[: 1024 - 12])
 

@@ -34,8 +34,9 @@ class Connection:
         host, port = url.removeprefix("http://").split(":")
         return cls(*await asyncio.open_connection(host, int(port), limit=1 << 20))
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        self.writer.write(_head(path, len(body)) + body)
+    async def post(self, path: str, body: bytes, extra: str = "") -> tuple[int, bytes]:
+        """POST ``body``; ``extra``: more header lines, each ending in CRLF."""
+        self.writer.write(_head(path, len(body), extra) + body)
         return await self.response()
 
     async def post_stream(
@@ -62,10 +63,10 @@ class Connection:
         self.writer.close()
 
 
-def _head(path: str, size: int) -> bytes:
+def _head(path: str, size: int, extra: str = "") -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/octet-stream\r\n"
-        f"Content-Length: {size}\r\n\r\n"
+        f"Content-Length: {size}\r\n{extra}\r\n"
     ).encode()
 
 

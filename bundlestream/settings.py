@@ -161,6 +161,9 @@ class ApiSettings(_Group):
     max_paid_by_entries: int = 64
     # Paid uploads: how often each API process settles charges whose send failed.
     charge_settle_every_s: float = 5.0
+    # Credit sharing: how often each API process ends approvals past their expiry (their
+    # remainder back to the payer by ApprovalExpired) and resends ends not yet in the log.
+    approval_expiry_every_s: float = 1.0
 
 
 class StreamsSettings(_Group):

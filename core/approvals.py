@@ -6,7 +6,7 @@ Like ``ledger``'s deciders these read a ``Ledger`` and return events or a ``Refu
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bundlestream.core.ledger import INSUFFICIENT, Approval, Ledger, Refusal, fold
 from bundlestream.schemas import ledger_events as ev
@@ -53,7 +53,10 @@ def decide_revoke(
             revoked_at=now,
         )
         for a in ledger.approvals.values()
-        if a.paying_address == payer and a.approved_address == approved_address and not a.ended
+        if a.paying_address == payer
+        and a.approved_address == approved_address
+        and not a.ended
+        and a.approved > 0
     ]
     return revoked or Refusal("no-approval", f"no approval from {payer} to {approved_address}")
 
@@ -90,8 +93,8 @@ def account_view(ledger: Ledger, address: str, now: datetime) -> AccountView:
     read answers."""
     ledger = fold(decide_expiries(ledger, now), ledger)
     approvals = ledger.approvals.values()
-    given = tuple(a for a in approvals if a.paying_address == address and a.remaining)
-    received = tuple(a for a in approvals if a.approved_address == address and a.remaining)
+    given = tuple(a for a in approvals if a.paying_address == address and a.remaining > 0)
+    received = tuple(a for a in approvals if a.approved_address == address and a.remaining > 0)
     winc = ledger.balance(address)
     return AccountView(
         winc,
@@ -99,4 +102,50 @@ def account_view(ledger: Ledger, address: str, now: datetime) -> AccountView:
         winc + sum(a.remaining for a in received),
         given,
         received,
+    )
+
+
+@dataclass(frozen=True)
+class TakenEnd:
+    """An approval's end as the spendable view took it: what was left, when, and why."""
+
+    payer: str
+    approved: str
+    approval_id: str
+    kind: str  # "revoked" or "expired"
+    revoke_item_id: str  # "-" for an expiry
+    at: datetime
+    returned_winc: int
+
+    def record(self) -> str:
+        """The text the view keeps until the end's event is applied (without the winc,
+        which the view's own step appends)."""
+        return f"{self.kind} {self.revoke_item_id} {int(self.at.timestamp() * 1000)}"
+
+
+def taken_end(payer: str, approved: str, approval_id: str, stored: str) -> TakenEnd:
+    """Read back what ``TakenEnd.record`` stored, with the winc the view appended."""
+    kind, revoke_item_id, at_ms, winc = stored.split(" ")
+    at = datetime.fromtimestamp(int(at_ms) / 1000, tz=UTC)
+    return TakenEnd(payer, approved, approval_id, kind, revoke_item_id, at, int(winc))
+
+
+def end_event(end: TakenEnd) -> ev.ApprovalRevoked | ev.ApprovalExpired:
+    """The event of a taken end: keyed by the approved address, whose charges of the
+    approval it must follow in the log; ``returned_winc`` is exactly what was taken."""
+    if end.kind == "revoked":
+        return ev.ApprovalRevoked(
+            address=end.approved,
+            approval_id=end.approval_id,
+            paying_address=end.payer,
+            returned_winc=str(end.returned_winc),
+            revoke_data_item_id=end.revoke_item_id,
+            revoked_at=end.at,
+        )
+    return ev.ApprovalExpired(
+        address=end.approved,
+        approval_id=end.approval_id,
+        paying_address=end.payer,
+        returned_winc=str(end.returned_winc),
+        expired_at=end.at,
     )

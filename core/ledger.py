@@ -121,20 +121,28 @@ def _is_repeat(ledger: Ledger, event: ev.LedgerEvent) -> bool:
         case ev.UploadRefunded():
             return event.data_item_id in ledger.refunded or event.data_item_id not in ledger.charges
         case ev.ApprovalCreated():
-            return event.approval_id in ledger.approvals
+            created = ledger.approvals.get(event.approval_id)
+            return created is not None and created.approved > 0
         case ev.ApprovalRevoked() | ev.ApprovalExpired():
             approval = ledger.approvals.get(event.approval_id)
-            return approval is None or approval.ended is not None
+            return approval is not None and approval.ended is not None
     return False
 
 
+def _unseen(approval_id: str, payer: str, approved: str) -> Approval:
+    """An approval whose creation is not folded yet: its creation is keyed by the payer,
+    its spends and end by the approved address, so a log read partition by partition
+    may bring them first. ``approved`` 0 until the creation arrives."""
+    return Approval(approval_id, payer, approved, 0)
+
+
 def _spend(
-    approvals: Mapping[str, Approval], payments: Sequence[ev.Payment], sign: int
+    approvals: Mapping[str, Approval], signer: str, payments: Sequence[ev.Payment], sign: int
 ) -> dict[str, Approval]:
     out = dict(approvals)
     for p in payments:
-        if p.approval_id is not None and p.approval_id in out:
-            a = out[p.approval_id]
+        if p.approval_id is not None:
+            a = out.get(p.approval_id) or _unseen(p.approval_id, p.payer_address, signer)
             out[p.approval_id] = replace(a, used=a.used + sign * int(p.winc))
     return out
 
@@ -149,25 +157,30 @@ def evolve(ledger: Ledger, event: ev.LedgerEvent) -> Ledger:
             return replace(ledger, balances=balances, credits=ledger.credits | {event.credit_id})
         case ev.UploadCharged():
             charges = {**ledger.charges, event.data_item_id: event}
-            approvals = _spend(ledger.approvals, event.payments, 1)
+            approvals = _spend(ledger.approvals, event.address, event.payments, 1)
             return replace(ledger, balances=balances, charges=charges, approvals=approvals)
         case ev.UploadRefunded():
-            approvals = _spend(ledger.approvals, event.payments, -1)
+            approvals = _spend(ledger.approvals, event.address, event.payments, -1)
             refunded = ledger.refunded | {event.data_item_id}
             return replace(ledger, balances=balances, approvals=approvals, refunded=refunded)
         case ev.ApprovalCreated():
+            seen = ledger.approvals.get(event.approval_id)
             approval = Approval(
                 event.approval_id,
                 event.address,
                 event.approved_address,
                 int(event.winc),
+                used=seen.used if seen else 0,
                 expires_at=event.expires_at,
+                ended=seen.ended if seen else None,
             )
             approvals = {**ledger.approvals, event.approval_id: approval}
             return replace(ledger, balances=balances, approvals=approvals)
         case ev.ApprovalRevoked() | ev.ApprovalExpired():
             reason = "revoked" if isinstance(event, ev.ApprovalRevoked) else "expired"
-            ended = replace(ledger.approvals[event.approval_id], ended=reason)
+            known = ledger.approvals.get(event.approval_id)
+            known = known or _unseen(event.approval_id, event.paying_address, event.address)
+            ended = replace(known, ended=reason)
             approvals = {**ledger.approvals, event.approval_id: ended}
             return replace(ledger, balances=balances, approvals=approvals)
     return ledger

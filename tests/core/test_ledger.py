@@ -260,3 +260,30 @@ def test_charge_then_refund_restores_every_balance_and_approval(
     assert {k: a.remaining for k, a in restored.approvals.items()} == {
         k: a.remaining for k, a in before.approvals.items()
     }
+
+
+def _nonzero(balances: dict[str, int] | object) -> dict[str, int]:
+    assert isinstance(balances, dict)
+    return {a: w for a, w in balances.items() if w}
+
+
+@given(sessions)
+def test_a_log_read_partition_by_partition_folds_to_the_same_balances(
+    log: list[ev.LedgerEvent],
+) -> None:
+    """Kafka orders a key's events only: an approval's creation (keyed by the payer) may
+    be read after its spends and its end (keyed by the approved address)."""
+    by_key = sorted(log, key=lambda e: e.address)  # stable: each key keeps its order
+    assert _nonzero(dict(fold(by_key).balances)) == _nonzero(dict(fold(log).balances))
+
+
+def test_an_end_read_before_its_approvals_creation_still_returns_the_remainder() -> None:
+    ledger = credited(**{BOB: 1000})
+    [created] = decide_approval(ledger, BOB, "ap1", ALICE, 600, T0)  # type: ignore[misc]
+    after = fold([created], ledger)
+    [charge, *_] = decide_charge(after, ALICE, "i1", 100, (BOB,), T0)  # type: ignore[misc]
+    [end] = decide_revoke(fold([charge], after), BOB, ALICE, "r1", T0)  # type: ignore[misc]
+    assert isinstance(end, ev.ApprovalRevoked) and end.returned_winc == "500"
+    late = fold([charge, end, created], ledger)
+    assert late.balance(BOB) == fold([created, charge, end], ledger).balance(BOB) == 900
+    assert late.approvals["ap1"].ended == "revoked"
