@@ -19,6 +19,8 @@ accessor                   reads                                        used to
                            ``TableManagerT``)
 ``fetch_position``         aiokafka's ``_subscription`` state           log only
                            ``_position`` via Faust's ``_thread``
+``unacknowledged_head``    ``_committed_offset``, ``_acked``, ``_gap``  decide, seek
+``set_committed_offset``   writes ``_committed_offset``                 decide
 ``consumer_evidence``      the above and Faust's ``_active_partitions``, log only
                            ``_paused_partitions``, ``_acked``,
                            ``app._fetcher``, aiokafka's ``_fetcher``
@@ -143,3 +145,21 @@ def _kafka_evidence(kafka: Any, tp: TP) -> dict[str, object]:
         "kafka_in_flight_nodes": sorted(fetcher._in_flight),
         "kafka_fetch_task_done": fetcher._fetch_task.done(),
     }
+
+
+def unacknowledged_head(consumer: ConsumerT, tp: TP) -> int | None:
+    """The committed position of ``tp`` when it is not acknowledged (nor a gap the
+    fetcher saw) while a later offset is: Faust's commit would pass it. None otherwise."""
+    private: Any = consumer
+    committed = private._committed_offset.get(tp)
+    acked = private._acked.get(tp)
+    if committed is None or not acked or min(acked) <= committed:
+        return None
+    gap = private._gap.get(tp)
+    return None if gap is not None and gap.overlaps(committed) else int(committed)
+
+
+def set_committed_offset(consumer: ConsumerT, tp: TP, offset: int) -> None:
+    """Record ``offset`` as ``tp``'s committed position (the next to read)."""
+    private: Any = consumer
+    private._committed_offset[tp] = offset

@@ -110,7 +110,8 @@ async def test_an_approval_is_spent_by_x_paid_by_and_revoked(
         assert spent.status_code == 200, spent.text
         assert spent.json()["winc"] == str(price)
         own = await post(api.url, spender.item(PAID_SIZE))
-        assert (own.status_code, own.text) == (402, "Insufficient balance")
+        assert own.status_code == 402, own.text
+        assert own.json()["error"] == "Insufficient balance"
         id_ = approval["approvalDataItemId"]
         assert await approval_left(paid, payer, spender, id_) == 2 * price
         revoked = await post(api.url, tagged(payer, {"x-delete-payment-approval": spender.address}))
