@@ -9,6 +9,7 @@ own) and from the Redis view the upload path reserves from.
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from upload_harness import MiB, free_port, serve
 
 from bundlestream.adapters.kafka_topics import create_topics
 from bundlestream.adapters.spendable_view import SpendableView
+from bundlestream.api.resources import settle_after_s
 from bundlestream.core.ans104 import DataItemHeader, Tag
 from bundlestream.core.ans104.parser import DataItemParser
 from bundlestream.core.ans104.signing import Ed25519Signer, sign_data_item
@@ -256,10 +258,18 @@ async def test_a_charge_whose_item_event_the_broker_refuses_is_refunded(paid: Se
             if getattr(e, "data_item_id", None) == item_id
         ]
 
-    # The refund may be the settler's, after the 503 (the charge was owed to it).
-    await eventually(lambda: bool(story()), "the charge in the log")
-    await eventually(lambda: story() != ["UploadCharged"], "its refund in the log")
-    assert story() == ["UploadCharged", "UploadRefunded"]
+    # The charge and the item event go out in one batch. Usually the charge is
+    # acknowledged and refunded (maybe by the settler, after the 503, as it was owed to
+    # it); in some runs the broker acknowledged neither, and then the log never holds the
+    # charge once the settle window (twice the delivery timeout) has passed.
+    settled_after = time.monotonic() + settle_after_s(paid)
+    await eventually(
+        lambda: (
+            story() == ["UploadCharged", "UploadRefunded"]
+            or (story() == [] and time.monotonic() > settled_after)
+        ),
+        "the charge refunded, or never in the log",
+    )
     log = ledger_log(paid)
     assert fold(log).balance(wallet.address) == 3 * price
     assert projected_balance(paid, wallet.address) == 3 * price
