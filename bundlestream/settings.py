@@ -15,12 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bundlestream.evm_settings import (
-    HARDHAT_ACCOUNT_2,
-    HARDHAT_FIRST_CONTRACT,
-    HARDHAT_KEY_1,
-    EvmSettings,
-)
+from bundlestream import evm_settings as evm
+from bundlestream.evm_settings import EvmSettings
 
 GiB = 1024**3
 MiB = 1024**2
@@ -254,11 +250,11 @@ class X402Settings(_Group):
 
     network: str = _env("base-sepolia", "X402_NETWORK")
     chain_id: int = _env(84532, "X402_CHAIN_ID")
-    asset: str = _env(HARDHAT_FIRST_CONTRACT, "X402_ASSET")
+    asset: str = _env(evm.HARDHAT_FIRST_CONTRACT, "X402_ASSET")
     # The token's EIP-712 domain name and version (upstream: "USD Coin", "2").
     asset_name: str = _env("USD Coin", "X402_ASSET_NAME")
     asset_version: str = _env("2", "X402_ASSET_VERSION")
-    pay_to: str = _env(HARDHAT_ACCOUNT_2, "X402_PAY_TO")
+    pay_to: str = _env(evm.HARDHAT_ACCOUNT_2, "X402_PAY_TO")
     facilitator_url: str = _env("http://127.0.0.1:8546", "X402_FACILITATOR_URL")
     facilitator_timeout_s: float = _env(30.0, "X402_FACILITATOR_TIMEOUT_S")
     # Upstream's price: max(min_usdc, reward * (1 + buffer) in USDC base units).
@@ -271,7 +267,7 @@ class X402Settings(_Group):
     # The local facilitator (``bundlestream facilitator``): its JSON-RPC node and the key
     # that pays the settlement transactions' gas.
     evm_rpc_url: str = _env("http://127.0.0.1:8545", "EVM_RPC_URL")
-    facilitator_key: SecretStr = _env(SecretStr(HARDHAT_KEY_1), "X402_FACILITATOR_KEY")
+    facilitator_key: SecretStr = _env(SecretStr(evm.HARDHAT_KEY_1), "X402_FACILITATOR_KEY")
 
 
 class ConsoleSettings(_Group):
