@@ -7,6 +7,7 @@ Keys are namespaced so that several deployments (or tests) can share one Redis.
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -15,6 +16,16 @@ from redis.exceptions import RedisError
 
 class ViewUnavailable(Exception):
     """Redis did not answer; the caller decides whether that is fatal."""
+
+
+@dataclass(frozen=True)
+class FreshWrite:
+    """One remembered receipt as the key-value write that keeps it, for a caller that
+    makes it part of an atomic step of its own (a paid upload's claim)."""
+
+    key: str
+    value: str
+    ttl_s: int
 
 
 class FreshView(Protocol):
@@ -34,6 +45,10 @@ class FreshView(Protocol):
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
         """The record remembered for ``item_id``, or None."""
+        ...
+
+    def write_of(self, item_id: str, record: dict[str, Any]) -> FreshWrite:
+        """What ``remember`` writes, to be written by another atomic step instead."""
         ...
 
 
@@ -66,12 +81,14 @@ class FreshReceipts:
 
     async def remember(self, item_id: str, record: dict[str, Any]) -> None:
         """Keep what status answers for a freshly receipted item."""
+        write = self.write_of(item_id, record)
         try:
-            await self._redis.set(
-                self._key("receipt", item_id), json.dumps(record), ex=self._receipt_ttl_s
-            )
+            await self._redis.set(write.key, write.value, ex=write.ttl_s)
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
+
+    def write_of(self, item_id: str, record: dict[str, Any]) -> FreshWrite:
+        return FreshWrite(self._key("receipt", item_id), json.dumps(record), self._receipt_ttl_s)
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
         """The record remembered for ``item_id``, or None."""

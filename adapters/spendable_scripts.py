@@ -228,3 +228,12 @@ local expires = tonumber(string.match(ARGV[3], '^%d+ (%d+)'))
 if expires > 0 then redis.call('ZADD', KEYS[4], expires, ARGV[4]) end
 return 1
 """
+
+# KEYS: unsettled, a key to write. ARGV: the owed field, the value, its TTL in seconds.
+# Claims an owed charge and, only for the claimer, writes the key (a paid upload's
+# fresh receipt: one round trip, and no receipt remembered for a charge the settler took).
+CLAIM = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+"""

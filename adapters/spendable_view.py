@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bundlestream.adapters import spendable_scripts as lua
-from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.adapters.fresh_receipts import FreshWrite, ViewUnavailable
 from bundlestream.core.spendable import (
     ApprovalOp,
     ViewChange,
@@ -42,6 +42,7 @@ class SpendableView:
         self._refund = redis.register_script(lua.REFUND)
         self._take = redis.register_script(lua.TAKE)
         self._open = redis.register_script(lua.OPEN)
+        self._claim = redis.register_script(lua.CLAIM)
 
     def _key(self, name: str) -> str:
         return self._ns + name
@@ -218,10 +219,16 @@ class SpendableView:
         found = await self._call(self._redis.hgetall(self._key("unsettled")))
         return {k.decode(): v for k, v in found.items()}
 
-    async def claim(self, item_id: str) -> bool:
+    async def claim(self, item_id: str, then: FreshWrite | None = None) -> bool:
         """Take an owed charge off ``unsettled``; True for the one caller that did (the
-        upload that signs its receipt, or the settler), False if another had."""
-        return bool(await self._call(self._redis.hdel(self._key("unsettled"), item_id)))
+        upload that signs its receipt, or the settler), False if another had. ``then``
+        is written in the same step, only by the caller that claimed."""
+        if then is None:
+            return bool(await self._call(self._redis.hdel(self._key("unsettled"), item_id)))
+        args: list[str | int] = [item_id, then.value, then.ttl_s]
+        return bool(
+            await self._call(self._claim(keys=[self._key("unsettled"), then.key], args=args))
+        )
 
     async def forget(self) -> None:
         """Drop the whole view (what a Redis that lost its data looks like)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.adapters.fresh_receipts import FreshWrite, ViewUnavailable
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer, Outgoing
 from bundlestream.adapters.spendable_view import Reservation, SpendableView
 from bundlestream.api.event_messages import received_message
@@ -295,10 +295,12 @@ class UploadCharge:
         if sent is None:
             raise ItemNotAcknowledged(item.data_item_id)
 
-    async def keep(self) -> bool:
-        """Claim the acknowledged charge for the receipt just signed. False: the settler
-        had it (or Redis cannot say); then it is refunded and no receipt may be given."""
-        if await self._claim():
+    async def keep(self, remember: FreshWrite | None = None) -> bool:
+        """Claim the acknowledged charge for the receipt just signed, writing
+        ``remember`` (its fresh receipt) in the same step. False: the settler had it (or
+        Redis cannot say); then it is refunded, nothing is remembered and no receipt may
+        be given."""
+        if await self._claim(remember):
             return True
         self.state = "settler's"
         await self.charging.refund(self.charge, "unsettled")
@@ -314,12 +316,12 @@ class UploadCharge:
             case "reserved" if await self._claim():
                 await self.charging.release(self.charge)
 
-    async def _claim(self) -> bool:
+    async def _claim(self, then: FreshWrite | None = None) -> bool:
         """Claim the owed charge, trying again when Redis did not answer (a full pool
         under load): it stays owed meanwhile, and only one claimer ever gets it."""
         for _ in range(CLAIM_TRIES):
             try:
-                return await self.charging.view.claim(self.charge.data_item_id)
+                return await self.charging.view.claim(self.charge.data_item_id, then)
             except ViewUnavailable as exc:
                 failure = exc
         log.error("charge of %s not claimed: %s", self.charge.data_item_id, failure)

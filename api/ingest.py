@@ -11,15 +11,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
 from bundlestream.adapters.object_store import ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
-from bundlestream.api.charging import (
-    ChargeNotAcknowledged,
-    ItemNotAcknowledged,
-    UploadCharge,
-)
+from bundlestream.api.charging import ChargeNotAcknowledged, ItemNotAcknowledged, UploadCharge
 from bundlestream.api.credit_sharing import Sharing, share
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
@@ -236,7 +233,10 @@ class _Upload:
             if self.payment is not None:  # durable first; a failed settlement keeps nothing
                 await self._settle(item, self.payment)
             receipt = await self._record(item)
-            if self.charge is not None and not await self.charge.keep():
+            record = fresh_status(item, receipt)
+            if self.charge is not None and not await self.charge.keep(
+                self.path.fresh.write_of(item.id, record)
+            ):
                 raise _Abort(unreachable("Ledger", item.id))  # keep() refunded it
             if self.sharing is not None:
                 await self.sharing.keep()
@@ -246,7 +246,8 @@ class _Upload:
             if self.sharing is not None:
                 await self.sharing.undo()
             raise
-        await self._remember(item, receipt)
+        if self.charge is None:  # a kept charge remembered its receipt as it was claimed
+            await self._remember(item.id, record)
         return Accepted(receipt, self.sharing.answer() if self.sharing else {})
 
     def _complete(self) -> DataItem:
@@ -362,14 +363,13 @@ class _Upload:
             paid_by=self.paid_by,
         )
 
-    async def _remember(self, item: DataItem, receipt: Receipt) -> None:
+    async def _remember(self, item_id: str, record: dict[str, Any]) -> None:
         """Make status answer at once. The event is already acknowledged, so a Redis
         failure here must not turn into an error: the receipt is true."""
-        record = fresh_status(item, receipt)
         try:
-            await self.path.fresh.remember(item.id, record)
+            await self.path.fresh.remember(item_id, record)
         except ViewUnavailable as exc:
-            log.warning("fresh receipt view not written for %s: %s", item.id, exc)
+            log.warning("fresh receipt view not written for %s: %s", item_id, exc)
 
     def _item_id(self) -> str:
         return "" if self.header is None else self.header.id

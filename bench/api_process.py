@@ -88,6 +88,15 @@ class ApiProcess:
         return [self.process.pid, *_descendants(self.process.pid)]
 
 
+def stack_pids(settings: Settings, service: str) -> list[int]:
+    """A stack service's process and its descendants, from its pid file (none if the
+    stack did not start it)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int((settings.stack.dir / "run" / f"{service}.pid").read_text().split()[0])
+        return [pid, *_descendants(pid)]
+    return []
+
+
 def _descendants(pid: int) -> list[int]:
     children: list[int] = []
     for entry in Path("/proc").iterdir():

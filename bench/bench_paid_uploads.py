@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.api_process import ApiProcess, Sampler
+from bench.api_process import ApiProcess, Sampler, cpu_seconds, stack_pids
 from bench.signed_items import ed25519_items
 from bench.upload_client import Connection
 from bundlestream.adapters.kafka_topics import create_topics
@@ -58,12 +58,18 @@ class Phase:
     cpu_s: float = 0.0  # the API's CPU (all its processes) during the phase
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    # CPU seconds of the broker, Redis and this bench (the clients) during the phase.
+    others: Counter[str] = field(default_factory=Counter)
 
     def accepted_per_s(self) -> float:
         return self.statuses[200] / self.seconds
 
     def cpu_ms_per_item(self) -> float:
         return 1000 * self.cpu_s / max(1, self.statuses[200])
+
+    def others_ms_per_item(self) -> str:
+        n = max(1, self.statuses[200])
+        return ", ".join(f"{k} {1000 * v / n:.2f}" for k, v in sorted(self.others.items()))
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -99,11 +105,16 @@ async def run_phase(name: str, api: ApiProcess, items: list[bytes], extra: str =
             phase.latencies.append(time.perf_counter() - started)
             phase.statuses[status] += 1
 
-    started = time.perf_counter()
+    services = {name: stack_pids(api.settings, name) for name in ("kafka", "redis")}
+    before = {name: cpu_seconds(pids) for name, pids in services.items()}
+    started, own = time.perf_counter(), time.process_time()
     async with Sampler(api) as sampler:
         await asyncio.gather(*(worker(c) for c in connections))
     phase.seconds = time.perf_counter() - started
     phase.cpu_s = sampler.cpu * sampler.elapsed
+    phase.others["bench"] = time.process_time() - own
+    for name, pids in services.items():
+        phase.others[name] = cpu_seconds(pids) - before[name]
     for c in connections:
         c.close()
     return phase
@@ -159,12 +170,14 @@ def report(label: str, phases: list[Phase], price: int) -> None:
         for p in mine:
             merged.latencies += p.latencies
             merged.statuses += p.statuses
+            merged.others += p.others
         rates[name] = merged.accepted_per_s()
         print(
             f"  {name}: {rates[name]:7.1f} accepted/s  p50 {merged.percentile(0.5):6.1f} ms"
             f"  p99 {merged.percentile(0.99):6.1f} ms  API CPU {merged.cpu_ms_per_item():.2f}"
             f" ms/item  statuses {dict(merged.statuses)}"
         )
+        print(f"    CPU ms/item elsewhere: {merged.others_ms_per_item()}")
     for name, of in (("paid", "free"), ("paid-by", "paid")):
         mine, base = [p for p in phases if p.name == name], [p for p in phases if p.name == of]
         ratios = [p.accepted_per_s() / b.accepted_per_s() for b, p in zip(base, mine, strict=True)]

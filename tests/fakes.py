@@ -8,7 +8,7 @@ clock: the TTLs of the real view are outside the contract.
 import json
 from typing import Any
 
-from bundlestream.adapters.fresh_receipts import ViewUnavailable
+from bundlestream.adapters.fresh_receipts import FreshWrite, ViewUnavailable
 from bundlestream.api.upload_path import PublishFailed
 from bundlestream.schemas.events import DataItemReceived
 
@@ -50,6 +50,9 @@ class MemoryFreshReceipts:
     async def remember(self, item_id: str, record: dict[str, Any]) -> None:
         self._check()
         self.receipts[item_id] = json.dumps(record)  # stored as Redis stores it: JSON
+
+    def write_of(self, item_id: str, record: dict[str, Any]) -> FreshWrite:
+        return FreshWrite(item_id, json.dumps(record), 0)  # no Redis of its own to write to
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
         self._check()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from redis.asyncio import Redis
 
+from bundlestream.adapters.fresh_receipts import FreshReceipts
 from bundlestream.adapters.spendable_view import Reservation, SpendableView
 from bundlestream.core.spendable import item_marker, view_change
 from bundlestream.schemas import ledger_events as ev
@@ -114,3 +115,21 @@ async def test_a_reservation_walks_the_approval_then_the_signer_or_takes_nothing
     )
     assert (await view.approval_left(BOB, ALICE, "ap1"), await view.balance(ALICE)) == (0, 30)
     assert await view.balance(BOB) == 400
+
+
+async def test_only_the_claimer_of_an_owed_charge_writes_its_fresh_receipt(redis: Redis) -> None:
+    """A paid upload claims its charge and remembers its receipt in one step: the settler
+    claiming first leaves no receipt (no "already uploaded" for a refunded charge)."""
+    view = await fresh_view(redis)
+    fresh = FreshReceipts(redis, f"t-{uuid.uuid4().hex[:10]}-", receipt_ttl_s=300)
+    kept, refunded = "k" * 43, "r" * 43
+    for item in (kept, refunded):
+        await view.owe(item, b"record")
+    assert await view.claim(refunded)  # the settler's claim: nothing written
+    record = {"id": kept, "status": "CONFIRMED"}
+    assert await view.claim(kept, fresh.write_of(kept, record))
+    assert not await view.claim(refunded, fresh.write_of(refunded, record))
+    assert not await view.claim(kept, fresh.write_of(kept, {"id": "again"}))
+    assert await fresh.get(kept) == record
+    assert not await fresh.has_receipt(refunded)
+    assert await view.unsettled() == {}

@@ -125,9 +125,9 @@ async def unsettled(settings: Settings, log: Sequence[ev.LedgerEvent] = ()) -> l
         view = SpendableView(redis, settings.kafka.topic_prefix)
         owed = list(await view.unsettled())
         for event in log:
-            if isinstance(event, ev.UploadCharged):
-                if await view.marker(event.data_item_id) in ("refunding", "reserved"):
-                    owed.append(event.data_item_id)
+            charged = isinstance(event, ev.UploadCharged)
+            if charged and await view.marker(event.data_item_id) in ("refunding", "reserved"):
+                owed.append(event.data_item_id)
         return owed
     finally:
         await redis.aclose()

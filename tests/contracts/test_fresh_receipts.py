@@ -1,6 +1,7 @@
 """One contract suite for the fresh-receipt view, run against Redis and the in-memory
 fake the upload-path tests use: what the upload path relies on, both must do."""
 
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -91,3 +92,10 @@ async def test_a_view_that_is_down_says_so(views: Views) -> None:
         await views.down.remember(ITEM, {"winc": "0"})
     with pytest.raises(ViewUnavailable):
         await views.down.get(ITEM)
+
+
+async def test_a_write_of_a_record_carries_it_as_remember_would(views: Views) -> None:
+    record = {"id": ITEM, "winc": "0"}
+    write = views.view.write_of(ITEM, record)
+    await views.view.remember(ITEM, record)
+    assert json.loads(write.value) == await views.view.get(ITEM)
