@@ -4,6 +4,8 @@ shapes: a shallow one is pending, bad ones are refused and nothing is written fo
 a node that does not answer is a 503.
 (Twenty concurrent submissions of one ETH transfer: tests/api/test_top_ups.py.)"""
 
+import asyncio
+
 import pytest
 from test_paid_uploads import ledger_log, paid
 from test_top_ups import our_address
@@ -31,13 +33,19 @@ async def test_shallow_eth_transfers_are_pending_and_bad_ones_are_refused(paid: 
         payments__crypto_fund_excluded_addresses=[excluded.address.lower()],
     )
     async with serve(deep) as api:
-        sender = funded_key(url)
         ours, base_ours = await our_address(api, "ethereum"), await our_address(api, "base-eth")
-        pending_id = send_eth(url, sender, ours, ETH)
-        base_id = send_eth(url, sender, base_ours, ETH)  # the token contract: it reverts
-        misdirected_id = send_eth(url, sender, funded_key(url).address, ETH)
-        call_id = send_eth(url, sender, ours, ETH, bytes.fromhex("a9059cbb"))
-        excluded_id = send_eth(url, excluded, ours, ETH)
+        # The node's client blocks: in a thread, or the API serving from this loop would
+        # see its loop stalled (and shed the next request as overloaded).
+        sender, stranger = await asyncio.to_thread(lambda: (funded_key(url), funded_key(url)))
+        pending_id, base_id, misdirected_id, call_id, excluded_id = await asyncio.to_thread(
+            lambda: (
+                send_eth(url, sender, ours, ETH),
+                send_eth(url, sender, base_ours, ETH),  # the token contract: it reverts
+                send_eth(url, sender, stranger.address, ETH),
+                send_eth(url, sender, ours, ETH, bytes.fromhex("a9059cbb")),
+                send_eth(url, excluded, ours, ETH),
+            )
+        )
         async with api.client() as client:
             pending = await client.post(SUBMIT, json={"tx_id": pending_id})
             reverted = await client.post("/v1/account/balance/base-eth", json={"tx_id": base_id})

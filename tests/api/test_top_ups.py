@@ -109,7 +109,8 @@ async def test_one_transaction_submitted_twenty_times_at_once_is_credited_once(
 ) -> None:
     path = f"/v1/account/balance/{token}"
     async with serve(topping) as api:
-        sender, tx_id, quantity = TRANSFERS[token](topping, await our_address(api, token))
+        ours = await our_address(api, token)
+        sender, tx_id, quantity = await asyncio.to_thread(TRANSFERS[token], topping, ours)
         credited = await credited_at_once(api, path, [cased(tx_id, token, i) for i in range(20)])
         winc = await credit_quote(api, quantity, token)
         assert int(winc) > 0

@@ -25,6 +25,7 @@ import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.adapters.tasks import stop
 from bundlestream.api.app import create_app
 from bundlestream.schemas.codec import decode
 from bundlestream.schemas.events import Event
@@ -329,7 +330,7 @@ async def running_pipeline(
             async with api_server(settings) as url:
                 yield Pipeline(settings, log, procs, miner, url)
         finally:
-            mining.cancel()
+            await stop(mining)  # its client to the gateway closed, not left to the GC
             procs.stop_all()
             projecting.stop_all()
 

@@ -23,6 +23,7 @@ from pipeline_harness import (
 )
 
 from bundlestream.adapters.kafka_topics import create_topics
+from bundlestream.adapters.tasks import stop
 from bundlestream.core.ans104.signing import sign_data_item
 from bundlestream.schemas.topics import TABLES, VERIFY_WATCHING
 from bundlestream.settings import Settings
@@ -89,6 +90,6 @@ async def test_a_bundle_seeded_while_verify_crashes_still_settles(tmp_path: Path
         _create(admin, changelog, settings.kafka.topic_partitions)
         await wait_all_confirmed(log, ids, 300)
     finally:
-        mining.cancel()
+        await stop(mining)
         workers.stop_all()
         log.close()

@@ -73,8 +73,8 @@ async def test_a_pending_eth_top_up_is_credited_after_its_confirmations_across_a
     async with running_pipeline(settings) as p:
         async with httpx.AsyncClient(base_url=p.api_url, timeout=HTTP_REQUEST_S) as client:
             ours = (await client.get("/info")).json()["addresses"]["ethereum"]
-            sender = funded_key(url)
-            tx_hash = send_eth(url, sender, ours, ETH)
+            sender = await asyncio.to_thread(funded_key, url)
+            tx_hash = await asyncio.to_thread(send_eth, url, sender, ours, ETH)
             submitted = await client.post("/v1/account/balance/ethereum", json={"tx_id": tx_hash})
         assert submitted.status_code == 202, submitted.text
         winc = submitted.json()["pendingTransaction"]["winstonCreditAmount"]
