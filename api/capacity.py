@@ -106,12 +106,17 @@ class Capacity:
         return free is not None and free - declared < self.min_free_disk
 
     async def _watch(self) -> None:
+        """The lag is the smaller of the last two measurements: a loop that is busy lags
+        on every one, while one stall that has ended (a long collection, a blocking
+        call) lags on one only, and refusing after it would refuse a loop that is free."""
         loop = asyncio.get_running_loop()
+        previous = 0.0
         while True:
             self.free_disk = self.disk_free()  # one statvfs: microseconds
             started = loop.time()
             await asyncio.sleep(WATCH_INTERVAL_S)
-            self.loop_lag_s = max(0.0, loop.time() - started - WATCH_INTERVAL_S)
+            lag = max(0.0, loop.time() - started - WATCH_INTERVAL_S)
+            self.loop_lag_s, previous = min(lag, previous), lag
 
     @contextlib.asynccontextmanager
     async def watching(self) -> AsyncIterator["Capacity"]:

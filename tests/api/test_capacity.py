@@ -64,16 +64,38 @@ async def test_streaming_uploads_wait_at_high_water_and_go_on_when_memory_frees(
     assert memory.held == 700
 
 
-async def test_a_blocked_event_loop_is_measured_as_lag() -> None:
+async def test_a_busy_event_loop_is_measured_as_lag() -> None:
+    """A loop that stays busy (half-second blocks, one after another) lags on every
+    measurement: that is lag, and over the bound it refuses."""
     async with capacity().watching() as watched:
         await asyncio.sleep(0.15)
-        time.sleep(0.5)  # the loop runs nothing for half a second
         for _ in range(100):
-            await asyncio.sleep(0.05)
+            time.sleep(0.5)  # the loop runs nothing for half a second, again and again
+            await asyncio.sleep(0.01)
             if watched.loop_lag_s > 0.3:
                 break
         assert watched.loop_lag_s > 0.3
         assert watched.refusal(False, None) is None  # under the 1 s bound
+        for _ in range(100):
+            time.sleep(1.2)
+            await asyncio.sleep(0.01)
+            if watched.refusal(False, None) is not None:
+                break
+        assert watched.refusal(False, None) == "event loop"
+
+
+async def test_one_stall_that_has_ended_refuses_nothing() -> None:
+    """A single stall of the loop (a long collection, one blocking call) is over when
+    the loop runs again: the requests it held up are served, not refused."""
+    async with capacity().watching() as watched:
+        await asyncio.sleep(0.35)  # a few measurements of a loop with nothing to do
+        time.sleep(1.5)  # beyond the 1 s bound, once
+        await asyncio.sleep(0)
+        seen = []
+        for _ in range(6):
+            seen.append(watched.refusal(False, None))
+            await asyncio.sleep(0.05)
+        assert seen == [None] * 6
 
 
 def test_free_bytes_are_read_from_the_nearest_existing_directory(tmp_path: Path) -> None:
