@@ -50,6 +50,7 @@ def consumer_config(
     offset_reset: Literal["earliest", "latest"] = "earliest",
     prefetch_kbytes: int | None = None,
     fetch_wait_ms: int | None = None,
+    fetch_min_bytes: int | None = None,
     membership: Membership | None = None,
 ) -> KafkaConfig:
     """A consumer in ``group_id`` (required by librdkafka even for assign-only readers).
@@ -58,6 +59,8 @@ def consumer_config(
     of range, starts. ``prefetch_kbytes`` caps librdkafka's per-partition prefetch queue
     (memory stays bounded whatever the lag); ``fetch_wait_ms`` bounds how long the broker
     holds a fetch for more data (a random-access reader wants its one message now);
+    ``fetch_min_bytes`` how much new data ends that hold early (librdkafka's 1 byte
+    answers a fetch per produced batch: a tailing reader of a busy topic wants fewer);
     ``membership``: the liveness of a subscribed member (librdkafka's defaults otherwise).
     """
     config: KafkaConfig = {
@@ -71,6 +74,8 @@ def consumer_config(
         config["queued.max.messages.kbytes"] = prefetch_kbytes
     if fetch_wait_ms is not None:
         config["fetch.wait.max.ms"] = fetch_wait_ms
+    if fetch_min_bytes is not None:
+        config["fetch.min.bytes"] = fetch_min_bytes
     if membership is not None:
         config["session.timeout.ms"] = int(membership.session_timeout_s * 1000)
         config["heartbeat.interval.ms"] = int(membership.heartbeat_s * 1000)

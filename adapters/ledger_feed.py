@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.2
 _BATCH = 500
 _RETRY_S = 1.0
+# A fetch is answered once this much is new, or after the wait: every API process tails
+# the ledger topic, and answering each produced charge with a fetch of its own cost the
+# broker more CPU than the upload's produce did (docs/benchmarks.md). The wait bounds
+# how late a credit or a charge reaches the view.
+_FETCH_MIN_BYTES = 64 * 1024
+_FETCH_WAIT_MS = 100
 
 
 class LedgerFeed:
@@ -56,7 +62,13 @@ class LedgerFeed:
     async def run(self) -> None:
         """Feed forever; Redis or broker trouble is logged and retried."""
         while True:
-            consumer = Consumer(consumer_config(self._kafka, f"ledger-feed-{id(self)}"))
+            config = consumer_config(
+                self._kafka,
+                f"ledger-feed-{id(self)}",
+                fetch_min_bytes=_FETCH_MIN_BYTES,
+                fetch_wait_ms=_FETCH_WAIT_MS,
+            )
+            consumer = Consumer(config)
             self._calls = BlockingCalls()
             try:
                 await self._feed(consumer)
