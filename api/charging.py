@@ -103,21 +103,23 @@ class Charging:
         item: DataItemReceived,
         beside: Sequence[Outgoing] = (),
     ) -> bool | None:
-        """Produce the charge (``encoded``), the upload's item event and ``beside`` (its
-        approvals' events) together, one wait for all acks=all. False: the charge is not
-        acknowledged, and then it is the settler's (it may be in the log; the
+        """Produce the charge (``encoded``) and, once it is acknowledged (acks=all), the
+        upload's item event and ``beside`` (its approvals' events). False: the charge is
+        not acknowledged, and then it is the settler's (it may be in the log; the
         reservation owed it), never the caller's to refund. None: the charge is, the
-        rest is not. True: all are."""
-        charge_sent, *rest = await self.producer.send_all(
-            [
-                Outgoing(self.topic, charge.address, encoded),
-                received_message(self.items_topic, item),
-                *beside,
-            ]
+        rest is not. True: all are.
+
+        Two partitions are never written atomically: sent together, a broker killed
+        between the two writes kept an item event whose charge was lost (a kill -9 run
+        of tests/api/test_paid_crashes.py). In this order an item event in the log
+        always has its charge before it, and a charge without its item is refunded."""
+        [charge_sent] = await self.producer.send_all(
+            [Outgoing(self.topic, charge.address, encoded)]
         )
         if isinstance(charge_sent, BrokerUnavailable):
             log.warning("charge of %s not acknowledged: %s", charge.data_item_id, charge_sent)
             return False
+        rest = await self.producer.send_all([received_message(self.items_topic, item), *beside])
         failed = [r for r in rest if isinstance(r, BrokerUnavailable)]
         if failed:
             log.warning("events of %s not acknowledged: %s", charge.data_item_id, failed[0])
