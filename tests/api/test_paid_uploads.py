@@ -201,7 +201,8 @@ async def test_a_balance_for_ten_uploads_buys_exactly_ten_of_a_hundred_concurren
         wallet = Wallet()
         price = await price_of(processes[0].url, len(wallet.item(PAID_SIZE)))
         assert price > 0
-        credit(paid, wallet.address, 10 * price)
+        await wait_view_ready(paid)
+        await asyncio.to_thread(credit, paid, wallet.address, 10 * price)
         await wait_view_balance(paid, wallet.address, 10 * price)
         items = [wallet.item(PAID_SIZE) for _ in range(100)]
         async with httpx.AsyncClient(timeout=60) as client:
@@ -241,7 +242,8 @@ async def test_a_charge_whose_item_event_the_broker_refuses_is_refunded(paid: Se
     async with serve(paid) as api:
         wallet = Wallet()
         price = await price_of(api.url, len(wallet.item(PAID_SIZE)))
-        credit(paid, wallet.address, 3 * price)
+        await wait_view_ready(paid)
+        await asyncio.to_thread(credit, paid, wallet.address, 3 * price)
         await wait_view_balance(paid, wallet.address, 3 * price)
         refuse_large_messages(paid, DATA_ITEMS_RECEIVED.full_name(paid.kafka.topic_prefix), 1024)
         item = wallet.item(PAID_SIZE)
@@ -284,7 +286,10 @@ async def test_free_uploads_work_while_the_ledger_view_is_lost_and_paid_ones_get
     async with serve(paid) as api:
         wallet = Wallet()
         price = await price_of(api.url, len(wallet.item(PAID_SIZE)))
-        credit(paid, wallet.address, 2 * price)
+        # Ready first: a view whose feed starts after the credit is in the log waits out
+        # the rebuild's quiet period (twice the delivery timeout) before it is ready.
+        await wait_view_ready(paid)
+        await asyncio.to_thread(credit, paid, wallet.address, 2 * price)
         await wait_view_balance(paid, wallet.address, 2 * price)
         async with api.client() as client:
             first = await client.post("/tx", content=wallet.item(PAID_SIZE), headers=OCTET)
@@ -329,8 +334,9 @@ async def test_a_chunked_upload_is_underfunded_until_credited_then_charged_its_r
     raw = [wallet.item(12 * MiB + n) for n in (0, 1)]
     async with serve(paid) as api, api.client() as client:
         price = await price_of(api.url, len(raw[1]))
+        await wait_view_ready(paid)
         refused, underfunded = await finalize_chunked(client, raw[0])
-        credit(paid, wallet.address, price)
+        await asyncio.to_thread(credit, paid, wallet.address, price)
         await wait_view_balance(paid, wallet.address, price)
         accepted, finalized = await finalize_chunked(client, raw[1])
         await wait_view_balance(paid, wallet.address, 0)
