@@ -51,6 +51,10 @@ class FreshView(Protocol):
         """What ``remember`` writes, to be written by another atomic step instead."""
         ...
 
+    def receipt_key(self, item_id: str) -> str:
+        """Where ``has_receipt`` looks, for another atomic step to check instead."""
+        ...
+
 
 class FreshReceipts:
     """Issued receipts, with a TTL; nothing here marks an upload in flight.
@@ -75,7 +79,7 @@ class FreshReceipts:
     async def has_receipt(self, item_id: str) -> bool:
         """True when a receipt was issued for ``item_id``: its event is in the log."""
         try:
-            return bool(await self._redis.exists(self._key("receipt", item_id)))
+            return bool(await self._redis.exists(self.receipt_key(item_id)))
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
 
@@ -88,12 +92,15 @@ class FreshReceipts:
             raise ViewUnavailable(str(exc)) from exc
 
     def write_of(self, item_id: str, record: dict[str, Any]) -> FreshWrite:
-        return FreshWrite(self._key("receipt", item_id), json.dumps(record), self._receipt_ttl_s)
+        return FreshWrite(self.receipt_key(item_id), json.dumps(record), self._receipt_ttl_s)
+
+    def receipt_key(self, item_id: str) -> str:
+        return self._key("receipt", item_id)
 
     async def get(self, item_id: str) -> dict[str, Any] | None:
         """The record remembered for ``item_id``, or None."""
         try:
-            raw = await self._redis.get(self._key("receipt", item_id))
+            raw = await self._redis.get(self.receipt_key(item_id))
         except RedisError as exc:
             raise ViewUnavailable(str(exc)) from exc
         if raw is None:

@@ -24,16 +24,19 @@ local function positive(v) return v and v ~= '0' and string.sub(v, 1, 1) ~= '-' 
 """
 
 # KEYS: ready, the marker, unsettled, scratch, the signer's balance, then one key per
-# payer of ARGV (its pair hash, or the signer's balance where the signer is listed).
+# payer of ARGV (its pair hash, or the signer's balance where the signer is listed),
+# and last, optionally, the item's fresh-receipt key: an item receipted already answers
+# ``receipted`` and takes nothing (the upload's duplicate check, in the same step).
 # ARGV: winc, the unsettled field, stamp, body, now_ms, list-only (1/0), payer count,
 # then per payer: its address and 1 if it is the signer; last, the signer's address.
 # Returns {status, split}: who pays what, as core.spendable.parse_split reads it.
 RESERVE = (
     _DECIMALS
     + """
+local left, now, n = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[7])
+if #KEYS > 5 + n and redis.call('EXISTS', KEYS[#KEYS]) == 1 then return {'receipted', ''} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'unavailable', ''} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'seen', ''} end
-local left, now, n = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[7])
 local taken, listed = {}, false
 local function take(key, field, have, payer, approval)
   local amount = cmp(have, left) >= 0 and left or have

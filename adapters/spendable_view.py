@@ -55,7 +55,8 @@ class SpendableView:
 
     async def reserve(self, reservation: "Reservation") -> tuple[str, tuple[ev.Payment, ...]]:
         """``reserved`` with who pays what, ``insufficient``, ``seen`` (reserved before:
-        nothing taken) or ``unavailable`` (the view is being rebuilt). The approvals of
+        nothing taken), ``receipted`` (its ``receipt_key`` exists: nothing taken) or
+        ``unavailable`` (the view is being rebuilt). The approvals of
         the ``paid_by`` payers to the signer in that order (oldest first), the signer's
         balance where listed, else for the remainder unless ``list_only``: all in one
         step, so no two processes spend the same winc. The reservation is owed (its
@@ -70,6 +71,8 @@ class SpendableView:
             keys.append(self._balance_key(payer) if mine else self._pair_key(payer, r.signer))
             args += [payer, int(mine)]
         args.append(r.signer)
+        if r.receipt_key is not None:
+            keys.append(r.receipt_key)
         status, split = await self._call(self._reserve(keys=keys, args=args))
         return _text(status), parse_split(_text(split))
 
@@ -262,6 +265,7 @@ class Reservation:
     now_ms: int
     paid_by: tuple[str, ...] = ()
     list_only: bool = False
+    receipt_key: str | None = None  # checked first: a receipted item reserves nothing
 
 
 def _text(reply: bytes | str) -> str:

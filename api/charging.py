@@ -28,8 +28,8 @@ from bundlestream.adapters.fresh_receipts import FreshWrite, ViewUnavailable
 from bundlestream.adapters.kafka_producer import BrokerUnavailable, EventProducer, Outgoing
 from bundlestream.adapters.spendable_view import Reservation, SpendableView
 from bundlestream.api.event_messages import received_message
-from bundlestream.api.outcomes import Outcome, Rejected, Unavailable
-from bundlestream.core.ledger import Ledger, Refusal, decide_charge, decide_refund, evolve
+from bundlestream.api.outcomes import Duplicate, Outcome, Rejected, Unavailable
+from bundlestream.core.ledger import Ledger, Refusal, decide_refund, evolve, reserved_charge
 from bundlestream.core.spendable import item_marker, parse_split, split_text
 from bundlestream.schemas import ledger_events as ev
 from bundlestream.schemas.codec import decode, encode
@@ -60,21 +60,38 @@ class Charging:
     settle_after_s: float  # one producer delivery timeout, plus the feed's poll
 
     async def reserve(
-        self, signer: str, item_id: str, winc: int, paid_by: tuple[str, ...] = ()
+        self,
+        signer: str,
+        item_id: str,
+        winc: int,
+        paid_by: tuple[str, ...] = (),
+        receipt_key: str | None = None,
     ) -> "UploadCharge | Outcome":
         """Take ``winc`` from the ``paid_by`` payers' approvals to ``signer`` and then
         from ``signer``'s spendable balance, and return the charge to publish, or the
-        answer to give instead (402, or 503 when the view is down)."""
+        answer to give instead (402, 503 when the view is down, or 202 when
+        ``receipt_key`` is given and the item has its receipt: checked in the same
+        step, which saves the upload a round trip of its own)."""
         now = self.now()
-        template = _charge_event(signer, item_id, winc, now)
+        template = reserved_charge(signer, item_id, winc, now)
         encoded = encode(template)
         reservation = Reservation(
-            signer, item_marker(item_id), item_id, winc, _stamp(), encoded, _ms(now), paid_by
+            signer,
+            item_marker(item_id),
+            item_id,
+            winc,
+            _stamp(),
+            encoded,
+            _ms(now),
+            paid_by,
+            receipt_key=receipt_key,
         )
         try:
             reserved, payments = await self.hold(reservation)
         except ViewUnavailable:
             return LEDGER_UNAVAILABLE
+        if reserved == "receipted":
+            return Duplicate(item_id)
         if reserved != "reserved":
             return _REFUSED.get(reserved, LEDGER_UNAVAILABLE)
         if payments != template.payments:
@@ -244,26 +261,6 @@ def _events(decided: list[ev.LedgerEvent] | Refusal) -> list[ev.LedgerEvent]:
     if isinstance(decided, Refusal):
         raise RuntimeError(f"the ledger refused: {decided.rule}")
     return decided
-
-
-def _charge_event(signer: str, item_id: str, winc: int, now: datetime) -> ev.UploadCharged:
-    """``decide_charge`` on a ledger holding exactly the reserved winc for the signer:
-    the reservation already took them from the signer's spendable balance."""
-    reserved = ev.BalanceCredited(
-        address=signer,
-        credit_id="reservation",
-        winc=str(winc),
-        source="reservation",
-        reason="reserved in the spendable view",
-        credited_at=now,
-    )
-    decided = _events(
-        decide_charge(evolve(Ledger(), reserved), signer, item_id, winc, (signer,), now)
-    )
-    charge = decided[0]
-    if not isinstance(charge, ev.UploadCharged):
-        raise RuntimeError(f"the ledger decided {type(charge).__name__}, not a charge")
-    return charge
 
 
 class ChargeNotAcknowledged(Exception):

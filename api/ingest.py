@@ -10,7 +10,6 @@ Memory is bounded by the header plus the inline threshold, whatever the item siz
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from bundlestream.adapters.fresh_receipts import ViewUnavailable
@@ -18,6 +17,7 @@ from bundlestream.adapters.object_store import ObjectStoreError, ObjectWriter
 from bundlestream.api.best_effort import quietly
 from bundlestream.api.charging import ChargeNotAcknowledged, ItemNotAcknowledged, UploadCharge
 from bundlestream.api.credit_sharing import Sharing, share
+from bundlestream.api.event_messages import received_event
 from bundlestream.api.outcomes import (
     ITEM_ERRORS,
     Accepted,
@@ -40,6 +40,7 @@ from bundlestream.schemas.events import DataItemReceived
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 1024 * 1024
+CACHE_DOWN = Unavailable("Upload Service is Unavailable. Cache is unreachable")
 
 
 class _Abort(Exception):
@@ -100,6 +101,7 @@ class _Upload:
         self.charge: UploadCharge | None = None
         self.sharing: Sharing | None = None  # approvals its tags create or revoke
         self.held = 0  # bytes of this body counted in ``path.memory``
+        self.receipt_unchecked = False  # True: the reservation checks it, atomically
 
     def release(self, size: int) -> None:
         self.held -= size
@@ -136,26 +138,29 @@ class _Upload:
         early = self._admission_by_header(header)
         if early is not None:
             raise _Abort(refusal(early))
-        try:
-            receipted = await self.path.fresh.has_receipt(header.id)
-        except ViewUnavailable as exc:
-            raise _Abort(
-                Unavailable("Upload Service is Unavailable. Cache is unreachable")
-            ) from exc
-        # 202 only when a receipt exists, i.e. the event is acknowledged: never on a mark
-        # left by an upload still in flight (or killed), nor on "raw/<id> exists" (an
-        # object can outlive a crash between its commit and the event).
-        if receipted:
-            raise _Abort(Duplicate(header.id))
-        if (
-            self.payment is None
-            and self.path.charging is not None
-            and self._may_be_paid(header)
-            and self._may_stream()
-            and not self.paid_by  # approvals may pay: only the reservation can say
-        ):
+        priced = self.payment is None and self.path.charging is not None
+        read_balance = False  # approvals may pay (``paid_by``): only the reservation can say
+        if priced and self._may_be_paid(header):
+            if not self._may_stream():
+                self.receipt_unchecked = True  # the reservation right after the body checks
+                return
+            read_balance = not self.paid_by
+        await self._check_receipt(header.id)
+        if read_balance and self.path.charging is not None:
             self.spendable = await self.path.charging.spendable(self._addresses(header)[1])
             self._admission_so_far(header)
+
+    async def _check_receipt(self, item_id: str) -> None:
+        """202 only when a receipt exists, i.e. the event is acknowledged: never on a
+        mark left by an upload in flight (or killed), nor on "raw/<id> exists" (an
+        object can outlive a crash between its commit and the event)."""
+        self.receipt_unchecked = False
+        try:
+            receipted = await self.path.fresh.has_receipt(item_id)
+        except ViewUnavailable as exc:
+            raise _Abort(CACHE_DOWN) from exc
+        if receipted:
+            raise _Abort(Duplicate(item_id))
 
     def _admission_by_header(self, header: DataItemHeader) -> Refused | None:
         """Blocklist always; the free tier too when Content-Length tells the size (the
@@ -223,7 +228,7 @@ class _Upload:
             await self._flush(self.writer, parse=True)
         item = self._complete()
         if self.payment is None:
-            self._admit(item)
+            await self._admit(item)
             await self._charge(item)  # reserved before the commit: a refused item leaves nothing
         else:
             self.winc = _covered(self.payment.admit(item, self.declared_size))
@@ -262,8 +267,10 @@ class _Upload:
             return self.payer, self.payer
         return header.owner_address, header.native_address
 
-    def _admit(self, item: DataItem) -> None:
+    async def _admit(self, item: DataItem) -> None:
         decision: Decision = self.path.admission.decide(*self._addresses(item.header), item.size)
+        if self.receipt_unchecked and not isinstance(decision, Payable):
+            await self._check_receipt(item.id)  # no reservation will
         if isinstance(decision, Refused):
             raise _Abort(refusal(decision))
         if isinstance(decision, Payable):
@@ -285,7 +292,10 @@ class _Upload:
         if self.path.charging is None:
             raise _Abort(Rejected(402, "Insufficient balance"))
         signer = self._addresses(item.header)[1]
-        reserved = await self.path.charging.reserve(signer, item.id, self.payable, self.paid_by)
+        key = self.path.fresh.receipt_key(item.id) if self.receipt_unchecked else None
+        reserved = await self.path.charging.reserve(
+            signer, item.id, self.payable, self.paid_by, key
+        )
         if not isinstance(reserved, UploadCharge):
             raise _Abort(reserved)
         self.charge, self.winc = reserved, int(reserved.charge.winc)
@@ -329,7 +339,9 @@ class _Upload:
         timestamp = self.path.now_ms()
         deadline = height + self.path.deadline_margin
         try:
-            await self._publish(self._event(item, timestamp, deadline))
+            kept = raw_key(item.id) if self.writer is not None else bytes(self.staged)
+            event = received_event(item, kept, timestamp, deadline, self.winc, self.paid_by)
+            await self._publish(event)
         except (PublishFailed, ChargeNotAcknowledged, ItemNotAcknowledged) as exc:
             raise _Abort(unreachable("Event log", item.id)) from exc
         receipt = await asyncio.to_thread(
@@ -343,25 +355,6 @@ class _Upload:
             owner=item.header.owner_address,
         )
         return receipt
-
-    def _event(self, item: DataItem, timestamp: int, deadline: int) -> DataItemReceived:
-        header = item.header
-        inline = self.writer is None
-        return DataItemReceived(
-            data_item_id=item.id,
-            owner_address=header.owner_address,
-            signature_type=header.signature_type,
-            raw_size=item.size,
-            payload_start=header.payload_start,
-            payload_size=item.payload_size,
-            content_type=header.tag("Content-Type"),
-            object_key=None if inline else raw_key(item.id),
-            inline_item=bytes(self.staged) if inline else None,
-            received_at=datetime_from_ms(timestamp),
-            deadline_height=deadline,
-            winc=str(self.winc),
-            paid_by=self.paid_by,
-        )
 
     async def _remember(self, item_id: str, record: dict[str, Any]) -> None:
         """Make status answer at once. The event is already acknowledged, so a Redis
@@ -390,9 +383,3 @@ def _covered(admitted: Outcome | int) -> int:
     if not isinstance(admitted, int):
         raise _Abort(admitted)
     return admitted
-
-
-def datetime_from_ms(timestamp_ms: int) -> datetime:
-    """Exact conversion (a float division could shift the millisecond)."""
-    seconds, millis = divmod(timestamp_ms, 1000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=millis * 1000)

@@ -287,6 +287,18 @@ def decide_charge(
     return [charge, *used]
 
 
+def reserved_charge(signer: str, data_item_id: str, price: int, now: datetime) -> ev.UploadCharged:
+    """The charge ``decide_charge`` decides for ``signer`` alone on a ledger holding
+    exactly ``price`` for them, without building that ledger: the upload path's
+    reservation took the winc from the spendable view already, and says who paid."""
+    if price < 0:
+        raise ValueError(f"price {price} < 0")
+    own = (ev.Payment(payer_address=signer, winc=str(price)),) if price else ()
+    return ev.UploadCharged(
+        address=signer, data_item_id=data_item_id, winc=str(price), payments=own, charged_at=now
+    )
+
+
 def decide_refund(
     ledger: Ledger, data_item_id: str, reason: str, now: datetime
 ) -> list[ev.LedgerEvent] | Refusal:

@@ -8,6 +8,7 @@ oracle's rates, then the infrastructure fee multiplier (upstream's seeded 0.766)
 Rates are passed in as ``Fraction`` so no float rounding reaches a winc amount.
 """
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ def adjust(winc: int, adjustments: Sequence[Adjustment]) -> Quote:
     return Quote(winc, tuple(applied))
 
 
+@functools.lru_cache(maxsize=64)  # priced up to three times per upload; rates change rarely
 def per_item_winc(usd_per_item: Fraction, ar_usd: Fraction) -> int:
     """The per-item fee in winc at the current AR price in USD."""
     if ar_usd <= 0:

@@ -54,6 +54,9 @@ class MemoryFreshReceipts:
     def write_of(self, item_id: str, record: dict[str, Any]) -> FreshWrite:
         return FreshWrite(item_id, json.dumps(record), 0)  # no Redis of its own to write to
 
+    def receipt_key(self, item_id: str) -> str:
+        return item_id  # as write_of: no Redis of its own
+
     async def get(self, item_id: str) -> dict[str, Any] | None:
         self._check()
         raw = self.receipts.get(item_id)

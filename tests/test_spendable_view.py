@@ -133,3 +133,30 @@ async def test_only_the_claimer_of_an_owed_charge_writes_its_fresh_receipt(redis
     assert await fresh.get(kept) == record
     assert not await fresh.has_receipt(refunded)
     assert await view.unsettled() == {}
+
+
+async def test_a_reservation_of_a_receipted_item_takes_nothing_and_says_so(
+    redis: Redis,
+) -> None:
+    """The reservation checks the item's fresh receipt first, in the same step: an item
+    receipted already is not charged again, even while the view is being rebuilt."""
+    prefix = f"t-{uuid.uuid4().hex[:10]}-"
+    view = SpendableView(redis, prefix)
+    await view.start_building()
+    await view.mark_ready()
+    await apply_in(view, [credit(ALICE, "c1", 100)])
+    fresh = FreshReceipts(redis, prefix, receipt_ttl_s=300)
+    done, new = "d" * 43, "n" * 43
+
+    def hold(item: str) -> Reservation:
+        key = fresh.receipt_key(item)
+        return Reservation(ALICE, item_marker(item), item, 60, "0", b"", 0, receipt_key=key)
+
+    await fresh.remember(done, {"id": done})
+    assert await view.reserve(hold(done)) == ("receipted", ())
+    assert await view.balance(ALICE) == 100
+    assert await view.unsettled() == {}
+    assert await view.reserve(hold(new)) == ("reserved", (pay(ALICE, 60),))
+    assert await view.balance(ALICE) == 40
+    await redis.delete(f"{prefix}ledger:ready")  # a view being rebuilt knows a receipt
+    assert await view.reserve(hold(done)) == ("receipted", ())

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +225,43 @@ async def test_a_balance_for_ten_uploads_buys_exactly_ten_of_a_hundred_concurren
     assert projected_balance(paid, wallet.address) == 0
     assert await view_balance(paid, wallet.address) == 0
     assert_charges_match_receipts(log, receipts)
+
+
+async def test_a_paid_item_uploaded_again_is_a_duplicate_charged_once(
+    paid: Settings, tmp_path: Path
+) -> None:
+    """The second upload of a receipted paid item gets 202 and is not charged: its
+    reservation checks the receipt in the same step (inline, sized) and the header's
+    check does (streamed, no Content-Length)."""
+    api = ApiProcess(paid, uvicorn_command(paid.api.port), tmp_path / "api.log")
+    try:
+        await api.ready()
+        wallet = Wallet()
+        inline, streamed = wallet.item(PAID_SIZE), wallet.item(3 * MiB)
+        prices = [await price_of(api.url, len(i)) for i in (inline, streamed)]
+        await wait_view_ready(paid)
+        await asyncio.to_thread(credit, paid, wallet.address, 3 * sum(prices))
+        await wait_view_balance(paid, wallet.address, 3 * sum(prices))
+
+        async def chunks(item: bytes) -> AsyncIterator[bytes]:
+            for i in range(0, len(item), 65536):
+                yield item[i : i + 65536]
+
+        async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
+            answers = []
+            for item in (inline, streamed):
+                for body in (item, item, chunks(item)):
+                    answers.append(await client.post("/tx", content=body, headers=OCTET))
+    finally:
+        api.stop()
+    assert [a.status_code for a in answers] == [200, 202, 202] * 2
+    log = ledger_log(paid)
+    assert sorted(e.data_item_id for e in log if isinstance(e, ev.UploadCharged)) == sorted(
+        header_of(i).id for i in (inline, streamed)
+    )
+    assert fold(log).balance(wallet.address) == 2 * sum(prices)
+    assert await view_balance(paid, wallet.address) == 2 * sum(prices)
+    assert_charges_match_receipts(log, [answers[0].json(), answers[3].json()])
 
 
 def refuse_large_messages(settings: Settings, topic: str, max_bytes: int) -> None:

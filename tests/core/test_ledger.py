@@ -23,6 +23,7 @@ from bundlestream.core.ledger import (
     evolve,
     fold,
     journal,
+    reserved_charge,
     spendable_approvals,
 )
 from bundlestream.schemas import ledger_events as ev
@@ -68,6 +69,16 @@ def test_a_charge_spends_the_signers_balance_and_never_more() -> None:
     assert after.balance("a") == 40
     assert decide_charge(after, "a", "item2", 41, (), T0) == INSUFFICIENT
     assert decide_charge(after, "a", "item1", 60, (), T0) == []  # one charge per item
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1))
+def test_a_reserved_charge_is_what_decide_charge_decides_for_the_reserved_winc(
+    price: int,
+) -> None:
+    holding = credited(a=price) if price else Ledger()
+    decided = decide_charge(holding, "a", "item1", price, (), T0)
+    assert isinstance(decided, list)
+    assert reserved_charge("a", "item1", price, T0) == decided[0]
 
 
 def test_a_zero_price_is_a_charge_with_no_payments() -> None:
